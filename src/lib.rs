@@ -1,0 +1,3 @@
+//! OpenID Connect login for Rocket apps.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
