@@ -17,8 +17,8 @@ mod tests;
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
 ///
-/// [`OidcFairing::new()`](crate) reads it with [`Config::from_figment()`] at ignite; build it in
-/// code (with `..Default::default()` for the rest) to pass it to `OidcFairing::with_config`.
+/// `OidcFairing::new()` reads it with [`Config::from_figment()`] at ignite; build it in code
+/// (with `..Default::default()` for the rest) to pass it to `OidcFairing::with_config`.
 /// Either way it is checked with [`Config::validate()`] before any network call.
 ///
 /// # Rocket.toml and environment variables

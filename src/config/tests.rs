@@ -174,7 +174,7 @@ fn missing_values() {
         "Your client secret is missing. Set the environment variable ROCKET_OIDC_CLIENT_SECRET",
     );
     assert_problem(
-        &with(|c| c.client_secret = Some(String::new())),
+        &with(|c| c.client_secret = Some(" \n".into())),
         "oidc.client_secret",
         "Your client secret is missing.",
     );

@@ -236,8 +236,8 @@ fn client_secret(config: &Config, out: &mut Problems) {
         }
         return;
     }
-    match secret {
-        None | Some("") => out.push(
+    match secret.filter(|s| !s.trim().is_empty()) {
+        None => out.push(
             KEY,
             format!(
                 "Your client secret is missing. Set the environment variable \
