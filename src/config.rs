@@ -603,7 +603,6 @@ impl Config {
 
     /// The accepted ID token signing algorithms as openidconnect types; names that do not
     /// parse, and `none`, are left out (a validated config has none of them).
-    #[allow(dead_code)] // For the ID token verifier, which lands with the routes.
     pub(crate) fn signing_algorithms(&self) -> Vec<CoreJwsSigningAlgorithm> {
         self.id_token_signing_algs
             .iter()
