@@ -17,3 +17,6 @@ pub use error::{LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::{unauthorized, AuthenticatedUser, Tokens, Unauthorized, UserContext, UserInfo};
 pub use routes::sanitize_return_to;
+
+#[cfg(feature = "dev-issuer")]
+pub mod dev_issuer;
