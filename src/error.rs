@@ -31,7 +31,12 @@ pub enum StartupError {
         discovered: String,
     },
     /// The provider's metadata lacks something a code-flow client needs.
-    Metadata(String),
+    Metadata {
+        /// The issuer whose metadata it is.
+        issuer: String,
+        /// What is missing or wrong.
+        reason: String,
+    },
     /// The JSON Web Key Set could not be fetched or holds no usable key.
     Jwks {
         /// The `jwks_uri` that was requested.
@@ -72,8 +77,8 @@ impl fmt::Display for StartupError {
                  `{configured}`; they must match character for character: set oidc.issuer = \
                  \"{discovered}\""
             ),
-            StartupError::Metadata(reason) => {
-                write!(f, "the issuer's metadata is not usable: {reason}")
+            StartupError::Metadata { issuer, reason } => {
+                write!(f, "the metadata of issuer {issuer} is not usable: {reason}")
             }
             StartupError::Jwks { url, reason } => write!(
                 f,

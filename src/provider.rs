@@ -440,17 +440,23 @@ fn check_metadata(config: &Config, m: &ProviderMetadata) -> Result<(), StartupEr
         missing.push("jwks_uri");
     }
     if !missing.is_empty() {
-        return Err(StartupError::Metadata(format!(
-            "it has no {}; a code-flow client needs both a token endpoint and a JWKS",
-            missing.join(" and no ")
-        )));
+        return Err(StartupError::Metadata {
+            issuer: m.issuer.clone(),
+            reason: format!(
+                "it has no {}; a code-flow client needs both a token endpoint and a JWKS",
+                missing.join(" and no ")
+            ),
+        });
     }
     if !m.response_types_supported.iter().any(|t| t == "code") {
-        return Err(StartupError::Metadata(format!(
-            "response_types_supported is {:?}; this client needs `code`: enable the \
-             authorization code flow for the provider",
-            m.response_types_supported
-        )));
+        return Err(StartupError::Metadata {
+            issuer: m.issuer.clone(),
+            reason: format!(
+                "response_types_supported is {:?}; this client needs `code`: enable the \
+                 authorization code flow for the provider",
+                m.response_types_supported
+            ),
+        });
     }
     if let Some(methods) = &m.code_challenge_methods_supported {
         if !methods.iter().any(|x| x == "S256") {
