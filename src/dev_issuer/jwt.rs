@@ -296,6 +296,22 @@ mod tests {
         assert_eq!(claims["nonce"], json!("n-0S6_WzA2Mj"));
     }
 
+    /// Prints, never asserts: `cargo test [--release] --lib timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints timings; run by hand"]
+    fn timing_id_token_signing() {
+        let user = &super::super::default_users()[0];
+        let scope = vec!["openid".to_string(), "profile".to_string()];
+        let started = std::time::Instant::now();
+        id_token(&input(user, &scope), &Faults::default());
+        println!("first ID token (parses the keys): {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            id_token(&input(user, &scope), &Faults::default());
+        }
+        println!("one ID token: {:?}", started.elapsed() / 20);
+    }
+
     #[test]
     fn own_tokens_verify_and_corrupted_ones_do_not() {
         let user = &super::super::default_users()[1];

@@ -66,9 +66,12 @@
 //!
 //! # Timing (2 cores, Rust 1.95)
 //!
-//! Generating an RSA-2048 key takes 1.7–4.5 s in a debug build (56–200 ms in release), which is
-//! why the keys are fixed fixtures. Starting an issuer takes a few milliseconds; signing an ID
-//! token ~30 ms in debug, ~1 ms in release.
+//! | | debug | release |
+//! |---|---|---|
+//! | generate an RSA-2048 key (why the keys are fixtures) | 1.7–4.5 s | 56–200 ms |
+//! | start + stop an issuer | 0.7 ms | 0.17 ms |
+//! | sign one ID token | 31 ms | 1.4 ms |
+//! | a full login by a strict client (discovery to userinfo) | 46 ms | 4.7 ms |
 //!
 //! # Faults
 //!
