@@ -1,45 +1,7 @@
 use super::*;
 
-/// Open-redirect payloads gathered from OWASP's cheat sheet, PortSwigger's research and the
-/// advisories of peer libraries (express-openid-connect, next-auth, passport). None may survive.
-pub(crate) const OPEN_REDIRECT_TRICKS: &[&str] = &[
-    "https://evil.example",
-    "http://evil.example/",
-    "//evil.example",
-    "///evil.example",
-    "////evil.example/",
-    "/\\evil.example",
-    "\\\\evil.example",
-    "\\/evil.example",
-    "/\\/evil.example",
-    "/%2F%2Fevil.example",
-    "/%2f/evil.example",
-    "/%5Cevil.example",
-    "/%5C%5Cevil.example",
-    "/%252F%252Fevil.example",
-    "/%09/evil.example",
-    "/\t/evil.example",
-    "/%0d%0a/evil.example",
-    "/\r\n//evil.example",
-    "/%20/evil.example",
-    " /evil.example",
-    "/ /evil.example",
-    "javascript:alert(1)",
-    "JaVaScRiPt:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "evil.example",
-    "https:evil.example",
-    "http:/evil.example",
-    "@evil.example",
-    "/%E3%80%82evil.example",
-    "/\u{3002}evil.example",
-    "/\u{ff0f}evil.example",
-    "/#//evil.example",
-    "%2F%2Fevil.example",
-    "/\0//evil.example",
-    "",
-    "?next=//evil.example",
-];
+// The list is shared with the integration tests (tests/flow.rs).
+include!("../../tests/common/open_redirects.rs");
 
 #[test]
 fn every_open_redirect_trick_falls_back() {

@@ -17,6 +17,8 @@ use rocket_openid_connect::dev_issuer::{DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CL
 pub const TEST_SECRET_KEY: &str =
     "hPRYyVRiMyxpw5sBB1XeCMN1kFsDCqKvBi2QJxBVHQk0Xw0HjxM1kyqq8hYUGFspuV6Kea4dPKw4q0S4UOnc9g==";
 
+include!("open_redirects.rs");
+
 // ---------------------------------------------------------------------------------------------
 // Log capture
 
