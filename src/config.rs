@@ -1,0 +1,800 @@
+//! The `oidc` settings: the [`Config`] struct, how it is read from Rocket's figment, and the
+//! checks that run before any network call.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use rocket::figment::error::{Actual, Kind};
+use rocket::figment::providers::Serialized;
+use rocket::figment::{self, Figment};
+use rocket::serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+mod lenient;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+/// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
+///
+/// `OidcFairing::new()` reads it with [`Config::from_figment()`] at ignite; build it in code
+/// (with `..Default::default()` for the rest) to pass it to `OidcFairing::with_config`.
+/// Either way it is checked with [`Config::validate()`] before any network call.
+///
+/// # Rocket.toml and environment variables
+///
+/// ```toml
+/// [default.oidc]
+/// issuer = "https://dev-123456.okta.com/oauth2/default"
+/// client_id = "0oa..."
+/// app_base_url = "http://localhost:8000"
+/// scopes = ["openid", "profile", "email"]
+///
+/// [release.oidc]
+/// app_base_url = "https://app.example.com"
+/// ```
+///
+/// Every key can also be set by one environment variable `ROCKET_OIDC_<KEY>`, which wins over the
+/// table, e.g. `ROCKET_OIDC_CLIENT_SECRET=...` or `ROCKET_OIDC_SCOPES=[openid,profile]`; the whole
+/// table can be given as `ROCKET_OIDC={issuer="...",client_id="..."}`. Keep the client secret in
+/// the environment rather than in a file that ends up in version control. Environment values are
+/// parsed the way Rocket parses them: a value that looks like a number, an array (`[...]`) or a
+/// table (`{...}`) must be quoted to stay a string (`ROCKET_OIDC_CLIENT_ID='"0012"'`).
+///
+/// # Building it in code
+///
+/// ```
+/// use rocket_openid_connect::Config;
+///
+/// let config = Config {
+///     issuer: "https://dev-123456.okta.com/oauth2/default".into(),
+///     client_id: "0oa1b2c3d4".into(),
+///     client_secret: std::env::var("OIDC_CLIENT_SECRET").ok().or(Some("s3cr3t".into())),
+///     app_base_url: "http://localhost:8000".into(),
+///     ..Default::default()
+/// };
+/// assert!(config.validate().is_ok());
+/// assert_eq!(config.redirect_uri(), "http://localhost:8000/authorization-code/callback");
+/// ```
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(crate = "rocket::serde", default, deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier of the OpenID Provider, e.g.
+    /// `https://dev-123456.okta.com/oauth2/default`.
+    ///
+    /// Discovery fetches `<issuer>/.well-known/openid-configuration`, and the `issuer` in that
+    /// document must equal this value character for character (OpenID Connect Discovery 1.0
+    /// §4.3), trailing `/` included: some providers (Auth0, for one) have one, most don't. It
+    /// must be https, except for loopback hosts or with [`Config::insecure_allow_http`].
+    ///
+    /// _Default:_ none, required.
+    #[serde(deserialize_with = "lenient::string")]
+    pub issuer: String,
+
+    /// The client ID of the application registered with the provider.
+    ///
+    /// _Default:_ none, required.
+    #[serde(deserialize_with = "lenient::string")]
+    pub client_id: String,
+
+    /// The client secret of the application registered with the provider. Prefer setting it
+    /// through the `ROCKET_OIDC_CLIENT_SECRET` environment variable. It never appears in `Debug`
+    /// output or in error messages.
+    ///
+    /// _Default:_ none; required unless [`Config::client_auth_method`] is
+    /// [`ClientAuthMethod::None`].
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub client_secret: Option<String>,
+
+    /// The origin under which users reach the app: scheme, host and port only, with no
+    /// trailing `/`, e.g. `http://localhost:8000` or `https://app.example.com`. The default
+    /// redirect URIs are built from it, and cookies are `Secure` when it is https.
+    ///
+    /// _Default:_ none, required.
+    #[serde(deserialize_with = "lenient::string")]
+    pub app_base_url: String,
+
+    /// The scopes requested at login; `openid` is required. A string is split at whitespace
+    /// (`ROCKET_OIDC_SCOPES="openid profile"`).
+    ///
+    /// _Default:_ `["openid", "profile", "email"]`.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub scopes: Vec<String>,
+
+    /// The path of the route that starts a login.
+    ///
+    /// _Default:_ `"/login"`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub login_path: String,
+
+    /// The path of the route the provider redirects back to with the authorization code.
+    ///
+    /// _Default:_ `"/authorization-code/callback"`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub callback_path: String,
+
+    /// The path of the (POST) route that logs the user out.
+    ///
+    /// _Default:_ `"/logout"`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub logout_path: String,
+
+    /// The redirect URI sent to the provider, which must be registered there as a sign-in
+    /// redirect URI. It must have the origin of [`Config::app_base_url`] (the login cookie is
+    /// only sent back to that origin) and the path [`Config::callback_path`] (where the
+    /// callback route is mounted); so set it only when it must differ in its query.
+    ///
+    /// _Default:_ none: `app_base_url` + `callback_path` (see [`Config::redirect_uri()`]).
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub redirect_uri: Option<String>,
+
+    /// Where the provider sends the browser after logout; it must be an absolute URL registered
+    /// with the provider as a sign-out redirect URI.
+    ///
+    /// _Default:_ none: `app_base_url` + `/` (see [`Config::post_logout_redirect_uri()`]).
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub post_logout_redirect_uri: Option<String>,
+
+    /// How the client authenticates at the token endpoint.
+    ///
+    /// _Default:_ [`ClientAuthMethod::ClientSecretBasic`].
+    pub client_auth_method: ClientAuthMethod,
+
+    /// Seconds of clock difference tolerated with the provider when checking `exp` and `iat`
+    /// of ID tokens. At most 300.
+    ///
+    /// _Default:_ `60`.
+    pub clock_skew_secs: u64,
+
+    /// Timeout in seconds of every HTTP request to the provider (discovery, keys, token,
+    /// userinfo, revocation).
+    ///
+    /// _Default:_ `10`.
+    pub http_timeout_secs: u64,
+
+    /// A session ends after this many seconds without a request.
+    ///
+    /// _Default:_ `86400` (1 day).
+    pub session_idle_timeout_secs: u64,
+
+    /// A session ends this many seconds after login, however active it is.
+    ///
+    /// _Default:_ `604800` (7 days).
+    pub session_absolute_timeout_secs: u64,
+
+    /// How many seconds a started login may take before its callback is refused.
+    ///
+    /// _Default:_ `600` (10 minutes).
+    pub login_timeout_secs: u64,
+
+    /// How many logins may be pending at once in one browser (e.g. in several tabs), from 1 to
+    /// 10. Each pending login is kept in a cookie until its callback.
+    ///
+    /// _Default:_ `4`.
+    pub max_pending_logins: usize,
+
+    /// Keep the access token in the session (for calling APIs). The ID token is always kept:
+    /// it carries the claims.
+    ///
+    /// _Default:_ `true`.
+    pub keep_access_token: bool,
+
+    /// Keep the refresh token in the session.
+    ///
+    /// _Default:_ `true`.
+    pub keep_refresh_token: bool,
+
+    /// Fetch the userinfo endpoint after login and merge its claims.
+    ///
+    /// _Default:_ `true`.
+    pub fetch_userinfo: bool,
+
+    /// The JWS algorithms accepted in ID token signatures (`alg` header), by their JWA names.
+    /// `none` is always refused. `HS256`, `HS384` and `HS512` are accepted only when listed
+    /// explicitly, and are then keyed with the client secret. `ES512` is not supported.
+    ///
+    /// _Default:_ `["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+    /// "EdDSA"]`.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub id_token_signing_algs: Vec<String>,
+
+    /// Extra values accepted in the ID token's `aud` claim besides the client ID.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub trusted_audiences: Vec<String>,
+
+    /// A path of the app, such as `/login-failed`, to which the browser is sent with
+    /// `?error=<code>` when a login fails, instead of the built-in error page.
+    ///
+    /// _Default:_ none: the built-in error page.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub failure_redirect: Option<String>,
+
+    /// Check the client credentials against the token endpoint at launch, so that a wrong
+    /// client ID or secret stops launch. Turn it off for providers that object to the probe.
+    ///
+    /// _Default:_ `true`.
+    pub check_credentials: bool,
+
+    /// Allow plain-http `issuer`, `app_base_url` and `post_logout_redirect_uri` on hosts that
+    /// are not loopback. Tokens and the client secret then travel in clear text: use it only on
+    /// a trusted test network. Every launch logs a warning ([`Config::insecure_warnings()`]).
+    /// Loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`) never need it.
+    ///
+    /// _Default:_ `false`.
+    pub insecure_allow_http: bool,
+}
+
+/// How the client authenticates at the provider's token endpoint
+/// (OpenID Connect Core 1.0 §9, `token_endpoint_auth_method`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(crate = "rocket::serde", rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// `client_secret_basic`: the client ID and secret in an HTTP Basic `Authorization` header.
+    #[default]
+    ClientSecretBasic,
+    /// `client_secret_post`: the client ID and secret in the request body.
+    ClientSecretPost,
+    /// `none`: a public client, which has no secret; PKCE protects the code exchange.
+    None,
+}
+
+impl ClientAuthMethod {
+    /// The name of the method, as in Rocket.toml and in provider metadata.
+    ///
+    /// ```
+    /// # use rocket_openid_connect::ClientAuthMethod;
+    /// assert_eq!(ClientAuthMethod::ClientSecretPost.as_str(), "client_secret_post");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
+            ClientAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for ClientAuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every key of the `oidc` table, in declaration order.
+const KEYS: &[&str] = &[
+    "issuer",
+    "client_id",
+    "client_secret",
+    "app_base_url",
+    "scopes",
+    "login_path",
+    "callback_path",
+    "logout_path",
+    "redirect_uri",
+    "post_logout_redirect_uri",
+    "client_auth_method",
+    "clock_skew_secs",
+    "http_timeout_secs",
+    "session_idle_timeout_secs",
+    "session_absolute_timeout_secs",
+    "login_timeout_secs",
+    "max_pending_logins",
+    "keep_access_token",
+    "keep_refresh_token",
+    "fetch_userinfo",
+    "id_token_signing_algs",
+    "trusted_audiences",
+    "failure_redirect",
+    "check_credentials",
+    "insecure_allow_http",
+];
+
+/// The asymmetric JWS algorithms accepted by default, all of which openidconnect 4 verifies.
+const DEFAULT_SIGNING_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// The algorithms that may be listed: the defaults plus the HMAC ones keyed with the secret.
+const KNOWN_SIGNING_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256",
+    "HS384", "HS512",
+];
+
+/// The longest duration setting accepted, one year, which keeps cookie expiry arithmetic far
+/// from overflow.
+const MAX_SECS: u64 = 365 * 24 * 60 * 60;
+
+/// The most clock skew tolerated: more would keep expired ID tokens valid for long.
+const MAX_CLOCK_SKEW_SECS: u64 = 300;
+
+/// Upper bound of `max_pending_logins`: each pending login is a cookie sent with every request.
+const MAX_PENDING_LOGINS: usize = 10;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: None,
+            app_base_url: String::new(),
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            login_path: "/login".into(),
+            callback_path: "/authorization-code/callback".into(),
+            logout_path: "/logout".into(),
+            redirect_uri: None,
+            post_logout_redirect_uri: None,
+            client_auth_method: ClientAuthMethod::ClientSecretBasic,
+            clock_skew_secs: 60,
+            http_timeout_secs: 10,
+            session_idle_timeout_secs: 24 * 60 * 60,
+            session_absolute_timeout_secs: 7 * 24 * 60 * 60,
+            login_timeout_secs: 10 * 60,
+            max_pending_logins: 4,
+            keep_access_token: true,
+            keep_refresh_token: true,
+            fetch_userinfo: true,
+            id_token_signing_algs: DEFAULT_SIGNING_ALGS.iter().map(|s| s.to_string()).collect(),
+            trusted_audiences: Vec::new(),
+            failure_redirect: None,
+            check_credentials: true,
+            insecure_allow_http: false,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("app_base_url", &self.app_base_url)
+            .field("scopes", &self.scopes)
+            .field("login_path", &self.login_path)
+            .field("callback_path", &self.callback_path)
+            .field("logout_path", &self.logout_path)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
+            .field("client_auth_method", &self.client_auth_method)
+            .field("clock_skew_secs", &self.clock_skew_secs)
+            .field("http_timeout_secs", &self.http_timeout_secs)
+            .field("session_idle_timeout_secs", &self.session_idle_timeout_secs)
+            .field(
+                "session_absolute_timeout_secs",
+                &self.session_absolute_timeout_secs,
+            )
+            .field("login_timeout_secs", &self.login_timeout_secs)
+            .field("max_pending_logins", &self.max_pending_logins)
+            .field("keep_access_token", &self.keep_access_token)
+            .field("keep_refresh_token", &self.keep_refresh_token)
+            .field("fetch_userinfo", &self.fetch_userinfo)
+            .field("id_token_signing_algs", &self.id_token_signing_algs)
+            .field("trusted_audiences", &self.trusted_audiences)
+            .field("failure_redirect", &self.failure_redirect)
+            .field("check_credentials", &self.check_credentials)
+            .field("insecure_allow_http", &self.insecure_allow_http)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the `oidc` table of `figment` (usually `rocket.figment()`), in its selected
+    /// profile, over the defaults; then every top-level `oidc_<key>`, which is where Rocket puts
+    /// an environment variable `ROCKET_OIDC_<KEY>`, wins over the table's `<key>`.
+    ///
+    /// It only reads: call [`Config::validate()`] to check the values.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] with one [`ConfigProblem`] per value of the wrong type, per unknown
+    /// key, and for an `oidc` value that is not a table.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rocket::figment::Figment;
+    /// use rocket_openid_connect::Config;
+    ///
+    /// let figment = rocket::Config::figment()
+    ///     .merge(("oidc", rocket::figment::value::Dict::from_iter([
+    ///         ("issuer".to_string(), "https://id.example.com".into()),
+    ///         ("client_id".to_string(), "app".into()),
+    ///     ])))
+    ///     // What `ROCKET_OIDC_CLIENT_SECRET=...` in the environment does:
+    ///     .merge(("oidc_client_secret", "s3cr3t"));
+    /// let config = Config::from_figment(&figment).unwrap();
+    /// assert_eq!(config.issuer, "https://id.example.com");
+    /// assert_eq!(config.client_secret.as_deref(), Some("s3cr3t"));
+    /// assert_eq!(config.login_path, "/login");
+    /// ```
+    pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        if let Ok(value) = figment.find_value("oidc") {
+            if value.as_dict().is_none() {
+                problems.push(ConfigProblem::new(
+                    "oidc",
+                    "must be a table of settings, e.g. [default.oidc] in Rocket.toml or \
+                     ROCKET_OIDC={issuer=\"...\",client_id=\"...\"} in the environment"
+                        .into(),
+                ));
+            }
+        }
+
+        // Rocket's own `ROCKET_` environment provider is global and does not split keys, so
+        // `ROCKET_OIDC_CLIENT_SECRET` arrives as the top-level key `oidc_client_secret`.
+        let mut merged = figment
+            .focus("oidc")
+            .join(Serialized::defaults(Config::default()));
+        let mut overridden = Vec::new();
+        for key in KEYS {
+            if let Ok(value) = figment.find_value(&format!("oidc_{key}")) {
+                merged = merged.merge(Serialized::global(key, value));
+                overridden.push(*key);
+            }
+        }
+        if let Ok(top) = figment.extract::<figment::value::Dict>() {
+            for name in top.keys() {
+                if let Some(rest) = name.strip_prefix("oidc_") {
+                    if !KEYS.contains(&rest) {
+                        problems.push(ConfigProblem::new(
+                            "oidc",
+                            format!(
+                                "`{}` (the top-level key `{name}`) is not a setting{}",
+                                env_var(rest),
+                                did_you_mean(rest)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+
+        // Serde stops at the first bad field of a struct, so each key is read on its own over
+        // the defaults, to report every bad one at once.
+        let table = merged.extract::<figment::value::Dict>().unwrap_or_default();
+        for (name, value) in &table {
+            if !KEYS.contains(&name.as_str()) {
+                problems.push(ConfigProblem::new(
+                    "oidc",
+                    format!("`{name}` is not a setting{}", did_you_mean(name)),
+                ));
+                continue;
+            }
+            let single = Figment::from(Serialized::defaults(Config::default()))
+                .merge(Serialized::default(name, value));
+            if let Err(errors) = single.extract::<Config>() {
+                let source = source_of(figment, &merged, name, &overridden);
+                for error in errors {
+                    problems.push(extraction_problem(&error, &source));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            let order = |p: &ConfigProblem| KEYS.iter().position(|k| qualified(k) == p.key);
+            problems.sort_by_key(order);
+            return Err(ConfigError { problems });
+        }
+        merged.extract::<Config>().map_err(|errors| ConfigError {
+            problems: errors
+                .into_iter()
+                .map(|error| extraction_problem(&error, ""))
+                .collect(),
+        })
+    }
+
+    /// Checks the settings, all of them, before any network call.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem found, each naming its key and the fix. The
+    /// client secret never appears in it.
+    ///
+    /// ```
+    /// use rocket_openid_connect::Config;
+    ///
+    /// let config = Config {
+    ///     issuer: "https://{yourOktaDomain}/oauth2/default".into(),
+    ///     app_base_url: "http://localhost:8000/".into(),
+    ///     ..Default::default()
+    /// };
+    /// let error = config.validate().unwrap_err();
+    /// let keys: Vec<_> = error.problems.iter().map(|p| p.key).collect();
+    /// assert_eq!(keys, ["oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.app_base_url"]);
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = validate::all(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// What [`Config::insecure_allow_http`] allowed, one line each, for the fairing to log as a
+    /// warning at every launch. Empty when nothing insecure is allowed.
+    pub fn insecure_warnings(&self) -> Vec<String> {
+        if !self.insecure_allow_http {
+            return Vec::new();
+        }
+        let mut warnings = Vec::new();
+        for (key, url) in [
+            ("oidc.issuer", Some(self.issuer.clone())),
+            ("oidc.app_base_url", Some(self.app_base_url.clone())),
+            (
+                "oidc.post_logout_redirect_uri",
+                self.post_logout_redirect_uri.clone(),
+            ),
+        ] {
+            let Some(url) = url else { continue };
+            if let Ok(parsed) = Url::parse(&url) {
+                if parsed.scheme() == "http" && !is_loopback(&parsed) {
+                    warnings.push(format!(
+                        "{key}: {url} is plain http, allowed only because \
+                         insecure_allow_http = true: tokens, cookies and the client secret \
+                         travel in clear text. Never use this in production."
+                    ));
+                }
+            }
+        }
+        if warnings.is_empty() {
+            warnings.push(
+                "oidc.insecure_allow_http: it is true but nothing needs it (all URLs are https \
+                 or loopback); remove it."
+                    .into(),
+            );
+        }
+        warnings
+    }
+
+    /// The effective redirect URI: [`Config::redirect_uri`] or else `app_base_url` +
+    /// `callback_path`.
+    pub fn redirect_uri(&self) -> String {
+        match &self.redirect_uri {
+            Some(uri) => uri.clone(),
+            None => format!("{}{}", self.app_base_url, self.callback_path),
+        }
+    }
+
+    /// The effective post-logout redirect URI: [`Config::post_logout_redirect_uri`] or else
+    /// `app_base_url` + `/`.
+    pub fn post_logout_redirect_uri(&self) -> String {
+        match &self.post_logout_redirect_uri {
+            Some(uri) => uri.clone(),
+            None => format!("{}/", self.app_base_url),
+        }
+    }
+
+    /// Whether `app_base_url` is https, in which case cookies get the `Secure` flag.
+    pub fn is_https_app(&self) -> bool {
+        Url::parse(&self.app_base_url).is_ok_and(|url| url.scheme() == "https")
+    }
+
+    /// [`Config::clock_skew_secs`] as a [`Duration`].
+    pub fn clock_skew(&self) -> Duration {
+        Duration::from_secs(self.clock_skew_secs)
+    }
+
+    /// [`Config::http_timeout_secs`] as a [`Duration`].
+    pub fn http_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_timeout_secs)
+    }
+
+    /// [`Config::session_idle_timeout_secs`] as a [`Duration`].
+    pub fn session_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_idle_timeout_secs)
+    }
+
+    /// [`Config::session_absolute_timeout_secs`] as a [`Duration`].
+    pub fn session_absolute_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_absolute_timeout_secs)
+    }
+
+    /// [`Config::login_timeout_secs`] as a [`Duration`].
+    pub fn login_timeout(&self) -> Duration {
+        Duration::from_secs(self.login_timeout_secs)
+    }
+
+    /// The accepted ID token signing algorithms as openidconnect types; names that do not
+    /// parse, and `none`, are left out (a validated config has none of them).
+    pub(crate) fn signing_algorithms(&self) -> Vec<CoreJwsSigningAlgorithm> {
+        self.id_token_signing_algs
+            .iter()
+            .filter_map(|name| parse_signing_alg(name))
+            .collect()
+    }
+}
+
+/// The openidconnect algorithm named `name` among [`KNOWN_SIGNING_ALGS`].
+fn parse_signing_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
+    if !KNOWN_SIGNING_ALGS.contains(&name) {
+        return None;
+    }
+    rocket::serde::json::serde_json::from_value(name.into()).ok()
+}
+
+/// A configuration that cannot be used: every problem found, each naming its key.
+///
+/// Its `Display` writes one line per problem, `<key>: <message>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The problems, in the order of the keys.
+    pub problems: Vec<ConfigProblem>,
+}
+
+/// One wrong or missing setting, and what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigProblem {
+    /// The setting, e.g. `"oidc.issuer"`; `"oidc"` for the table itself.
+    pub key: &'static str,
+    /// What is wrong and how to fix it. It never contains the client secret.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    fn new(key: &'static str, message: String) -> Self {
+        ConfigProblem { key, message }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `"oidc.<key>"` for a known key, `"oidc"` otherwise.
+fn qualified(key: &str) -> &'static str {
+    const QUALIFIED: &[&str] = &[
+        "oidc.issuer",
+        "oidc.client_id",
+        "oidc.client_secret",
+        "oidc.app_base_url",
+        "oidc.scopes",
+        "oidc.login_path",
+        "oidc.callback_path",
+        "oidc.logout_path",
+        "oidc.redirect_uri",
+        "oidc.post_logout_redirect_uri",
+        "oidc.client_auth_method",
+        "oidc.clock_skew_secs",
+        "oidc.http_timeout_secs",
+        "oidc.session_idle_timeout_secs",
+        "oidc.session_absolute_timeout_secs",
+        "oidc.login_timeout_secs",
+        "oidc.max_pending_logins",
+        "oidc.keep_access_token",
+        "oidc.keep_refresh_token",
+        "oidc.fetch_userinfo",
+        "oidc.id_token_signing_algs",
+        "oidc.trusted_audiences",
+        "oidc.failure_redirect",
+        "oidc.check_credentials",
+        "oidc.insecure_allow_http",
+    ];
+    QUALIFIED
+        .iter()
+        .find(|q| q.strip_prefix("oidc.") == Some(key))
+        .copied()
+        .unwrap_or("oidc")
+}
+
+fn env_var(key: &str) -> String {
+    format!("ROCKET_OIDC_{}", key.to_ascii_uppercase())
+}
+
+/// `"; did you mean `client_id`?"` when `name` is a known key spelled another way
+/// (`clientId`, `client-id`, `CLIENT_ID`), else a list of the known keys.
+fn did_you_mean(name: &str) -> String {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    match KEYS.iter().find(|key| squash(key) == squash(name)) {
+        Some(key) => format!("; did you mean `{key}`?"),
+        None => format!("; the settings are {}", KEYS.join(", ")),
+    }
+}
+
+/// Where the value of `key` came from, as ` (from ...)`, for messages.
+fn source_of(figment: &Figment, merged: &Figment, key: &str, overridden: &[&str]) -> String {
+    if overridden.contains(&key) {
+        let top = format!("oidc_{key}");
+        return match figment.find_metadata(&top) {
+            Some(md) if md.name.contains("environment") => format!(" (from {})", env_var(key)),
+            Some(md) => format!(" (from the top-level key `{top}` in {})", md.name),
+            None => format!(" (from the top-level key `{top}`)"),
+        };
+    }
+    match merged.find_metadata(key) {
+        Some(md) if md.name.contains("environment") => " (from ROCKET_OIDC)".into(),
+        Some(md) => match &md.source {
+            Some(source) => format!(" (in {} {source})", md.name),
+            None => format!(" (in {})", md.name),
+        },
+        None => String::new(),
+    }
+}
+
+/// A figment extraction error as a problem, without any value that could be the secret.
+fn extraction_problem(error: &figment::Error, source: &str) -> ConfigProblem {
+    let field = error.path.first().map(String::as_str).unwrap_or("");
+    let key = qualified(field);
+    let message = match &error.kind {
+        Kind::UnknownField(name, _) => format!("`{name}` is not a setting{}", did_you_mean(name)),
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            let expected = match expected.as_str() {
+                "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
+                other => other,
+            };
+            format!("expected {expected}, found {}", describe(actual))
+        }
+        Kind::UnknownVariant(given, variants) if key != "oidc.client_secret" => format!(
+            "`{given}` is not one of {}",
+            variants
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Kind::InvalidLength(len, expected) => format!("expected {expected}, found {len} items"),
+        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "the number is out of range".into(),
+        _ if key == "oidc.client_secret" => "the value cannot be read".into(),
+        other => other.to_string(),
+    };
+    ConfigProblem::new(key, format!("{message}{source}"))
+}
+
+/// The kind of a value found, never the value itself (it may be a secret).
+fn describe(actual: &Actual) -> &'static str {
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Signed(n) if *n < 0 => "a negative integer",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a float",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Unit | Actual::Option => "nothing",
+        Actual::Seq => "an array",
+        Actual::Map => "a table",
+        _ => "another kind of value",
+    }
+}
+
+/// Whether the URL's host is a loopback one: `localhost` (and `*.localhost`, RFC 6761 §6.3),
+/// `127.0.0.0/8` or `[::1]`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => {
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            domain == "localhost" || domain.ends_with(".localhost")
+        }
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}

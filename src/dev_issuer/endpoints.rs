@@ -1,0 +1,545 @@
+//! Discovery, JWKS, the authorization endpoint with its login page, end_session, and catchers.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rocket::data::Data;
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::serde::json::serde_json::{json, Value};
+use rocket::State;
+use url::Url;
+
+use super::faults::{Fault, Faults};
+use super::jwt;
+use super::keys;
+use super::params::{ParamError, Params, RequestInfo};
+use super::reply::{error_page, login_page, page, signed_out_page, Reply};
+use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
+use super::DevUser;
+
+/// The scopes the issuer knows; others are ignored (RFC 6749 §3.3 lets a server narrow scopes).
+pub(crate) const SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
+
+/// The `iss` of the faults that corrupt it.
+const WRONG_ISSUER: &str = "http://wrong-issuer.invalid";
+
+/// All routes of the issuer.
+pub(crate) fn routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        discovery,
+        jwks,
+        authorize,
+        login,
+        end_session_get,
+        end_session_post,
+        super::token::token,
+        super::token::userinfo_get,
+        super::token::userinfo_post,
+        super::token::revoke,
+    ]
+}
+
+/// One catcher for everything Rocket itself rejects: a JSON OAuth-style error, and 400 instead of
+/// Rocket's 422.
+pub(crate) fn catchers() -> Vec<rocket::Catcher> {
+    rocket::catchers![catch_all]
+}
+
+#[rocket::catch(default)]
+fn catch_all(status: Status, _: &Request<'_>) -> Reply {
+    let status = if status == Status::UnprocessableEntity {
+        Status::BadRequest
+    } else {
+        status
+    };
+    let error = if status.code >= 500 {
+        "server_error"
+    } else {
+        "invalid_request"
+    };
+    Reply::oauth_error(status, error, status.reason().unwrap_or("error"))
+}
+
+/// Waits for [`Fault::Delay`].
+pub(crate) async fn delay(faults: &Faults) {
+    let delay = faults.delay();
+    if !delay.is_zero() {
+        rocket::tokio::time::sleep(delay).await;
+    }
+}
+
+#[rocket::get("/.well-known/openid-configuration")]
+async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
+    let faults = {
+        let mut state = inner.lock();
+        state.counters.discovery += 1;
+        state.faults.clone()
+    };
+    delay(&faults).await;
+    if faults.has(&Fault::DiscoveryServerError) {
+        return Reply::server_error();
+    }
+    if faults.has(&Fault::DiscoveryNotJson) {
+        return Reply::html(Status::Ok, page("Welcome", "<p>This is not JSON.</p>"));
+    }
+    let issuer = inner.issuer();
+    let mut document = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "end_session_endpoint": format!("{issuer}/end_session"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": SCOPES,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name",
+            "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    });
+    if let Value::Object(fields) = &mut document {
+        if faults.has(&Fault::DiscoveryWrongIssuer) {
+            fields.insert("issuer".into(), json!(format!("{issuer}/other")));
+        }
+        if faults.has(&Fault::DiscoveryMissingJwksUri) {
+            fields.remove("jwks_uri");
+        }
+        if faults.has(&Fault::DiscoveryMissingTokenEndpoint) {
+            fields.remove("token_endpoint");
+        }
+    }
+    match faults.huge_discovery() {
+        Some(mb) => Reply::padded_json(&document, mb),
+        None => Reply::json(Status::Ok, &document),
+    }
+}
+
+#[rocket::get("/jwks")]
+async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
+    let faults = {
+        let mut state = inner.lock();
+        state.counters.jwks += 1;
+        state.faults.clone()
+    };
+    delay(&faults).await;
+    let document = keys::jwks(&jwt::published_keys(&faults));
+    match faults.huge_jwks() {
+        Some(mb) => Reply::padded_json(&document, mb),
+        None => Reply::json(Status::Ok, &document),
+    }
+}
+
+/// Whether `requested` matches the `registered` redirect URI: exactly, except that the port of
+/// a loopback host (`127.0.0.1`, `[::1]`, `localhost`) may differ (RFC 8252 §7.3).
+pub(crate) fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(mut registered), Ok(mut requested)) = (Url::parse(registered), Url::parse(requested))
+    else {
+        return false;
+    };
+    let loopback = matches!(
+        registered.host_str(),
+        Some("127.0.0.1" | "[::1]" | "localhost")
+    );
+    if !loopback || requested.fragment().is_some() {
+        return false;
+    }
+    // Both are loopback URLs here, so set_port cannot fail; ignore the ports.
+    let _ = registered.set_port(None);
+    let _ = requested.set_port(None);
+    registered == requested
+}
+
+/// `redirect_uri` with `params` (and RFC 9207 `iss`, unless a fault says otherwise) appended.
+fn redirect_to(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    issuer: &str,
+    faults: &Faults,
+) -> Reply {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return error_page("The redirect_uri is not a valid URL.");
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in params {
+            query.append_pair(name, value);
+        }
+        if faults.has(&Fault::AuthResponseWrongIssuer) {
+            query.append_pair("iss", WRONG_ISSUER);
+        } else if !faults.has(&Fault::AuthResponseMissingIssuer) {
+            query.append_pair("iss", issuer);
+        }
+    }
+    Reply::redirect(url.into()).no_store()
+}
+
+/// An error authorization response (RFC 6749 §4.1.2.1).
+fn error_redirect(
+    inner: &Inner,
+    faults: &Faults,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Reply {
+    let mut params = vec![("error", error), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    redirect_to(redirect_uri, &params, inner.issuer(), faults)
+}
+
+#[rocket::get("/authorize")]
+fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+    let mut state = inner.lock();
+    state.counters.authorize += 1;
+    let params = match info.query_params() {
+        Ok(params) => params,
+        Err(error) => return error_page(&error.description()),
+    };
+    let Some(client_id) = params.get("client_id") else {
+        return error_page("The authorization request has no client_id.");
+    };
+    let Some(client) = state.clients.get(client_id) else {
+        return error_page(&format!("Unknown client_id `{client_id}`."));
+    };
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return error_page("The authorization request has no redirect_uri.");
+    };
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|registered| redirect_uri_matches(registered, redirect_uri))
+    {
+        return error_page(&format!(
+            "The redirect_uri `{redirect_uri}` is not registered for client `{client_id}`."
+        ));
+    }
+
+    let faults = state.faults.clone();
+    let state_param = params.get("state");
+    let fail = |error: &str, description: &str| {
+        error_redirect(
+            inner,
+            &faults,
+            redirect_uri,
+            state_param,
+            error,
+            description,
+        )
+    };
+    match params.get("response_type") {
+        Some("code") => {}
+        None => return fail("invalid_request", "response_type is required"),
+        Some(_) => {
+            return fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            )
+        }
+    }
+    if params
+        .get("response_mode")
+        .is_some_and(|mode| mode != "query")
+    {
+        return fail("invalid_request", "only response_mode=query is supported");
+    }
+    if params.get("request").is_some() {
+        return fail("request_not_supported", "request objects are not supported");
+    }
+    if params.get("request_uri").is_some() {
+        return fail("request_uri_not_supported", "request_uri is not supported");
+    }
+    let requested: Vec<&str> = params.get("scope").unwrap_or("").split(' ').collect();
+    if !requested.contains(&"openid") {
+        return fail("invalid_scope", "the scope must include openid");
+    }
+    let scope: Vec<String> = SCOPES
+        .iter()
+        .filter(|s| requested.contains(s))
+        .map(|s| s.to_string())
+        .collect();
+    let Some(code_challenge) = params.get("code_challenge") else {
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        );
+    };
+    if params.get("code_challenge_method") != Some("S256") {
+        return fail(
+            "invalid_request",
+            "code_challenge_method must be S256 (plain is not accepted)",
+        );
+    }
+    if code_challenge.len() != 43
+        || !code_challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail(
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 (43 characters)",
+        );
+    }
+    let pending = Pending {
+        client_id: client_id.to_owned(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: state_param.map(str::to_owned),
+        nonce: params.get("nonce").map(str::to_owned),
+        code_challenge: code_challenge.to_owned(),
+        login_hint: params.get("login_hint").map(str::to_owned),
+        created: Instant::now(),
+    };
+    let prompt_none = params
+        .get("prompt")
+        .is_some_and(|prompt| prompt.split(' ').any(|p| p == "none"));
+
+    if let Some(username) = state.auto_login.clone() {
+        if let Some(user) = state.user(&username).cloned() {
+            return complete_login(inner, &mut state, pending, &user);
+        }
+    }
+    if prompt_none {
+        return fail("login_required", "prompt=none, and nobody is signed in");
+    }
+    let hint = pending.login_hint.clone();
+    let message = state
+        .auto_login
+        .as_ref()
+        .map(|name| format!("Auto-login user `{name}` does not exist."));
+    let status = if message.is_some() {
+        Status::BadRequest
+    } else {
+        Status::Ok
+    };
+    let id = state.add_pending(pending);
+    let selected = hint
+        .as_deref()
+        .and_then(|hint| state.user(hint))
+        .map(|u| u.preferred_username.as_str());
+    login_page(
+        status,
+        &id,
+        client_id,
+        &state.users,
+        selected,
+        message.as_deref(),
+    )
+}
+
+/// Issues a code for `user` and redirects back to the client.
+fn complete_login(
+    inner: &Inner,
+    state: &mut IssuerState,
+    pending: Pending,
+    user: &DevUser,
+) -> Reply {
+    let faults = state.faults.clone();
+    if faults.has(&Fault::AuthResponseErrorHtml) {
+        return error_redirect(
+            inner,
+            &faults,
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            "access_denied",
+            "<script>alert(1)</script>",
+        );
+    }
+    let grant = Grant {
+        id: state.new_grant_id(),
+        client_id: pending.client_id,
+        sub: user.sub.clone(),
+        scope: pending.scope,
+        nonce: pending.nonce,
+        auth_time: unix_now(),
+    };
+    let code = state.add_code(CodeGrant {
+        grant,
+        redirect_uri: pending.redirect_uri.clone(),
+        code_challenge: pending.code_challenge,
+        expires: Instant::now() + inner.code_lifetime,
+    });
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = pending.state.as_deref() {
+        params.push(("state", s));
+    }
+    redirect_to(&pending.redirect_uri, &params, inner.issuer(), &faults)
+}
+
+#[rocket::post("/login", data = "<data>")]
+async fn login(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+    let params = info.body_params(data).await;
+    let mut state = inner.lock();
+    state.counters.login += 1;
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return error_page(&error.description()),
+    };
+    let Some(id) = params.get("request_id") else {
+        return error_page("The login form has no request_id.");
+    };
+    let Some(pending) = state.pending.get(id).cloned() else {
+        return error_page(
+            "This login request is unknown or has expired. Start again from the application.",
+        );
+    };
+    match params.get("action") {
+        None | Some("login") => {}
+        Some("deny") => {
+            state.pending.remove(id);
+            let faults = state.faults.clone();
+            return error_redirect(
+                inner,
+                &faults,
+                &pending.redirect_uri,
+                pending.state.as_deref(),
+                "access_denied",
+                "the user denied the request",
+            );
+        }
+        Some(_) => return error_page("The action must be `login` or `deny`."),
+    }
+    let username = params.get("username").unwrap_or("");
+    let Some(user) = state.user(username).cloned() else {
+        let message = if username.is_empty() {
+            "Choose a user.".to_owned()
+        } else {
+            format!("There is no user `{username}`.")
+        };
+        return login_page(
+            Status::BadRequest,
+            id,
+            &pending.client_id,
+            &state.users,
+            None,
+            Some(&message),
+        );
+    };
+    state.pending.remove(id);
+    complete_login(inner, &mut state, pending, &user)
+}
+
+#[rocket::get("/end_session")]
+fn end_session_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+    end_session(inner, info.query_params())
+}
+
+#[rocket::post("/end_session", data = "<data>")]
+async fn end_session_post(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+    let params = info.body_params(data).await;
+    end_session(inner, params)
+}
+
+/// RP-Initiated Logout 1.0 §2–3. The issuer keeps no login session, so there is nothing to end
+/// but the request is checked as a real provider would.
+fn end_session(inner: &Inner, params: Result<Params, ParamError>) -> Reply {
+    let mut state = inner.lock();
+    state.counters.end_session += 1;
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return error_page(&error.description()),
+    };
+    state.counters.last_end_session = Some(params.0.clone());
+    let mut client_id = params.get("client_id").map(str::to_owned);
+    if let Some(hint) = params.get("id_token_hint") {
+        let Some(claims) =
+            jwt::verify_own(hint).filter(|c| c.get("iss") == Some(&json!(inner.issuer())))
+        else {
+            return error_page("The id_token_hint was not issued by this issuer.");
+        };
+        let audience = match claims.get("aud") {
+            Some(Value::String(aud)) => Some(aud.clone()),
+            Some(Value::Array(auds)) => auds.first().and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
+        if client_id.is_some() && audience.is_some() && client_id != audience {
+            return error_page("The client_id does not match the id_token_hint.");
+        }
+        client_id = client_id.or(audience);
+    }
+    let Some(uri) = params.get("post_logout_redirect_uri") else {
+        return signed_out_page();
+    };
+    let Some(client) = client_id.as_deref().and_then(|id| state.clients.get(id)) else {
+        return error_page("A post_logout_redirect_uri needs a known client_id or id_token_hint.");
+    };
+    if !client
+        .post_logout_redirect_uris
+        .iter()
+        .any(|registered| redirect_uri_matches(registered, uri))
+    {
+        return error_page(&format!(
+            "The post_logout_redirect_uri `{uri}` is not registered for client `{}`.",
+            client.client_id
+        ));
+    }
+    let Ok(mut url) = Url::parse(uri) else {
+        return error_page("The post_logout_redirect_uri is not a valid URL.");
+    };
+    if let Some(s) = params.get("state") {
+        url.query_pairs_mut().append_pair("state", s);
+    }
+    Reply::redirect(url.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_uri_matches as matches;
+
+    #[test]
+    fn redirect_uris_match_exactly_except_loopback_ports() {
+        let reg = "http://localhost:8000/authorization-code/callback";
+        assert!(matches(reg, reg));
+        assert!(matches(
+            reg,
+            "http://localhost:41234/authorization-code/callback"
+        ));
+        assert!(matches(reg, "http://localhost/authorization-code/callback"));
+        assert!(!matches(
+            reg,
+            "http://localhost:8000/authorization-code/callback/"
+        ));
+        assert!(!matches(
+            reg,
+            "http://localhost:8000/authorization-code/callback?x=1"
+        ));
+        assert!(!matches(
+            reg,
+            "http://localhost:8000/authorization-code/callback#f"
+        ));
+        assert!(!matches(
+            reg,
+            "https://localhost:8000/authorization-code/callback"
+        ));
+        assert!(!matches(
+            reg,
+            "http://127.0.0.1:8000/authorization-code/callback"
+        ));
+        assert!(!matches(
+            reg,
+            "http://localhost.evil.com:8000/authorization-code/callback"
+        ));
+        assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
+        let remote = "https://app.example.com/cb";
+        assert!(!matches(remote, "https://app.example.com:444/cb"));
+        assert!(!matches(remote, "https://APP.example.com/cb"));
+        assert!(!matches("garbage", "also garbage"));
+    }
+}

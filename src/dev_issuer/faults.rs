@@ -1,0 +1,195 @@
+//! Fault switches: each one makes the issuer misbehave in exactly one way a real provider (or an
+//! attacker in the middle) can.
+
+use std::time::Duration;
+
+use rocket::serde::json::serde_json::Value;
+
+/// One way for the development issuer to misbehave, switched on at runtime with
+/// [`DevIssuer::set_fault`](super::DevIssuer::set_fault) and off with
+/// [`DevIssuer::clear_faults`](super::DevIssuer::clear_faults).
+///
+/// A fault takes effect from the next request on. Each variant corrupts exactly one thing, so a
+/// test can show that a strict client rejects precisely that corruption. Faults combine: with
+/// [`Fault::NoKid`] and [`Fault::ExtraJwksKey`] together, a token without `kid` meets a JWKS with
+/// two keys. ID-token faults apply to every ID token issued, from the authorization-code grant
+/// and from the refresh grant alike.
+///
+/// In the descriptions below, "the client" is the client the token is issued to, and `now` is the
+/// time of issue.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    // --- ID token claims ---
+    /// ID token `iss` is `http://wrong-issuer.invalid` instead of the issuer URL.
+    WrongIssuer,
+    /// ID token `aud` is `"another-client"` instead of the client's id.
+    WrongAudience,
+    /// ID token gains `azp: "another-client"`; `aud` stays the client's id. (openidconnect does
+    /// not check `azp`; OpenID Connect Core §3.1.3.7 step 5 says a client should.)
+    WrongAzp,
+    /// ID token `aud` is `[client_id, "another-audience"]`, with no `azp` (OpenID Connect Core
+    /// §3.1.3.7 step 4: a client should reject audiences it does not trust).
+    ExtraAudience,
+    /// ID token has no `sub`.
+    MissingSub,
+    /// ID token has no `iat`.
+    MissingIat,
+    /// ID token has no `exp`.
+    MissingExp,
+    /// ID token `iat` is one hour in the future (`exp` unchanged, still in the future).
+    IatInFuture,
+    /// ID token expired an hour ago: `exp = now - 3600`, `iat = exp - token lifetime`
+    /// (and `auth_time` no later than `iat`).
+    Expired,
+    /// ID token `nonce` is `"not-the-nonce-you-sent"`.
+    WrongNonce,
+    /// ID token has no `nonce`, even though the authorization request had one.
+    MissingNonce,
+    /// ID token `at_hash` is the hash of a different access token.
+    WrongAtHash,
+    /// Sets (adds or overrides) one ID-token claim, after every other fault is applied:
+    /// e.g. `Fault::Claim("exp".into(), json!("soon"))`, a float, a negative or a huge number.
+    Claim(String, Value),
+    /// Removes one ID-token claim, after every other fault is applied.
+    RemoveClaim(String),
+    /// Adds a `groups` claim with this many long group names to the ID token and userinfo (whatever
+    /// the scopes), so that 300 groups make the token set larger than 8 KB.
+    ManyGroups(usize),
+
+    // --- ID token signature ---
+    /// The RS256 signature has its first and last bytes flipped.
+    BadSignature,
+    /// Header `{"alg":"none","typ":"JWT"}` and an empty signature (`header.payload.`).
+    AlgNone,
+    /// Header `alg: HS256` with the signing key's `kid`, HMAC-SHA-256 keyed with the text of the
+    /// signing key's public key as `SubjectPublicKeyInfo` PEM (`-----BEGIN PUBLIC KEY-----`, LF
+    /// line endings, trailing newline): the classic algorithm-confusion attack.
+    Hs256WithPublicKey,
+    /// Header `alg: HS256` (no `kid`), HMAC-SHA-256 keyed with the client's secret (the empty
+    /// string for a public client). OpenID Connect Core §10.1 allows this only if the client
+    /// asked for it at registration.
+    Hs256WithClientSecret,
+    /// The JWS header has no `kid`.
+    NoKid,
+    /// Key rotation: the issuer signs with key B instead of key A, and the JWKS publishes A and B.
+    /// A client that cached the JWKS before the fault was set sees an unknown `kid` and must fetch
+    /// the JWKS again.
+    RotatedKey,
+    /// The JWKS publishes a second key (C) next to the signing key, so a token without `kid`
+    /// (see [`Fault::NoKid`]) is ambiguous.
+    ExtraJwksKey,
+
+    // --- Authorization response ---
+    /// The authorization response's `iss` (RFC 9207) is `http://wrong-issuer.invalid`.
+    AuthResponseWrongIssuer,
+    /// The authorization response has no `iss`, although discovery promises it
+    /// (`authorization_response_iss_parameter_supported: true`).
+    AuthResponseMissingIssuer,
+    /// Instead of a code, the authorization response is `error=access_denied` with
+    /// `error_description=<script>alert(1)</script>`, to check the client escapes it.
+    AuthResponseErrorHtml,
+
+    // --- Token endpoint ---
+    /// The token endpoint answers 401 `invalid_client` (with `WWW-Authenticate: Basic`).
+    TokenInvalidClient,
+    /// The token endpoint answers 400 `invalid_grant`.
+    TokenInvalidGrant,
+    /// The token endpoint answers 500 with an HTML body.
+    TokenServerError,
+    /// The token response has no `id_token`.
+    TokenMissingIdToken,
+    /// The token response has wrong JSON types: `access_token` is the number `12345` and
+    /// `expires_in` is the string `"3600abc"`.
+    TokenWrongTypes,
+
+    // --- Userinfo ---
+    /// Userinfo returns `sub: "someone-else"`.
+    UserinfoSubMismatch,
+    /// Userinfo answers 500 with an HTML body.
+    UserinfoServerError,
+    /// Userinfo answers 401 `WWW-Authenticate: Bearer error="invalid_token"` for every token.
+    UserinfoUnauthorized,
+
+    // --- Discovery and JWKS ---
+    /// The discovery document's `issuer` is the issuer URL with `/other` appended.
+    DiscoveryWrongIssuer,
+    /// Discovery answers 500 with an HTML body.
+    DiscoveryServerError,
+    /// Discovery answers 200 with an HTML page instead of JSON.
+    DiscoveryNotJson,
+    /// The discovery document has no `jwks_uri`.
+    DiscoveryMissingJwksUri,
+    /// The discovery document has no `token_endpoint`.
+    DiscoveryMissingTokenEndpoint,
+    /// Discovery answers with a valid document padded with whitespace to about `mb` MiB, streamed
+    /// (chunked, no `Content-Length`) and never held in memory.
+    HugeDiscovery {
+        /// Size of the padding in MiB.
+        mb: u32,
+    },
+    /// The JWKS endpoint answers with a valid JWK Set padded to about `mb` MiB, streamed like
+    /// [`Fault::HugeDiscovery`].
+    HugeJwks {
+        /// Size of the padding in MiB.
+        mb: u32,
+    },
+
+    // --- Timing ---
+    /// Discovery, JWKS, token and userinfo wait this long before answering. (Several `Delay`
+    /// faults add up.)
+    Delay(Duration),
+}
+
+/// The list of faults switched on, with questions the endpoints ask of it.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Faults(pub Vec<Fault>);
+
+impl Faults {
+    /// Whether `fault` is on (compared with `==`, so use it for variants without data).
+    pub fn has(&self, fault: &Fault) -> bool {
+        self.0.contains(fault)
+    }
+
+    /// Total [`Fault::Delay`].
+    pub fn delay(&self) -> Duration {
+        self.0
+            .iter()
+            .map(|fault| match fault {
+                Fault::Delay(delay) => *delay,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
+    /// The number of extra groups of [`Fault::ManyGroups`], if on.
+    pub fn many_groups(&self) -> Option<usize> {
+        self.0.iter().rev().find_map(|fault| match fault {
+            Fault::ManyGroups(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// Padding in MiB of [`Fault::HugeDiscovery`], if on.
+    pub fn huge_discovery(&self) -> Option<u32> {
+        self.0.iter().rev().find_map(|fault| match fault {
+            Fault::HugeDiscovery { mb } => Some(*mb),
+            _ => None,
+        })
+    }
+
+    /// Padding in MiB of [`Fault::HugeJwks`], if on.
+    pub fn huge_jwks(&self) -> Option<u32> {
+        self.0.iter().rev().find_map(|fault| match fault {
+            Fault::HugeJwks { mb } => Some(*mb),
+            _ => None,
+        })
+    }
+}
+
+/// The group names [`Fault::ManyGroups`] adds: long, realistic, distinct.
+pub(crate) fn many_groups(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("org-engineering-platform-team-{i:04}-readers"))
+        .collect()
+}

@@ -1,0 +1,288 @@
+//! A development OpenID Provider that runs in-process on loopback (feature `dev-issuer`).
+//!
+//! [`DevIssuer`] is a small, standards-following OpenID Provider served by a second Rocket
+//! instance inside the current tokio runtime. It is what `cargo run --example quickstart` logs in
+//! against, what this crate's integration tests drive real login flows through, and what you can
+//! use to test your own protected routes without an account anywhere.
+//!
+//! # Security
+//!
+//! **For development and tests only.** Its RSA signing keys are committed to this crate's
+//! source, so anyone can forge ID tokens that a client trusting a development issuer accepts;
+//! [`DEFAULT_CLIENT_SECRET`] is public too; any user logs in without a password. Never point a
+//! deployed application at it.
+//!
+//! # Endpoints
+//!
+//! All are advertised in `/.well-known/openid-configuration`:
+//!
+//! | Path | What |
+//! |------|------|
+//! | `GET /.well-known/openid-configuration` | discovery |
+//! | `GET /jwks` | the public signing key(s): RS256, `use: sig`, `kid` = RFC 7638 thumbprint |
+//! | `GET /authorize` | authorization code flow only, PKCE `S256` required, a login page |
+//! | `POST /login` | the login page's form |
+//! | `POST /token` | `authorization_code` and `refresh_token` grants |
+//! | `GET`/`POST /userinfo` | claims, with `Authorization: Bearer` only |
+//! | `POST /revoke` | RFC 7009 token revocation |
+//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0 |
+//!
+//! Behaviour worth knowing:
+//! - **Redirect URIs** match exactly, except that the port of a loopback host (`127.0.0.1`,
+//!   `[::1]`, `localhost`) may differ, as RFC 8252 §7.3 requires: an app on a random test port
+//!   works with the default client. The same rule applies to post-logout redirect URIs.
+//! - **Unknown `client_id` or unregistered `redirect_uri`** at `/authorize` gives an HTML 400 page,
+//!   never a redirect. Other errors (no `openid` scope, missing PKCE, `plain` PKCE, another
+//!   `response_type`, `prompt=none` without auto-login) redirect with `error`,
+//!   `error_description`, `state` and `iss`.
+//! - **Logging in without a browser**: `GET /authorize` answers a form
+//!   `<form method="post" action="/login">` with a hidden `request_id`, radio buttons named
+//!   `username` (the users' `preferred_username`; `login_hint` selects one) and buttons
+//!   `action=login` / `action=deny`. POST `request_id=…&username=ada` as
+//!   `application/x-www-form-urlencoded` to `/login`: the answer is a 303 to
+//!   `redirect_uri?code=…&state=…&iss=…` (RFC 9207). An unknown user re-shows the page with 400;
+//!   `action=deny` redirects with `error=access_denied`. Or skip the page altogether with
+//!   [`DevIssuer::set_auto_login`]. The issuer keeps no login session of its own: every
+//!   `/authorize` shows the page unless auto-login is on.
+//! - **Scopes and claims**: `openid` is required; `profile` releases `name`, `given_name`,
+//!   `family_name`, `preferred_username`; `email` releases `email`, `email_verified`; `groups`
+//!   releases `groups`; a user's [`DevUser::extra`] claims are always released. The ID token
+//!   carries these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when
+//!   the request had one) and `at_hash`. Other scopes are ignored.
+//! - **Tokens**: codes are one-time (gone after the first redemption attempt) and live
+//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); access tokens are opaque, 43
+//!   characters, and live [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h), as do ID
+//!   tokens. A refresh token is **always** issued (whether or not `offline_access` was asked
+//!   for), never expires, and is rotated on use: the old one then fails with `invalid_grant`.
+//!   ID tokens from a refresh keep the original `nonce` and `auth_time`.
+//! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
+//!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, or `none` for public
+//!   clients (PKCE protects them).
+//! - **Bad input** (missing, repeated or badly encoded parameters, invalid UTF-8, a body over
+//!   1 MiB) gives a standard OAuth error or a 400 page, never a 500.
+//! - **Logging**: the issuer's Rocket logs nothing. Rocket 0.5's log level is process-wide and
+//!   the Rocket ignited last sets it, so start the issuer before igniting your app if you want
+//!   your app's logs.
+//!
+//! # Timing (2 cores, Rust 1.95)
+//!
+//! Generating an RSA-2048 key takes 1.7–4.5 s in a debug build (56–200 ms in release), which is
+//! why the keys are fixed fixtures. Starting an issuer takes a few milliseconds; signing an ID
+//! token ~30 ms in debug, ~1 ms in release.
+//!
+//! # Faults
+//!
+//! [`DevIssuer::set_fault`] switches on a [`Fault`]: a wrong claim, a bad signature, a rotated
+//! key, an error or a slow answer from one endpoint, so that a test can show the client rejects
+//! exactly that.
+
+mod endpoints;
+mod faults;
+mod jwt;
+mod keys;
+mod params;
+mod reply;
+mod server;
+mod state;
+mod token;
+
+pub use faults::Fault;
+pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};
+
+use rocket::serde::json::serde_json::{Map, Value};
+
+/// The default client's id.
+pub const DEFAULT_CLIENT_ID: &str = "rocket-quickstart";
+
+/// The default client's secret. **Development-only**: it is public.
+pub const DEFAULT_CLIENT_SECRET: &str = "quickstart-dev-secret";
+
+/// A client registered with the issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevClient {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The secret of a confidential client; `None` for a public client, which must use PKCE and
+    /// authenticates with its `client_id` alone.
+    pub client_secret: Option<String>,
+    /// Registered redirect URIs (exact match, except loopback ports; see the module docs).
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs (same matching rule).
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+impl DevClient {
+    /// A confidential client (`client_secret_basic` or `client_secret_post`) with no URIs yet.
+    pub fn confidential(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        DevClient {
+            client_id: client_id.into(),
+            client_secret: Some(client_secret.into()),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+        }
+    }
+
+    /// A public client (token endpoint auth method `none`) with no URIs yet.
+    pub fn public(client_id: impl Into<String>) -> Self {
+        DevClient {
+            client_id: client_id.into(),
+            client_secret: None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+        }
+    }
+
+    /// Registers a redirect URI.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Registers a post-logout redirect URI.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uris.push(uri.into());
+        self
+    }
+
+    /// The default client: [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`], redirect URIs
+    /// `http://localhost:8000/authorization-code/callback` and
+    /// `http://127.0.0.1:8000/authorization-code/callback`, post-logout redirect URIs
+    /// `http://localhost:8000/` and `http://127.0.0.1:8000/` (any port, since these are loopback).
+    pub fn default_client() -> Self {
+        DevClient::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+            .redirect_uri("http://localhost:8000/authorization-code/callback")
+            .redirect_uri("http://127.0.0.1:8000/authorization-code/callback")
+            .post_logout_redirect_uri("http://localhost:8000/")
+            .post_logout_redirect_uri("http://127.0.0.1:8000/")
+    }
+}
+
+/// A user in the issuer's directory. Anyone can log in as any user: there are no passwords.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DevUser {
+    /// `sub`: stable, unique.
+    pub sub: String,
+    /// `name` (scope `profile`).
+    pub name: String,
+    /// `given_name` (scope `profile`).
+    pub given_name: String,
+    /// `family_name` (scope `profile`).
+    pub family_name: String,
+    /// `email` (scope `email`).
+    pub email: String,
+    /// `email_verified` (scope `email`).
+    pub email_verified: bool,
+    /// `preferred_username` (scope `profile`); also what the login form submits.
+    pub preferred_username: String,
+    /// `groups` (scope `groups`).
+    pub groups: Vec<String>,
+    /// Further claims, released in the ID token and userinfo whatever the scopes.
+    pub extra: Map<String, Value>,
+}
+
+impl DevUser {
+    /// A user with this `sub` and `preferred_username`, the other claims derived from them
+    /// (`name` = username, `email` = `username@example.com`, verified, no groups).
+    pub fn new(sub: impl Into<String>, preferred_username: impl Into<String>) -> Self {
+        let username = preferred_username.into();
+        DevUser {
+            sub: sub.into(),
+            name: username.clone(),
+            given_name: username.clone(),
+            family_name: String::new(),
+            email: format!("{username}@example.com"),
+            email_verified: true,
+            preferred_username: username,
+            groups: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+fn person(
+    sub: &str,
+    username: &str,
+    given: &str,
+    family: &str,
+    email: &str,
+    groups: &[&str],
+) -> DevUser {
+    DevUser {
+        sub: sub.into(),
+        name: format!("{given} {family}"),
+        given_name: given.into(),
+        family_name: family.into(),
+        email: email.into(),
+        email_verified: true,
+        preferred_username: username.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        extra: Map::new(),
+    }
+}
+
+/// The default directory: `ada` (Ada Lovelace), `grace` (Grace Hopper) and `alan` (Alan Turing).
+///
+/// | username | sub | email | groups |
+/// |----------|-----|-------|--------|
+/// | `ada` | `ada-lovelace-1815` | `ada@example.com` | `admins`, `engineering` |
+/// | `grace` | `grace-hopper-1906` | `grace@example.com` | `engineering`, `navy` |
+/// | `alan` | `alan-turing-1912` | `alan@example.org` (unverified) | `research` |
+pub fn default_users() -> Vec<DevUser> {
+    let mut alan = person(
+        "alan-turing-1912",
+        "alan",
+        "Alan",
+        "Turing",
+        "alan@example.org",
+        &["research"],
+    );
+    alan.email_verified = false;
+    vec![
+        person(
+            "ada-lovelace-1815",
+            "ada",
+            "Ada",
+            "Lovelace",
+            "ada@example.com",
+            &["admins", "engineering"],
+        ),
+        person(
+            "grace-hopper-1906",
+            "grace",
+            "Grace",
+            "Hopper",
+            "grace@example.com",
+            &["engineering", "navy"],
+        ),
+        alan,
+    ]
+}
+
+/// How often each endpoint was called, and what revocation and logout saw.
+///
+/// Every request that reaches an endpoint counts, whatever its outcome (errors and faulted
+/// answers included). [`DevIssuer::counters`] returns a snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters {
+    /// `GET /.well-known/openid-configuration`.
+    pub discovery: u64,
+    /// `GET /jwks`.
+    pub jwks: u64,
+    /// `GET /authorize`.
+    pub authorize: u64,
+    /// `POST /login` (the login form).
+    pub login: u64,
+    /// `POST /token`.
+    pub token: u64,
+    /// `GET`/`POST /userinfo`.
+    pub userinfo: u64,
+    /// `POST /revoke`.
+    pub revocation: u64,
+    /// `GET`/`POST /end_session`.
+    pub end_session: u64,
+    /// The `token` of every revocation request from an authenticated client, in order, whether
+    /// or not the token was known.
+    pub revoked_tokens: Vec<String>,
+    /// The decoded parameters of the last well-formed `end_session` request, in order.
+    pub last_end_session: Option<Vec<(String, String)>>,
+}

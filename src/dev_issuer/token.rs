@@ -1,0 +1,408 @@
+//! The token endpoint (RFC 6749 §3.2, RFC 7636), userinfo (OpenID Connect Core §5.3) and
+//! revocation (RFC 7009).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rocket::data::Data;
+use rocket::http::Status;
+use rocket::serde::json::serde_json::{json, Value};
+use rocket::State;
+use sha2::{Digest, Sha256};
+
+use super::endpoints::delay;
+use super::faults::Fault;
+use super::jwt::{self, IdTokenInput};
+use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
+use super::reply::Reply;
+use super::state::{unix_now, AccessGrant, Grant, Inner};
+use super::DevClient;
+
+fn invalid_request(description: &str) -> Reply {
+    Reply::oauth_error(Status::BadRequest, "invalid_request", description)
+}
+
+fn invalid_grant(description: &str) -> Reply {
+    Reply::oauth_error(Status::BadRequest, "invalid_grant", description)
+}
+
+/// RFC 6749 §5.2: 401, and a `WWW-Authenticate` challenge when the client used Basic.
+fn invalid_client(description: &str, basic: bool) -> Reply {
+    let reply = Reply::oauth_error(Status::Unauthorized, "invalid_client", description);
+    if basic {
+        reply.header("WWW-Authenticate", "Basic realm=\"dev-issuer\"")
+    } else {
+        reply
+    }
+}
+
+/// Authenticates the client of a token or revocation request.
+fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<DevClient, Reply> {
+    let credentials = client_credentials(info, params).map_err(|error| match error {
+        CredentialsError::Malformed(description) => invalid_request(description),
+        CredentialsError::BadBasic(description) => invalid_client(description, true),
+        CredentialsError::Missing => invalid_client("client authentication is required", false),
+    })?;
+    let basic = credentials.basic;
+    let Some(client) = inner.lock().clients.get(&credentials.client_id).cloned() else {
+        return Err(invalid_client("unknown client", basic));
+    };
+    let given = credentials.client_secret.as_deref();
+    match (client.client_secret.as_deref(), given) {
+        (Some(expected), Some(given)) if secrets_match(given, expected) => Ok(client),
+        (Some(_), Some(_)) => Err(invalid_client("wrong client secret", basic)),
+        (Some(_), None) => Err(invalid_client(
+            "this client must authenticate with its secret",
+            basic,
+        )),
+        (None, None | Some("")) => Ok(client),
+        (None, Some(_)) => Err(invalid_client("a public client has no secret", basic)),
+    }
+}
+
+#[rocket::post("/token", data = "<data>")]
+pub(crate) async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+    let faults = {
+        let mut state = inner.lock();
+        state.counters.token += 1;
+        state.faults.clone()
+    };
+    delay(&faults).await;
+    if faults.has(&Fault::TokenServerError) {
+        return Reply::server_error();
+    }
+    if faults.has(&Fault::TokenInvalidClient) {
+        return invalid_client("client authentication failed (fault)", true);
+    }
+    if faults.has(&Fault::TokenInvalidGrant) {
+        return invalid_grant("the grant is invalid (fault)");
+    }
+    let params = match info.body_params(data).await {
+        Ok(params) => params,
+        Err(error) => return invalid_request(&error.description()),
+    };
+    let client = match authenticate(inner, &info, &params) {
+        Ok(client) => client,
+        Err(reply) => return reply,
+    };
+    let result = match params.get("grant_type") {
+        None => Err(invalid_request("grant_type is required")),
+        Some("authorization_code") => code_grant(inner, &client, &params),
+        Some("refresh_token") => refresh_grant(inner, &client, &params),
+        Some(_) => Err(Reply::oauth_error(
+            Status::BadRequest,
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token",
+        )),
+    };
+    match result {
+        Ok((grant, access_scope)) => issue_tokens(inner, &client, grant, access_scope),
+        Err(reply) => reply,
+    }
+}
+
+/// RFC 7636 §4.1: 43–128 unreserved characters.
+fn valid_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// Redeems a code: one-time (it is gone after the first attempt, successful or not), unexpired,
+/// issued to this client for this redirect_uri, and matching the PKCE challenge.
+fn code_grant(
+    inner: &Inner,
+    client: &DevClient,
+    params: &Params,
+) -> Result<(Grant, Vec<String>), Reply> {
+    let Some(code) = params.get("code") else {
+        return Err(invalid_request("code is required"));
+    };
+    let Some(issued) = inner.lock().codes.remove(code) else {
+        return Err(invalid_grant(
+            "the code is unknown, expired or already used",
+        ));
+    };
+    if issued.expires <= Instant::now() {
+        return Err(invalid_grant("the code has expired"));
+    }
+    if issued.grant.client_id != client.client_id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
+    if params.get("redirect_uri") != Some(issued.redirect_uri.as_str()) {
+        return Err(invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    let Some(verifier) = params.get("code_verifier") else {
+        return Err(invalid_grant("code_verifier is required (PKCE)"));
+    };
+    if !valid_verifier(verifier)
+        || URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != issued.code_challenge
+    {
+        return Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
+    }
+    let scope = issued.grant.scope.clone();
+    Ok((issued.grant, scope))
+}
+
+/// Redeems a refresh token, rotating it: the old one stops working. A `scope` parameter may
+/// narrow the new access token's scope (RFC 6749 §6).
+fn refresh_grant(
+    inner: &Inner,
+    client: &DevClient,
+    params: &Params,
+) -> Result<(Grant, Vec<String>), Reply> {
+    let Some(token) = params.get("refresh_token") else {
+        return Err(invalid_request("refresh_token is required"));
+    };
+    let mut state = inner.lock();
+    let Some(grant) = state.refresh_tokens.get(token).cloned() else {
+        return Err(invalid_grant(
+            "the refresh token is unknown, revoked or already used",
+        ));
+    };
+    if grant.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let scope = match params.get("scope") {
+        None => grant.scope.clone(),
+        Some(requested) => {
+            let requested: Vec<String> = requested.split(' ').map(str::to_owned).collect();
+            if !requested.iter().all(|s| grant.scope.contains(s)) {
+                return Err(Reply::oauth_error(
+                    Status::BadRequest,
+                    "invalid_scope",
+                    "the scope exceeds the original grant",
+                ));
+            }
+            requested
+        }
+    };
+    state.refresh_tokens.remove(token);
+    Ok((grant, scope))
+}
+
+/// A token response: access token, refresh token (always issued), ID token.
+fn issue_tokens(
+    inner: &Inner,
+    client: &DevClient,
+    grant: Grant,
+    access_scope: Vec<String>,
+) -> Reply {
+    let (faults, user, access_token, refresh_token) = {
+        let mut state = inner.lock();
+        let Some(user) = state.users.iter().find(|u| u.sub == grant.sub).cloned() else {
+            return invalid_grant("the user no longer exists");
+        };
+        let access = AccessGrant {
+            grant: Grant {
+                scope: access_scope.clone(),
+                ..grant.clone()
+            },
+            expires: Instant::now() + inner.token_lifetime,
+        };
+        let access_token = state.add_access_token(access);
+        let refresh_token = state.add_refresh_token(grant.clone());
+        (state.faults.clone(), user, access_token, refresh_token)
+    };
+    let lifetime = inner.token_lifetime.as_secs();
+    let id_token = jwt::id_token(
+        &IdTokenInput {
+            issuer: inner.issuer(),
+            client_id: &client.client_id,
+            client_secret: client.client_secret.as_deref(),
+            user: &user,
+            scope: &access_scope,
+            nonce: grant.nonce.as_deref(),
+            auth_time: grant.auth_time,
+            access_token: &access_token,
+            now: unix_now(),
+            lifetime,
+        },
+        &faults,
+    );
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "refresh_token": refresh_token,
+        "id_token": id_token,
+        "scope": access_scope.join(" "),
+    });
+    if faults.has(&Fault::TokenMissingIdToken) {
+        body.as_object_mut().map(|fields| fields.remove("id_token"));
+    }
+    if faults.has(&Fault::TokenWrongTypes) {
+        body["access_token"] = json!(12345);
+        body["expires_in"] = json!("3600abc");
+    }
+    Reply::json(Status::Ok, &body).no_store()
+}
+
+/// A 401/400 with an RFC 6750 §3 challenge.
+fn bearer_error(status: Status, error: Option<&str>, description: &str) -> Reply {
+    let challenge = match error {
+        Some(error) => format!(
+            "Bearer realm=\"dev-issuer\", error=\"{error}\", error_description=\"{description}\""
+        ),
+        None => "Bearer realm=\"dev-issuer\"".to_owned(),
+    };
+    let body =
+        json!({"error": error.unwrap_or("invalid_request"), "error_description": description});
+    Reply::json(status, &body).header("WWW-Authenticate", challenge)
+}
+
+#[rocket::get("/userinfo")]
+pub(crate) async fn userinfo_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+    let params = info.query_params();
+    userinfo(inner, &info, params.ok()).await
+}
+
+#[rocket::post("/userinfo", data = "<data>")]
+pub(crate) async fn userinfo_post(
+    info: RequestInfo,
+    data: Data<'_>,
+    inner: &State<Arc<Inner>>,
+) -> Reply {
+    let params = if info.form_body {
+        info.body_params(data).await.ok()
+    } else {
+        Some(Params::default())
+    };
+    userinfo(inner, &info, params).await
+}
+
+/// Userinfo: only with `Authorization: Bearer`. `params` is `None` when the query or body could
+/// not be parsed.
+async fn userinfo(inner: &Inner, info: &RequestInfo, params: Option<Params>) -> Reply {
+    let faults = {
+        let mut state = inner.lock();
+        state.counters.userinfo += 1;
+        state.faults.clone()
+    };
+    delay(&faults).await;
+    if faults.has(&Fault::UserinfoServerError) {
+        return Reply::server_error();
+    }
+    let Some(params) = params else {
+        return bearer_error(
+            Status::BadRequest,
+            Some("invalid_request"),
+            "malformed parameters",
+        );
+    };
+    if params.get("access_token").is_some() {
+        return bearer_error(
+            Status::BadRequest,
+            Some("invalid_request"),
+            "send the access token in the Authorization header, not in the query or body",
+        );
+    }
+    let token = match info.authorization.as_slice() {
+        [] => return bearer_error(Status::Unauthorized, None, "an access token is required"),
+        [header] => match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => {
+                return bearer_error(
+                    Status::BadRequest,
+                    Some("invalid_request"),
+                    "use the Bearer scheme",
+                )
+            }
+        },
+        _ => {
+            return bearer_error(
+                Status::BadRequest,
+                Some("invalid_request"),
+                "more than one Authorization header",
+            )
+        }
+    };
+    if faults.has(&Fault::UserinfoUnauthorized) {
+        return bearer_error(
+            Status::Unauthorized,
+            Some("invalid_token"),
+            "the token was rejected (fault)",
+        );
+    }
+    let (grant, user) = {
+        let state = inner.lock();
+        let Some(access) = state
+            .access_tokens
+            .get(token)
+            .filter(|a| a.expires > Instant::now())
+        else {
+            return bearer_error(
+                Status::Unauthorized,
+                Some("invalid_token"),
+                "the access token is unknown, expired or revoked",
+            );
+        };
+        let user = state
+            .users
+            .iter()
+            .find(|u| u.sub == access.grant.sub)
+            .cloned();
+        (access.grant.clone(), user)
+    };
+    let Some(user) = user else {
+        return bearer_error(
+            Status::Unauthorized,
+            Some("invalid_token"),
+            "the user no longer exists",
+        );
+    };
+    let mut claims = jwt::user_claims(&user, &grant.scope, &faults);
+    let sub = if faults.has(&Fault::UserinfoSubMismatch) {
+        "someone-else"
+    } else {
+        &user.sub
+    };
+    claims.insert("sub".into(), json!(sub));
+    Reply::json(Status::Ok, &Value::Object(claims)).no_store()
+}
+
+/// RFC 7009: always 200 for tokens the client may name, known or not.
+#[rocket::post("/revoke", data = "<data>")]
+pub(crate) async fn revoke(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+    inner.lock().counters.revocation += 1;
+    let params = match info.body_params(data).await {
+        Ok(params) => params,
+        Err(error) => return invalid_request(&error.description()),
+    };
+    let client = match authenticate(inner, &info, &params) {
+        Ok(client) => client,
+        Err(reply) => return reply,
+    };
+    let Some(token) = params.get("token") else {
+        return invalid_request("token is required");
+    };
+    let mut state = inner.lock();
+    state.counters.revoked_tokens.push(token.to_owned());
+    let owned_access = state
+        .access_tokens
+        .get(token)
+        .is_some_and(|a| a.grant.client_id == client.client_id);
+    if owned_access {
+        state.access_tokens.remove(token);
+    }
+    let refresh = state
+        .refresh_tokens
+        .get(token)
+        .filter(|g| g.client_id == client.client_id)
+        .map(|g| g.id);
+    if let Some(grant_id) = refresh {
+        // RFC 7009 §2.1: revoking a refresh token revokes the access tokens of its grant too.
+        state.refresh_tokens.remove(token);
+        state.access_tokens.retain(|_, a| a.grant.id != grant_id);
+    }
+    Reply::json(Status::Ok, &json!({}))
+}

@@ -1,0 +1,451 @@
+//! The request guards [`UserContext`] and [`AuthenticatedUser`], and the 401 catcher that turns a
+//! missing session into a login redirect for browsers.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rocket::http::{Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::serde_json::{self, Map, Value};
+use rocket::{Catcher, Ignite, Rocket, Sentinel};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::fairing::OidcState;
+use crate::session::{self, SessionData};
+use crate::util;
+
+/// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
+/// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
+///
+/// The standard claims of OIDC Core §5.1 that apps use most have fields; every other claim
+/// (`groups`, `locale`, custom claims) is in [`other`](UserInfo::other).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "rocket::serde")]
+#[non_exhaustive]
+pub struct UserInfo {
+    /// The subject: the provider's stable identifier for the user.
+    pub sub: String,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given (first) name.
+    pub given_name: Option<String>,
+    /// Family (last) name.
+    pub family_name: Option<String>,
+    /// The name the user likes to be called by, e.g. a login name.
+    pub preferred_username: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Whether the provider verified the email address.
+    pub email_verified: Option<bool>,
+    /// URL of a profile picture.
+    pub picture: Option<String>,
+    /// Every other claim, by name.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl UserInfo {
+    /// A claim by name, standard or not, as JSON.
+    pub fn claim(&self, name: &str) -> Option<Value> {
+        let v = serde_json::to_value(self).ok()?;
+        v.get(name).filter(|v| !v.is_null()).cloned()
+    }
+}
+
+/// Claims that describe the token, not the user; they stay out of [`UserInfo`].
+const PROTOCOL_CLAIMS: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "azp",
+    "jti",
+    "sid",
+    "auth_time",
+    "acr",
+    "amr",
+    "s_hash",
+    "typ",
+];
+
+/// The tokens of the session. `Debug` shows whether each is present, never its value.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Tokens {
+    /// The raw ID token (a JWT).
+    pub id_token: String,
+    /// The access token, unless `oidc.keep_access_token = false`.
+    pub access_token: Option<String>,
+    /// When the access token expires, if the provider said.
+    pub access_token_expires_at: Option<OffsetDateTime>,
+    /// The refresh token, if the provider issued one and `oidc.keep_refresh_token` is true.
+    pub refresh_token: Option<String>,
+    /// When the ID token expires.
+    pub id_token_expires_at: Option<OffsetDateTime>,
+    /// When the user signed in.
+    pub signed_in_at: OffsetDateTime,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present = |t: &Option<String>| if t.is_some() { "<redacted>" } else { "none" };
+        f.debug_struct("Tokens")
+            .field("id_token", &"<redacted>")
+            .field("access_token", &present(&self.access_token))
+            .field("access_token_expires_at", &self.access_token_expires_at)
+            .field("refresh_token", &present(&self.refresh_token))
+            .field("id_token_expires_at", &self.id_token_expires_at)
+            .field("signed_in_at", &self.signed_in_at)
+            .finish()
+    }
+}
+
+/// Who is signed in: the counterpart of `req.userContext` in `@okta/oidc-middleware`.
+///
+/// As a request guard it **succeeds** with a valid session and **forwards** (status 401)
+/// otherwise, so `Option<UserContext>` is `None` for visitors and a route taking `UserContext`
+/// simply does not match them. It never fails with a 500 because of a bad cookie: tampered,
+/// truncated, expired or foreign cookies all mean "no session". Without
+/// [`OidcFairing`](crate::OidcFairing) attached the app does not launch (the guard is a
+/// [`Sentinel`]).
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// use rocket_openid_connect::UserContext;
+///
+/// #[get("/")]
+/// fn index(user: Option<UserContext>) -> String {
+///     match user {
+///         Some(user) => format!("Hi {}!", user.userinfo.name.as_deref().unwrap_or("there")),
+///         None => "Hello, visitor. Visit /login".into(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UserContext {
+    /// The user's claims.
+    pub userinfo: UserInfo,
+    /// The session's tokens.
+    pub tokens: Tokens,
+}
+
+/// The result of looking at the session once per request (request-local cache).
+#[derive(Clone)]
+pub(crate) enum SessionLookup {
+    NotConfigured,
+    None,
+    Some(Arc<UserContext>),
+}
+
+/// Builds the user context from stored session data; `None` if the ID token's payload does not
+/// belong to this client (another issuer, another client id).
+pub(crate) fn user_context(state: &OidcState, data: &SessionData) -> Option<UserContext> {
+    let payload = data.id_token.split('.').nth(1)?;
+    let mut claims: Map<String, Value> =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
+        return None;
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => *a == state.config.client_id,
+        Some(Value::Array(a)) => a
+            .iter()
+            .any(|v| v.as_str() == Some(&state.config.client_id)),
+        _ => false,
+    };
+    if !aud_ok {
+        return None;
+    }
+    let ts = |v: Option<&Value>| {
+        v.and_then(Value::as_i64)
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+    };
+    let id_token_expires_at = ts(claims.get("exp"));
+    for name in PROTOCOL_CLAIMS {
+        claims.remove(*name);
+    }
+    for (k, v) in &data.userinfo_extra {
+        claims.insert(k.clone(), v.clone());
+    }
+    let userinfo: UserInfo = serde_json::from_value(Value::Object(claims)).ok()?;
+    Some(UserContext {
+        userinfo,
+        tokens: Tokens {
+            id_token: data.id_token.clone(),
+            access_token: data.access_token.clone(),
+            access_token_expires_at: data
+                .access_expires_at
+                .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()),
+            refresh_token: data.refresh_token.clone(),
+            id_token_expires_at,
+            signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        },
+    })
+}
+
+async fn lookup(req: &Request<'_>) -> SessionLookup {
+    req.local_cache_async(async {
+        let Some(state) = req.rocket().state::<OidcState>() else {
+            return SessionLookup::NotConfigured;
+        };
+        let jar = req.cookies();
+        let Some(mut data) = session::read_session(jar) else {
+            return SessionLookup::None;
+        };
+        let now = util::now_unix();
+        let idle = state.config.session_idle_timeout_secs as i64;
+        let absolute = state.config.session_absolute_timeout_secs as i64;
+        if now.saturating_sub(data.seen) > idle || now.saturating_sub(data.created) > absolute {
+            session::clear_session(jar);
+            return SessionLookup::None;
+        }
+        let Some(ctx) = user_context(state, &data) else {
+            return SessionLookup::None;
+        };
+        // Sliding idle expiry: rewrite the session now and then, not on every request (a
+        // rewrite costs an encryption and a Set-Cookie header).
+        if now.saturating_sub(data.seen) >= (idle / 20).clamp(1, 300) {
+            data.seen = now;
+            let remaining = data.created.saturating_add(absolute).saturating_sub(now);
+            if let Err(e) = session::write_session(jar, state.cookie_options(), &data, remaining) {
+                log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
+            }
+        }
+        SessionLookup::Some(Arc::new(ctx))
+    })
+    .await
+    .clone()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for UserContext {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match lookup(req).await {
+            SessionLookup::Some(ctx) => Outcome::Success((*ctx).clone()),
+            _ => Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
+impl Sentinel for UserContext {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        sentinel_abort(rocket, "UserContext")
+    }
+}
+
+fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+    if rocket.state::<OidcState>().is_some() {
+        return false;
+    }
+    log::error!(
+        "`{guard}` is used as a request guard but the OpenID Connect fairing is not attached: \
+         add `.attach(rocket_openid_connect::OidcFairing::new())` to your Rocket"
+    );
+    true
+}
+
+/// A route guard that requires a signed-in user; derefs to its [`UserContext`].
+///
+/// | request                                   | outcome                                      |
+/// |-------------------------------------------|----------------------------------------------|
+/// | valid session                             | success                                      |
+/// | no session, browser navigating (`GET`/`HEAD`, `Accept` with `text/html`, no `X-Requested-With: XMLHttpRequest`, `Sec-Fetch-Mode` absent or `navigate`, `Sec-Fetch-Dest` absent or `document`) | 303 to `/login?return_to=<this page>`, then back after login |
+/// | no session, any other client (API, XHR, fetch, curl) | 401 with `WWW-Authenticate` and a JSON body, never a redirect |
+///
+/// Both responses come from a 401 catcher that the fairing registers at `/`. If your app
+/// registers its own 401 catcher at `/`, the fairing leaves it alone (Rocket forbids two) and
+/// logs so at launch: call [`unauthorized`](crate::unauthorized) from your catcher to keep the
+/// login redirect for browsers.
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// use rocket_openid_connect::AuthenticatedUser;
+///
+/// #[get("/protected")]
+/// fn protected(user: AuthenticatedUser) -> String {
+///     format!("Only for {}", user.userinfo.sub)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser(pub UserContext);
+
+impl Deref for AuthenticatedUser {
+    type Target = UserContext;
+
+    fn deref(&self) -> &UserContext {
+        &self.0
+    }
+}
+
+/// Marks a request whose `AuthenticatedUser` guard failed, for the catcher.
+struct LoginRequired(bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthenticatedUser {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match lookup(req).await {
+            SessionLookup::Some(ctx) => Outcome::Success(AuthenticatedUser((*ctx).clone())),
+            SessionLookup::None => {
+                req.local_cache(|| LoginRequired(true));
+                Outcome::Error((Status::Unauthorized, "sign-in required"))
+            }
+            SessionLookup::NotConfigured => {
+                log::error!("AuthenticatedUser: the OpenID Connect fairing is not attached");
+                Outcome::Error((
+                    Status::InternalServerError,
+                    "OpenID Connect is not configured",
+                ))
+            }
+        }
+    }
+}
+
+impl Sentinel for AuthenticatedUser {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        sentinel_abort(rocket, "AuthenticatedUser")
+    }
+}
+
+/// Whether the request is a browser navigating to a page (and so may be redirected to login),
+/// rather than an API, XHR or fetch call (which must get a 401).
+pub(crate) fn is_browser_navigation(req: &Request<'_>) -> bool {
+    use rocket::http::Method;
+    let headers = req.headers();
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        return false;
+    }
+    if headers
+        .get("X-Requested-With")
+        .any(|v| v.eq_ignore_ascii_case("XMLHttpRequest"))
+    {
+        return false;
+    }
+    if headers
+        .get_one("Sec-Fetch-Mode")
+        .is_some_and(|m| !m.eq_ignore_ascii_case("navigate"))
+    {
+        return false;
+    }
+    if headers
+        .get_one("Sec-Fetch-Dest")
+        .is_some_and(|d| !d.eq_ignore_ascii_case("document"))
+    {
+        return false;
+    }
+    headers
+        .get("Accept")
+        .any(|a| a.to_ascii_lowercase().contains("text/html"))
+}
+
+/// What an unauthenticated request gets: a login redirect for a browser whose
+/// [`AuthenticatedUser`] guard failed, a 401 otherwise.
+///
+/// The fairing registers a 401 catcher that returns this. If your app has its own 401 catcher
+/// at `/`, return this from it for the requests where it matters:
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// use rocket::Request;
+/// use rocket_openid_connect::{unauthorized, Unauthorized};
+///
+/// #[catch(401)]
+/// fn my_unauthorized(req: &Request<'_>) -> Unauthorized {
+///     unauthorized(req)
+/// }
+/// ```
+pub fn unauthorized(req: &Request<'_>) -> Unauthorized {
+    let login_required = req.local_cache(|| LoginRequired(false)).0;
+    let state = req.rocket().state::<OidcState>();
+    let login_path = state.map_or("/login", |s| s.config.login_path.as_str());
+    if login_required && is_browser_navigation(req) {
+        let here = req.uri().to_string();
+        let return_to = crate::routes::sanitize_return_to(&here).unwrap_or_else(|| "/".into());
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", &return_to)
+            .finish();
+        return Unauthorized::Redirect(format!("{login_path}?{query}"));
+    }
+    Unauthorized::Challenge {
+        realm: state
+            .map(|s| s.config.app_base_url.clone())
+            .unwrap_or_default(),
+        login: login_path.to_owned(),
+        login_required,
+    }
+}
+
+/// The response of [`unauthorized`]: a 303 to the login route, or a 401.
+#[derive(Debug, Clone)]
+pub enum Unauthorized {
+    /// 303 See Other to this location (the login route with `return_to`).
+    Redirect(String),
+    /// 401 with `WWW-Authenticate` and a small JSON body.
+    Challenge {
+        /// The realm in `WWW-Authenticate` (the app's base URL).
+        realm: String,
+        /// Where a person can sign in.
+        login: String,
+        /// Whether the 401 came from a failed [`AuthenticatedUser`] guard.
+        login_required: bool,
+    },
+}
+
+impl<'r> Responder<'r, 'static> for Unauthorized {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        match self {
+            Unauthorized::Redirect(location) => Response::build()
+                .status(Status::SeeOther)
+                .header(Header::new("Location", location))
+                .header(Header::new("Cache-Control", "no-store"))
+                .ok(),
+            Unauthorized::Challenge {
+                realm,
+                login,
+                login_required,
+            } => {
+                let body = if login_required {
+                    serde_json::json!({"error": "unauthorized", "message": "sign-in required", "login": login})
+                } else {
+                    serde_json::json!({"error": "unauthorized"})
+                }
+                .to_string();
+                let realm = realm.replace('"', "");
+                Response::build()
+                    .status(Status::Unauthorized)
+                    .header(Header::new(
+                        "WWW-Authenticate",
+                        format!("Session realm=\"{realm}\", login=\"{login}\""),
+                    ))
+                    .header(Header::new("Cache-Control", "no-store"))
+                    .header(rocket::http::ContentType::JSON)
+                    .sized_body(body.len(), std::io::Cursor::new(body))
+                    .ok()
+            }
+        }
+    }
+}
+
+#[rocket::catch(401)]
+fn unauthorized_catcher(req: &Request<'_>) -> Unauthorized {
+    unauthorized(req)
+}
+
+/// The catchers the fairing registers at `/`.
+pub(crate) fn catchers() -> Vec<Catcher> {
+    rocket::catchers![unauthorized_catcher]
+}

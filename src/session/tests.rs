@@ -1,0 +1,115 @@
+use super::*;
+use rocket::serde::json::serde_json::json;
+
+fn sample(extra_bytes: usize) -> SessionData {
+    let mut userinfo_extra = Map::new();
+    userinfo_extra.insert("groups".into(), json!(["a".repeat(extra_bytes)]));
+    SessionData {
+        id_token: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2ln".into(),
+        access_token: Some("access-é-token".into()),
+        access_expires_at: Some(1_800_000_000),
+        refresh_token: Some("refresh".into()),
+        userinfo_extra,
+        created: 1_700_000_000,
+        seen: 1_700_000_100,
+    }
+}
+
+fn roundtrip(chunks: &[String]) -> Option<SessionData> {
+    decode_chunks(|i| chunks.get(i).cloned())
+}
+
+#[test]
+fn small_session_is_one_chunk_and_round_trips() {
+    let data = sample(10);
+    let chunks = encode_chunks(&data).unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(roundtrip(&chunks), Some(data));
+}
+
+#[test]
+fn large_session_is_chunked_within_the_cookie_limit_and_round_trips() {
+    let data = sample(10_000);
+    let chunks = encode_chunks(&data).unwrap();
+    assert_eq!(chunks.len(), 4);
+    let room = max_chunk_plaintext(chunk_name(MAX_CHUNKS).len());
+    for c in &chunks {
+        assert!(c.len() <= room, "chunk of {} bytes > {room}", c.len());
+        // Encrypted size: base64 of nonce + ciphertext + tag, plus name and attributes.
+        let wire = (c.len() + ENCRYPTION_OVERHEAD).div_ceil(3) * 4
+            + chunk_name(MAX_CHUNKS).len()
+            + 1
+            + ATTRIBUTE_BUDGET;
+        assert!(wire <= MAX_COOKIE_BYTES);
+    }
+    assert_eq!(roundtrip(&chunks), Some(data));
+}
+
+#[test]
+fn multibyte_text_is_never_split_inside_a_character() {
+    let mut data = sample(0);
+    data.userinfo_extra
+        .insert("name".into(), json!("é".repeat(5000)));
+    let chunks = encode_chunks(&data).unwrap();
+    assert!(chunks.len() > 1);
+    assert_eq!(roundtrip(&chunks), Some(data));
+}
+
+#[test]
+fn too_large_a_session_is_an_error_that_says_what_to_change() {
+    let err = encode_chunks(&sample(40_000)).unwrap_err();
+    assert!(err.contains("keep_refresh_token"), "{err}");
+}
+
+#[test]
+fn chunks_of_two_sessions_cannot_be_mixed() {
+    let a = encode_chunks(&sample(5_000)).unwrap();
+    let b = encode_chunks(&sample(5_000)).unwrap();
+    let mixed = vec![a[0].clone(), b[1].clone()];
+    assert_eq!(roundtrip(&mixed), None);
+}
+
+#[test]
+fn missing_reordered_or_malformed_chunks_mean_no_session() {
+    let a = encode_chunks(&sample(5_000)).unwrap();
+    assert!(a.len() >= 2);
+    assert_eq!(roundtrip(&a[..1]), None);
+    let swapped = vec![a[1].clone(), a[0].clone()];
+    assert_eq!(roundtrip(&swapped), None);
+    for junk in [
+        "",
+        "~",
+        "x~0~1~",
+        "x~0~1~{",
+        "x~0~0~{}",
+        "x~0~99~{}",
+        "x~a~1~{}",
+        "x~0~-1~{}",
+    ] {
+        assert_eq!(roundtrip(&[junk.to_string()]), None, "{junk:?}");
+    }
+}
+
+#[test]
+fn userinfo_delta_keeps_only_new_or_different_claims() {
+    let id: Map<String, Value> =
+        serde_json::from_value(json!({"sub": "ada", "name": "Ada", "email": "a@x"})).unwrap();
+    let ui: Map<String, Value> = serde_json::from_value(
+        json!({"sub": "ada", "name": "Ada L.", "email": "a@x", "groups": ["g"]}),
+    )
+    .unwrap();
+    let delta = userinfo_delta(&id, ui);
+    assert_eq!(
+        Value::Object(delta),
+        json!({"name": "Ada L.", "groups": ["g"]})
+    );
+}
+
+#[test]
+fn tx_cookie_names_use_only_safe_characters() {
+    assert_eq!(
+        tx_cookie_name("abcDEF123-_xyz789012345"),
+        "oidc_tx_abcDEF123-_xyz78"
+    );
+    assert_eq!(tx_cookie_name("a;b=c d"), "oidc_tx_abcd");
+}

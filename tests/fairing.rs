@@ -1,0 +1,339 @@
+//! Ignite: configuration, discovery and the credential check against the development issuer
+//! over real HTTP. Launch either succeeds with the routes mounted, or fails with the fairing
+//! named and a log line that says what to change.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use rocket::error::ErrorKind;
+use rocket::figment::Figment;
+use rocket_openid_connect::dev_issuer::{DevClient, DevIssuer, Fault};
+use rocket_openid_connect::FAIRING_NAME;
+
+/// Asserts that launching failed because of our fairing, and returns the log lines that mention
+/// `needle` (which each test makes unique: its client id or issuer port).
+async fn launch_fails(figment: Figment, needle: &str) -> Vec<String> {
+    init_logging();
+    match launch(test_app(figment)).await {
+        Ok(app) => {
+            app.stop().await;
+            panic!("launch succeeded but should have failed");
+        }
+        Err(e) => match e.kind() {
+            ErrorKind::FailedFairings(failed) => {
+                assert!(failed.iter().any(|f| f.name == FAIRING_NAME), "{failed:?}");
+            }
+            other => panic!("launch failed for another reason: {other:?}"),
+        },
+    }
+    let lines = log_lines_with(&[needle]);
+    assert!(!lines.is_empty(), "no log line mentions {needle}");
+    lines
+}
+
+fn assert_logged(lines: &[String], parts: &[&str]) {
+    assert!(
+        lines.iter().any(|l| parts.iter().all(|p| l.contains(p))),
+        "no line contains all of {parts:?}:\n{}",
+        lines.join("\n")
+    );
+}
+
+/// An issuer with a client of a unique id, and the figment of an app using it.
+async fn issuer_with_client(id: &str, secret: &str) -> (DevIssuer, Figment) {
+    init_logging();
+    let issuer = DevIssuer::start().await.unwrap();
+    issuer.register_client(
+        DevClient::confidential(id, secret)
+            .redirect_uri("http://127.0.0.1/authorization-code/callback"),
+    );
+    let figment = app_figment(issuer.issuer_url(), free_port())
+        .merge(("oidc.client_id", id))
+        .merge(("oidc.client_secret", secret));
+    (issuer, figment)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_credentials_launch_and_mount_the_routes() {
+    let (issuer, figment) = issuer_with_client("client-right", "s3cret:with%odd+chars").await;
+    let app = launch(test_app(figment)).await.expect("launches");
+    let counters = issuer.counters();
+    assert_eq!(counters.discovery, 1);
+    assert_eq!(counters.jwks, 1);
+    assert_eq!(counters.token, 1, "one credential check");
+
+    let browser = Browser::new();
+    let login = browser.get(&app.url("/login")).await;
+    assert_eq!(login.status, 303);
+    assert!(login
+        .location()
+        .unwrap()
+        .starts_with(&format!("{}/", issuer.issuer_url())));
+    assert_eq!(
+        browser
+            .get(&app.url("/authorization-code/callback"))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        browser.get(&app.url("/logout")).await.status,
+        200,
+        "GET /logout shows a form"
+    );
+    let lines = log_lines_with(&["client-right"]);
+    assert_logged(&lines, &["1/4 configuration valid"]);
+    assert!(!log_lines_with(&["3/4 client credentials: credentials accepted"]).is_empty());
+    assert!(
+        all_log_lines().iter().all(|l| !l.contains("s3cret")),
+        "secret in the log"
+    );
+    app.stop().await;
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secret_fails_launch_and_names_the_keys_to_check() {
+    let (issuer, figment) = issuer_with_client("client-wrong-secret", "right-secret").await;
+    let figment = figment.merge(("oidc.client_secret", "wrong-secret-value"));
+    let lines = launch_fails(figment, "client-wrong-secret").await;
+    assert_logged(
+        &lines,
+        &[
+            "rejected client_id `client-wrong-secret`",
+            "invalid_client",
+            "oidc.client_secret",
+        ],
+    );
+    assert!(
+        all_log_lines()
+            .iter()
+            .all(|l| !l.contains("wrong-secret-value")),
+        "secret in the log"
+    );
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_from_rocket_oidc_client_secret_variable_is_used() {
+    // Rocket's figment maps ROCKET_OIDC_CLIENT_SECRET to the top-level key `oidc_client_secret`.
+    let (issuer, figment) = issuer_with_client("client-env-secret", "env-secret").await;
+    let figment = figment
+        .merge(("oidc.client_secret", "wrong-in-toml"))
+        .merge(("oidc_client_secret", "env-secret"));
+    let app = launch(test_app(figment))
+        .await
+        .expect("the variable overrides the table");
+    app.stop().await;
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_client_id_fails_launch() {
+    let (issuer, figment) = issuer_with_client("client-known", "secret").await;
+    let figment = figment.merge(("oidc.client_id", "client-unknown-xyz"));
+    let lines = launch_fails(figment, "client-unknown-xyz").await;
+    assert_logged(
+        &lines,
+        &["rejected client_id `client-unknown-xyz`", "oidc.client_id"],
+    );
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_check_can_be_switched_off() {
+    let (issuer, figment) = issuer_with_client("client-nocheck", "right").await;
+    let figment = figment
+        .merge(("oidc.client_secret", "wrong"))
+        .merge(("oidc.check_credentials", false));
+    let app = launch(test_app(figment))
+        .await
+        .expect("launches without the check");
+    assert_eq!(issuer.counters().token, 0);
+    app.stop().await;
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_5xx_at_the_credential_check_fails_launch() {
+    let (issuer, figment) = issuer_with_client("client-5xx", "s").await;
+    issuer.set_fault(Fault::TokenServerError);
+    let lines = launch_fails(figment, issuer.issuer_url()).await;
+    assert_logged(
+        &lines,
+        &["could not check the client credentials", "HTTP 5"],
+    );
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_issuer_fails_launch_quickly() {
+    init_logging();
+    let port = free_port(); // nothing listens there
+    let issuer = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let lines = launch_fails(app_figment(&issuer, free_port()), &issuer).await;
+    assert_logged(
+        &lines,
+        &[
+            "could not discover the issuer",
+            "could not connect",
+            "oidc.issuer",
+        ],
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_discovery_fails_within_the_timeout() {
+    init_logging();
+    let issuer = DevIssuer::start().await.unwrap();
+    issuer.set_fault(Fault::Delay(Duration::from_secs(5)));
+    let figment =
+        app_figment(issuer.issuer_url(), free_port()).merge(("oidc.http_timeout_secs", 1));
+    let started = Instant::now();
+    let lines = launch_fails(figment, issuer.issuer_url()).await;
+    let took = started.elapsed();
+    assert_logged(
+        &lines,
+        &["no complete answer within 1 s", "oidc.http_timeout_secs"],
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_discovery_documents_fail_launch_with_the_right_message() {
+    let cases: Vec<(Fault, &[&str])> = vec![
+        (
+            Fault::DiscoveryServerError,
+            &["could not discover", "HTTP 5"],
+        ),
+        (
+            Fault::DiscoveryNotJson,
+            &["could not discover", "not the expected JSON"],
+        ),
+        (
+            Fault::DiscoveryWrongIssuer,
+            &["names issuer", "must match character for character"],
+        ),
+        (
+            Fault::DiscoveryMissingJwksUri,
+            &["is not usable", "jwks_uri"],
+        ),
+        (
+            Fault::DiscoveryMissingTokenEndpoint,
+            &["is not usable", "token_endpoint"],
+        ),
+        (
+            Fault::HugeDiscovery { mb: 50 },
+            &["could not discover", "exceeds"],
+        ),
+        (Fault::HugeJwks { mb: 50 }, &["signing keys", "exceeds"]),
+    ];
+    init_logging();
+    for (fault, expected) in cases {
+        let issuer = DevIssuer::start().await.unwrap();
+        issuer.set_fault(fault.clone());
+        let lines = launch_fails(
+            app_figment(issuer.issuer_url(), free_port()),
+            issuer.issuer_url(),
+        )
+        .await;
+        assert_logged(&lines, expected);
+        issuer.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_configuration_fails_before_any_network_call() {
+    init_logging();
+    let issuer = DevIssuer::start().await.unwrap();
+    let figment = app_figment(issuer.issuer_url(), free_port())
+        .merge(("oidc.client_id", "{clientId}"))
+        .merge(("oidc.scopes", vec!["profile"]));
+    let lines = launch_fails(figment, "oidc.").await;
+    assert_logged(&lines, &["oidc.client_id"]);
+    assert_logged(&lines, &["oidc.scopes", "openid"]);
+    assert_eq!(
+        issuer.counters().discovery,
+        0,
+        "no network call before validation passes"
+    );
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_paths_are_mounted() {
+    init_logging();
+    let issuer = DevIssuer::start().await.unwrap();
+    issuer.register_client(
+        DevClient::confidential("client-paths", "s").redirect_uri("http://127.0.0.1/auth/cb"),
+    );
+    issuer.set_auto_login(Some("grace"));
+    let figment = app_figment(issuer.issuer_url(), free_port())
+        .merge(("oidc.client_id", "client-paths"))
+        .merge(("oidc.client_secret", "s"))
+        .merge(("oidc.login_path", "/signin"))
+        .merge(("oidc.callback_path", "/auth/cb"))
+        .merge(("oidc.logout_path", "/signout"));
+    let app = launch(test_app(figment)).await.expect("launches");
+    let browser = Browser::new();
+    // /login is not ours any more: the app's catch-all guarded route sends the browser to /signin.
+    let old = browser.get(&app.url("/login")).await;
+    assert_eq!(
+        old.location().as_deref(),
+        Some("/signin?return_to=%2Flogin")
+    );
+    let done = browser
+        .visit(&app.url("/signin?return_to=/protected"))
+        .await;
+    assert_eq!(done.status, 200, "{done:?}");
+    assert!(done.body.contains("Only for"), "{}", done.body);
+    app.stop().await;
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guards_without_the_fairing_stop_launch() {
+    init_logging();
+    let figment = rocket::Config::figment()
+        .merge(("port", 0))
+        .merge(("log_level", "normal"));
+    let rocket = rocket::custom(figment).mount("/", rocket::routes![app_routes::protected]);
+    let err = launch(rocket).await.err().expect("launch must fail");
+    assert!(
+        matches!(err.kind(), ErrorKind::SentinelAborts(_)),
+        "{:?}",
+        err.kind()
+    );
+    assert!(!log_lines_with(&[
+        "OpenID Connect fairing is not attached",
+        "AuthenticatedUser"
+    ])
+    .is_empty());
+}
+
+#[rocket::catch(401)]
+fn app_401(req: &rocket::Request<'_>) -> rocket_openid_connect::Unauthorized {
+    rocket_openid_connect::unauthorized(req)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_with_its_own_401_catcher_launches_and_keeps_login_redirects() {
+    init_logging();
+    let issuer = DevIssuer::start().await.unwrap();
+    let rocket = test_app(app_figment(issuer.issuer_url(), free_port()))
+        .register("/", rocket::catchers![app_401]);
+    let app = launch(rocket).await.expect("no catcher collision");
+    let r = Browser::new().get(&app.url("/protected")).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.location().as_deref(),
+        Some("/login?return_to=%2Fprotected")
+    );
+    app.stop().await;
+    issuer.stop().await;
+}
