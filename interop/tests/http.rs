@@ -435,8 +435,8 @@ async fn http_scenarios() {
     let grants_before = provider.events("grant.success").len();
     let mut agent = Agent::new();
     let page = sign_in_via_protected(&mut agent, &offline, &provider, "ada").await;
-    let authorize = page
-        .chain
+    let authorize = agent
+        .history
         .iter()
         .find(|u| {
             u.as_str()

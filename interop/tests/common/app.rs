@@ -77,6 +77,12 @@ pub struct App {
 
 fn command(options: &AppOptions) -> Command {
     let mut command = Command::new(quickstart_binary());
+    // Hermetic: no ROCKET_* setting of the developer's shell reaches the app.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ROCKET_") {
+            command.env_remove(key);
+        }
+    }
     command
         .current_dir(workspace_root())
         .env("ROCKET_OIDC_ISSUER", &options.issuer)

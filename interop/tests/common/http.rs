@@ -51,6 +51,8 @@ pub struct Agent {
     /// A redirect to a URL starting with this is not followed: the agent returns it as the
     /// page's `url` (status: the redirect's, empty body). For checking the provider alone.
     pub stop_at: Option<String>,
+    /// Every URL requested, in order, redirects included.
+    pub history: Vec<Url>,
 }
 
 const NAVIGATE_ACCEPT: &str =
@@ -67,6 +69,7 @@ impl Agent {
             client,
             jar: Vec::new(),
             stop_at: None,
+            history: Vec::new(),
         }
     }
 
@@ -165,6 +168,7 @@ impl Agent {
         let origin = initiator.as_ref().map(|i| i.origin().ascii_serialization());
         for _ in 0..20 {
             chain.push(url.clone());
+            self.history.push(url.clone());
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static(NAVIGATE_ACCEPT));
             headers.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
