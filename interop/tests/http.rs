@@ -398,6 +398,8 @@ async fn http_scenarios() {
     assert!(home.text().contains("visitor"), "{}", home.text());
     assert!(home.has_link("/login"), "{}", home.body);
     provider.wait_for_events("end_session.success", 1).await;
+    // The app revoked its tokens before leaving (the provider offers revocation, DESIGN.md §4).
+    provider.wait_for_events("access_token.destroyed", 1).await;
     assert_eq!(
         agent.get_json(&format!("{main}/api/me")).await.0,
         StatusCode::UNAUTHORIZED

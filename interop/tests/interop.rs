@@ -127,6 +127,8 @@ async fn browser_scenarios() {
     browser.wait_for_text("visitor").await;
     assert!(browser.has("a[href='/login']").await);
     provider.wait_for_events("end_session.success", 1).await;
+    // The app revoked its tokens before leaving (the provider offers revocation, DESIGN.md §4).
+    provider.wait_for_events("access_token.destroyed", 1).await;
     browser.goto(&format!("{main}/protected")).await;
     browser
         .wait_for_url(&format!("{}/interaction/", provider.issuer))
