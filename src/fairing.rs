@@ -124,12 +124,12 @@ impl Fairing for OidcFairing {
                 return Err(rocket);
             }
         };
-        let mut rocket = rocket;
-        let mut mounted = Vec::new();
-        for (path, routes) in routes::routes(&state.config) {
-            mounted.push(path.clone());
-            rocket = rocket.mount(path, routes);
-        }
+        let routes = routes::routes(&state.config);
+        let mounted: Vec<String> = routes
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.uri))
+            .collect();
+        let mut rocket = rocket.mount("/", routes);
         let app_has_401 = rocket
             .catchers()
             .any(|c| c.code == Some(401) && c.base.path() == "/");

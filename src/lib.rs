@@ -1,4 +1,109 @@
-//! OpenID Connect login for Rocket apps.
+//! OpenID Connect login for [Rocket](https://rocket.rs) 0.5 apps: attach one fairing, write
+//! `user: AuthenticatedUser` on a route, and put the issuer and client credentials in
+//! `Rocket.toml`. Works with Okta, Auth0, Keycloak, Entra ID, Google and any certified OpenID
+//! Provider, and ships a [development issuer](dev_issuer) so that everything runs with no
+//! account anywhere.
+//!
+//! # Quickstart
+//!
+//! 1. Add the crate (and Rocket) to `Cargo.toml`:
+//!
+//!    ```toml
+//!    [dependencies]
+//!    rocket = { version = "0.5", features = ["secrets"] }
+//!    rocket_openid_connect = "0.1"
+//!    ```
+//!
+//! 2. Register a web application at your provider with the redirect URI
+//!    `http://localhost:8000/authorization-code/callback` and the sign-out redirect
+//!    `http://localhost:8000/`, then configure it in `Rocket.toml` (the secret is better kept in
+//!    the environment as `ROCKET_OIDC_CLIENT_SECRET`):
+//!
+//!    ```toml
+//!    [default.oidc]
+//!    issuer = "https://dev-123456.okta.com/oauth2/default"
+//!    client_id = "0oa..."
+//!    app_base_url = "http://localhost:8000"
+//!    ```
+//!
+//! 3. Attach [`OidcFairing`] and protect routes with the guards:
+//!
+//!    ```rust,no_run
+//!    #[macro_use] extern crate rocket;
+//!    use rocket_openid_connect::{AuthenticatedUser, OidcFairing, UserContext};
+//!
+//!    #[get("/")]
+//!    fn index(user: Option<UserContext>) -> String {
+//!        match user {
+//!            Some(user) => format!("Hi {}!", user.userinfo.name.as_deref().unwrap_or("there")),
+//!            None => "Hello, stranger. Visit /login".into(),
+//!        }
+//!    }
+//!
+//!    #[get("/protected")]
+//!    fn protected(user: AuthenticatedUser) -> String {
+//!        format!("Only for {}", user.userinfo.sub)
+//!    }
+//!
+//!    #[launch]
+//!    fn rocket() -> _ {
+//!        rocket::build().attach(OidcFairing::new()).mount("/", routes![index, protected])
+//!    }
+//!    ```
+//!
+//! 4. `cargo run`, open <http://localhost:8000/protected>: you are sent to the provider, sign
+//!    in, and come back to the protected page. The server does not start when the issuer or
+//!    the credentials are wrong; the log says what to change.
+//!
+//! No provider at hand? `cargo run --example quickstart` in this repository starts the same app
+//! against the built-in development issuer.
+//!
+//! # What it does
+//!
+//! - **At launch** ([`OidcFairing`]): validates the configuration, discovers the issuer, checks
+//!   the client credentials at the token endpoint, mounts the routes. Any failure stops launch
+//!   with a message naming the setting to fix.
+//! - **Routes**: `GET /login[?return_to=/path][&login_hint=..]` starts a code flow with PKCE
+//!   (S256), `state` and `nonce`; `GET /authorization-code/callback` checks `state` and the
+//!   RFC 9207 `iss`, exchanges the code, validates the ID token completely (signature with the
+//!   provider's keys, refetched once on an unknown `kid`; `iss`, `aud`, `azp`, `exp`/`iat` with
+//!   clock skew, `nonce`, `at_hash`), fetches userinfo and writes the session; `POST /logout`
+//!   clears the session, revokes the tokens and signs out at the provider.
+//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works) and
+//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401).
+//! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
+//!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
+//!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same
+//!   sessions.
+//!
+//! # Configuration
+//!
+//! Every key of the `oidc` table, its default and its environment variable are documented on
+//! [`Config`]. Keys can come from `Rocket.toml` profiles, from `ROCKET_OIDC={...}`, or one by
+//! one from `ROCKET_OIDC_<KEY>` variables, which win:
+//!
+//! ```sh
+//! ROCKET_OIDC_ISSUER=https://dev-123456.okta.com/oauth2/default \
+//! ROCKET_OIDC_CLIENT_ID=0oa... ROCKET_OIDC_CLIENT_SECRET=... cargo run
+//! ```
+//!
+//! [`OidcFairing::with_config`] takes a [`Config`] built in code instead.
+//!
+//! # Security
+//!
+//! - Set Rocket's `secret_key` (Rocket refuses to start without one outside debug): it encrypts
+//!   the sessions. Rotating it signs everybody out.
+//! - Serve the app over https in production: `app_base_url` must be https except for loopback
+//!   hosts (an explicit `insecure_allow_http` switch exists and warns at every launch), and the
+//!   cookies are marked `Secure` when it is.
+//! - `none` is never an accepted signing algorithm, and HMAC (HS256...) only when configured.
+//! - `return_to` accepts only same-origin paths ([`sanitize_return_to`]).
+//! - Logout needs a same-origin POST; GET shows a confirmation form.
+//! - Secrets, tokens and cookie values are never logged by this crate, and `Debug` of [`Config`]
+//!   and [`Tokens`] redacts them. At Rocket's `normal` log level (the debug default), *Rocket*
+//!   logs every request line, including the callback's one-time `code` (useless without the
+//!   PKCE verifier in the user's encrypted cookie); the release default `critical` does not.
+//! - See `SECURITY.md` for the list of attacks we test against.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

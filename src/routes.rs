@@ -477,24 +477,14 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
     url.into()
 }
 
-/// The routes, to be mounted at the configured paths: (path, routes).
-pub(crate) fn routes(state: &crate::config::Config) -> Vec<(String, Vec<Route>)> {
+/// The routes at their configured paths, to be mounted at `/`. The paths were validated (a
+/// leading `/`, only unreserved characters), so `Route::new` cannot panic on them.
+pub(crate) fn routes(config: &crate::config::Config) -> Vec<Route> {
     vec![
-        (
-            state.login_path.clone(),
-            vec![Route::new(Method::Get, "/", Login)],
-        ),
-        (
-            state.callback_path.clone(),
-            vec![Route::new(Method::Get, "/", Callback)],
-        ),
-        (
-            state.logout_path.clone(),
-            vec![
-                Route::new(Method::Post, "/", Logout),
-                Route::new(Method::Get, "/", Logout),
-            ],
-        ),
+        Route::new(Method::Get, &config.login_path, Login),
+        Route::new(Method::Get, &config.callback_path, Callback),
+        Route::new(Method::Post, &config.logout_path, Logout),
+        Route::new(Method::Get, &config.logout_path, Logout),
     ]
 }
 

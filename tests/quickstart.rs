@@ -1,0 +1,111 @@
+//! The quickstart example end to end, as built by the example's own code: visitor page, login
+//! through the development issuer's form, greeting by name, /protected, /api/me, logout.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/quickstart.rs"]
+mod quickstart;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_signs_in_through_the_development_issuer_form() {
+    init_logging();
+    let port = free_port();
+    // What `cargo run --example quickstart` reads, on a free port; no oidc settings, so the
+    // example starts its own development issuer.
+    let figment = rocket::Config::figment()
+        .merge(("port", port))
+        .merge(("secret_key", TEST_SECRET_KEY))
+        .merge(("shutdown.ctrlc", false))
+        .merge(("shutdown.grace", 0))
+        .merge(("shutdown.mercy", 0))
+        .merge(("oidc.app_base_url", format!("http://127.0.0.1:{port}")));
+    let app = launch(quickstart::app(figment).await.expect("example builds"))
+        .await
+        .expect("launches");
+    let b = Browser::new();
+
+    let home = b.get(&app.url("/")).await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("Hello, visitor"), "{}", home.body);
+    assert!(home.body.contains("href=\"/login\""));
+
+    // /protected → /login → the issuer's login page.
+    let page = b.visit(&app.url("/protected")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("name=\"username\" value=\"ada\""),
+        "{}",
+        page.body
+    );
+    let request_id = page
+        .body
+        .split("name=\"request_id\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the login form carries a request id")
+        .to_owned();
+    let issuer = origin_of(&page.url);
+    let submitted = b
+        .post_form(
+            &format!("{issuer}/login"),
+            &[
+                ("request_id", &request_id),
+                ("username", "ada"),
+                ("action", "login"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(submitted.status, 303);
+    let protected = b.follow(submitted).await.pop().unwrap();
+    assert_eq!(protected.url, app.url("/protected"));
+    assert!(
+        protected
+            .body
+            .contains("Signed in as <strong>Ada Lovelace</strong>"),
+        "{}",
+        protected.body
+    );
+    assert!(protected.body.contains("ada@example.com"));
+    assert!(protected.body.contains("Refresh token: yes"));
+    assert!(
+        protected.body.contains("Access token expires: 20"),
+        "an expiry date is shown"
+    );
+
+    let home = b.get(&app.url("/")).await;
+    assert!(home.body.contains("Hi Ada Lovelace!"), "{}", home.body);
+    assert!(home
+        .body
+        .contains("<form method=\"post\" action=\"/logout\">"));
+
+    let api = Browser::api();
+    *api.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
+    let me = api.get(&app.url("/api/me")).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["name"], "Ada Lovelace");
+    assert_eq!(me.json()["preferred_username"], "ada");
+    let anonymous = Browser::api().get(&app.url("/api/me")).await;
+    assert_eq!(anonymous.status, 401);
+
+    let logout = b
+        .post_form(
+            &app.url("/logout"),
+            &[],
+            &[("origin", &app.base), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(logout.status, 303);
+    assert!(logout
+        .location()
+        .unwrap()
+        .starts_with(&format!("{issuer}/end_session?")));
+    let back = b.follow(logout).await.pop().unwrap();
+    assert!(back.url.starts_with(&app.url("/")), "{}", back.url);
+    assert!(back.body.contains("Hello, visitor"), "{}", back.body);
+    assert_eq!(b.get(&app.url("/protected")).await.status, 303);
+    app.stop().await;
+}
