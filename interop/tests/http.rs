@@ -324,7 +324,7 @@ async fn http_scenarios() {
         &provider,
         main_port,
         "[openid,profile,email]",
-        "app-http",
+        "app",
     ))
     .await;
 
@@ -431,7 +431,7 @@ async fn http_scenarios() {
         &provider,
         offline_port,
         "[openid,profile,email,offline_access]",
-        "app-http-offline",
+        "app-offline",
     ))
     .await;
     let grants_before = provider.events("grant.success").len();
@@ -474,7 +474,7 @@ async fn http_scenarios() {
         &provider,
         app_port(),
         "[openid,profile,email]",
-        "app-http-wrong-secret",
+        "app-wrong-secret",
     );
     wrong.client_secret = "not-the-secret".into();
     let (status, output) = App::start_expecting_failure(wrong, Duration::from_secs(30)).await;
@@ -499,7 +499,7 @@ async fn http_scenarios() {
         &strict,
         strict_port,
         "[openid,profile,email]",
-        "app-http-strict",
+        "app-strict",
     ))
     .await;
     let mut agent = Agent::new();

@@ -94,7 +94,7 @@ async fn browser_scenarios() {
         &provider,
         main_port,
         "[openid,profile,email]",
-        "app-browser",
+        "app",
     ))
     .await;
 
@@ -185,7 +185,7 @@ async fn browser_scenarios() {
         &provider,
         offline_port,
         "[openid,profile,email,offline_access]",
-        "app-browser-offline",
+        "app-offline",
     ))
     .await;
     let browser = driver.session().await;
@@ -203,7 +203,7 @@ async fn browser_scenarios() {
         &provider,
         app_port(),
         "[openid,profile,email]",
-        "app-browser-wrong-secret",
+        "app-wrong-secret",
     );
     wrong.client_secret = "not-the-secret".into();
     let (status, output) = App::start_expecting_failure(wrong, Duration::from_secs(30)).await;
@@ -229,7 +229,7 @@ async fn browser_scenarios() {
         &strict,
         strict_port,
         "[openid,profile,email]",
-        "app-browser-strict",
+        "app-strict",
     ))
     .await;
     let browser = driver.session().await;

@@ -32,6 +32,21 @@ pub fn artifacts_dir() -> PathBuf {
     dir
 }
 
+/// The running test binary's name (`interop`, `http`): log files are named after it, so that the
+/// suites do not overwrite each other's logs.
+fn test_binary() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Cargo names test binaries `<name>-<hash>`.
+    match stem.rsplit_once('-') {
+        Some((name, _)) => name.to_string(),
+        None => stem,
+    }
+}
+
 /// A port that was free a moment ago: bind 127.0.0.1:0, read the port, release it. The caller
 /// starts its server on it right away; the window for a clash is tiny and the kernel hands out
 /// ephemeral ports round-robin.
@@ -77,7 +92,9 @@ impl Proc {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        let log_path = artifacts_dir().join("logs").join(format!("{name}.log"));
+        let log_path = artifacts_dir()
+            .join("logs")
+            .join(format!("{}-{name}.log", test_binary()));
         // A log holds one test run: the first process of a name truncates it, restarts append.
         static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
         let first = {
