@@ -1,7 +1,8 @@
 // Test OpenID Provider for the interop suite: panva's oidc-provider (OpenID Certified), version
 // pinned in package-lock.json, configured for one confidential client (the quickstart).
 //
-// Usage: node provider.mjs [--port N] [--strict-claims]
+// Usage: node provider.mjs [--port N] [--strict-claims] [--client-id ID] [--client-secret S]
+//          [--redirect-uris URI,...] [--post-logout-redirect-uris URI,...]
 //   (or the environment variables below; arguments win)
 //
 //   OIDC_PROVIDER_PORT                   port on 127.0.0.1; 0 (the default) picks a free one
@@ -31,6 +32,10 @@ const { values: args } = parseArgs({
   options: {
     port: { type: 'string' },
     'strict-claims': { type: 'boolean' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    'redirect-uris': { type: 'string' },
+    'post-logout-redirect-uris': { type: 'string' },
   },
 });
 
@@ -39,10 +44,16 @@ const port = Number(args.port ?? env.OIDC_PROVIDER_PORT ?? 0);
 const strictClaims = args['strict-claims'] || env.OIDC_PROVIDER_STRICT_CLAIMS === '1';
 const list = (value, fallback) => (value ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
 const client = {
-  client_id: env.OIDC_PROVIDER_CLIENT_ID ?? 'rocket-quickstart',
-  client_secret: env.OIDC_PROVIDER_CLIENT_SECRET ?? 'quickstart-secret',
-  redirect_uris: list(env.OIDC_PROVIDER_REDIRECT_URIS, 'http://localhost:8000/authorization-code/callback'),
-  post_logout_redirect_uris: list(env.OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URIS, 'http://localhost:8000/'),
+  client_id: args['client-id'] ?? env.OIDC_PROVIDER_CLIENT_ID ?? 'rocket-quickstart',
+  client_secret: args['client-secret'] ?? env.OIDC_PROVIDER_CLIENT_SECRET ?? 'quickstart-secret',
+  redirect_uris: list(
+    args['redirect-uris'] ?? env.OIDC_PROVIDER_REDIRECT_URIS,
+    'http://localhost:8000/authorization-code/callback',
+  ),
+  post_logout_redirect_uris: list(
+    args['post-logout-redirect-uris'] ?? env.OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URIS,
+    'http://localhost:8000/',
+  ),
   response_types: ['code'],
   // refresh_token must be an allowed grant, or offline_access is dropped from the request
   // (lib/actions/authorization/scopes.js) and no refresh token is issued.
