@@ -1,0 +1,1 @@
+//! The interop suite lives in `tests/`; see `README.md` beside this crate.

@@ -1,0 +1,151 @@
+//! The app under test: the crate's quickstart example, configured through the environment only.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::procs::{free_port, target_dir, workspace_root, Proc};
+
+/// Builds `examples/quickstart.rs` once per test binary (cargo releases its lock on the target
+/// directory before running tests, so this nested build is safe) and returns the binary.
+/// With `INTEROP_NO_BUILD=1` the binary must already exist (`.ci/interop` builds it first).
+pub fn quickstart_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let binary = target_dir().join("debug/examples/quickstart");
+            if std::env::var_os("INTEROP_NO_BUILD").is_none() {
+                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let status = Command::new(cargo)
+                    .current_dir(workspace_root())
+                    .args([
+                        "build",
+                        "--package",
+                        "rocket_openid_connect",
+                        "--example",
+                        "quickstart",
+                    ])
+                    .status()
+                    .expect("run cargo build --example quickstart");
+                assert!(status.success(), "cargo build --example quickstart failed");
+            }
+            assert!(
+                binary.is_file(),
+                "{} is missing: run `cargo build --example quickstart` at the workspace root",
+                binary.display()
+            );
+            binary
+        })
+        .clone()
+}
+
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Rocket's array syntax, e.g. `[openid,profile,email]`.
+    pub scopes: String,
+    /// Chosen before the provider starts: the provider registers its redirect URI.
+    pub port: u16,
+    /// Name of the log file under `target/interop/logs/`.
+    pub name: String,
+}
+
+impl AppOptions {
+    pub fn base_url(&self) -> String {
+        base_url(self.port)
+    }
+}
+
+/// The app is reached as `localhost`, the provider as `127.0.0.1`: two sites, so the redirect
+/// back to the callback is a real cross-site navigation (SameSite=Strict cookies would be lost).
+pub fn base_url(port: u16) -> String {
+    format!("http://localhost:{port}")
+}
+
+/// A port for an app, picked before the provider that must know its redirect URI starts.
+pub fn app_port() -> u16 {
+    free_port()
+}
+
+pub struct App {
+    proc: Proc,
+    pub base: String,
+}
+
+fn command(options: &AppOptions) -> Command {
+    let mut command = Command::new(quickstart_binary());
+    // Hermetic: no ROCKET_* setting of the developer's shell reaches the app.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ROCKET_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .current_dir(workspace_root())
+        .env("ROCKET_OIDC_ISSUER", &options.issuer)
+        .env("ROCKET_OIDC_CLIENT_ID", &options.client_id)
+        .env("ROCKET_OIDC_CLIENT_SECRET", &options.client_secret)
+        .env("ROCKET_OIDC_APP_BASE_URL", options.base_url())
+        .env("ROCKET_OIDC_SCOPES", &options.scopes)
+        .env("ROCKET_PORT", options.port.to_string())
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .env("ROCKET_CLI_COLORS", "false");
+    command
+}
+
+impl App {
+    /// Starts the quickstart and waits until it serves `/` (launch includes discovery and the
+    /// credentials check against the provider).
+    pub async fn start(options: AppOptions) -> App {
+        let mut proc = Proc::spawn(&options.name, command(&options), false);
+        let base = options.base_url();
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = proc.try_exit() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                panic!(
+                    "the quickstart exited ({status}) instead of launching; its output:\n{}",
+                    proc.output()
+                );
+            }
+            if let Ok(response) = http.get(format!("{base}/")).send().await {
+                if response.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the quickstart did not serve {base}/ within 30 s; its output:\n{}",
+                proc.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        App { proc, base }
+    }
+
+    /// Starts the quickstart expecting launch to fail: returns its exit status and output, or
+    /// panics if it is still running after `timeout` (it would be serving half-configured).
+    pub async fn start_expecting_failure(
+        options: AppOptions,
+        timeout: Duration,
+    ) -> (ExitStatus, String) {
+        let mut proc = Proc::spawn(&options.name, command(&options), false);
+        match proc.wait_exit(timeout).await {
+            Some(status) => (status, proc.output()),
+            None => panic!(
+                "the quickstart was still running {timeout:?} after start although it should \
+                 have refused to launch; its output:\n{}",
+                proc.output()
+            ),
+        }
+    }
+
+    pub fn output(&self) -> String {
+        self.proc.output()
+    }
+}

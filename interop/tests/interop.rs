@@ -1,0 +1,244 @@
+//! The interop suite in a real browser: the quickstart (`http://localhost:PORT`) against
+//! panva/oidc-provider (`http://127.0.0.1:PORT`, a different site), driven through headless
+//! Chromium by chromedriver. Every scenario asserts what the page shows.
+//!
+//! Run with `bash .ci/interop`, or, with chromium, chromium-driver and `npm ci` in `interop/`
+//! done: `cargo test -p interop -- --test-threads=1 --nocapture`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::app::{app_port, base_url, App, AppOptions};
+use common::browser::{Browser, Driver};
+use common::provider::{
+    display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET, PASSWORD,
+};
+
+fn done(scenario: &str, started: Instant) {
+    eprintln!("[browser] {scenario}: ok in {:?}", started.elapsed());
+}
+
+fn app_options(provider: &TestProvider, port: u16, scopes: &str, name: &str) -> AppOptions {
+    AppOptions {
+        issuer: provider.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        scopes: scopes.into(),
+        port,
+        name: name.into(),
+    }
+}
+
+/// On the provider's devInteractions login page: types `login` and a password, signs in, and
+/// continues on the consent page if the provider shows one. Returns once the browser has left
+/// the provider.
+async fn sign_in_at_provider(browser: &Browser, provider: &TestProvider, login: &str) {
+    browser
+        .wait_for_url(&format!("{}/interaction/", provider.issuer))
+        .await;
+    browser.fill("input[name=login]", login).await;
+    browser.fill("input[name=password]", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    let deadline = Instant::now() + common::browser::STEP_TIMEOUT;
+    loop {
+        let url = browser.url().await;
+        if !url.starts_with(&provider.issuer) {
+            return;
+        }
+        if browser.has("input[name=prompt][value=consent]").await {
+            browser.click("button[type=submit]").await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stuck at the provider ({url}):\n{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Opens `/protected` as a visitor, is sent to the provider, signs in as `login`, and checks
+/// the page back at the app shows the name. Returns the page text.
+async fn sign_in_via_protected(
+    browser: &Browser,
+    app: &str,
+    provider: &TestProvider,
+    login: &str,
+) -> String {
+    browser.goto(&format!("{app}/protected")).await;
+    sign_in_at_provider(browser, provider, login).await;
+    browser.wait_for_url(&format!("{app}/protected")).await;
+    browser
+        .wait_for_text(&format!("Signed in as {}", display_name(login)))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_scenarios() {
+    let suite = Instant::now();
+    let driver = Driver::start().await;
+    let main_port = app_port();
+    let offline_port = app_port();
+    let main = base_url(main_port);
+    let offline = base_url(offline_port);
+    let mut provider = TestProvider::start(ProviderOptions {
+        port: 0,
+        strict_claims: false,
+        apps: vec![main.clone(), offline.clone()],
+    })
+    .await;
+    let app = App::start(app_options(
+        &provider,
+        main_port,
+        "[openid,profile,email]",
+        "app",
+    ))
+    .await;
+
+    // 1. A visitor opens /protected, is sent to the provider's login page, signs in and
+    // consents, and lands back on /protected showing their name; the home page greets them.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    assert!(browser.has("a[href='/login']").await);
+    let login = Instant::now();
+    let page = sign_in_via_protected(&browser, &main, &provider, "ada").await;
+    let login_time = login.elapsed();
+    assert!(page.contains("Refresh token: no"), "{page}");
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("Hi Ada Lovelace!").await;
+    eprintln!("[browser] one login (/protected → provider → back on /protected): {login_time:?}");
+    done("1 sign in via /protected", started);
+
+    // 3. Logout through the page's button → the provider's end-session confirmation → confirm
+    // → back home as a visitor; /protected requires a login again.
+    let started = Instant::now();
+    browser.click("#logout").await;
+    browser
+        .wait_for_url(&format!("{}/session/end", provider.issuer))
+        .await;
+    browser.wait_for_text("Do you want to sign-out").await;
+    browser.click("button[name=logout][value=yes]").await;
+    browser.wait_for_url(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    assert!(browser.has("a[href='/login']").await);
+    provider.wait_for_events("end_session.success", 1).await;
+    // The app revoked its tokens before leaving (the provider offers revocation, DESIGN.md §4).
+    provider.wait_for_events("access_token.destroyed", 1).await;
+    browser.goto(&format!("{main}/protected")).await;
+    browser
+        .wait_for_url(&format!("{}/interaction/", provider.issuer))
+        .await;
+    browser.element("input[name=login]").await;
+    done("3 logout", started);
+
+    // 4. Two tabs start a login at once and both complete. This tab already waits on the
+    // provider's login page (from the end of 3); a second tab starts another login; the second
+    // finishes first, then the first: a single transaction slot would fail one of them.
+    let started = Instant::now();
+    let first = browser.client.window().await.expect("window");
+    let second = browser
+        .client
+        .new_window(true)
+        .await
+        .expect("new tab")
+        .handle;
+    browser
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .expect("switch");
+    browser.goto(&format!("{main}/protected")).await;
+    sign_in_at_provider(&browser, &provider, "ada").await;
+    browser.wait_for_url(&format!("{main}/protected")).await;
+    browser.wait_for_text("Signed in as Ada Lovelace").await;
+    browser
+        .client
+        .switch_to_window(first)
+        .await
+        .expect("switch");
+    sign_in_at_provider(&browser, &provider, "ada").await;
+    browser.wait_for_url(&format!("{main}/protected")).await;
+    browser.wait_for_text("Signed in as Ada Lovelace").await;
+    browser.close().await;
+    done("4 two tabs", started);
+
+    // 5. The provider restarts on the same port with a new signing key while the app keeps
+    // running: the next login works (the app refetches the JWKS on the unknown kid).
+    let started = Instant::now();
+    let old_kid = provider.kid.clone();
+    provider.restart().await;
+    assert_ne!(provider.kid, old_kid, "the restart should bring a new key");
+    let browser = driver.session().await;
+    sign_in_via_protected(&browser, &main, &provider, "grace").await;
+    browser.close().await;
+    done("5 provider restarted with a new key", started);
+
+    // 7. With offline_access a refresh token is issued and kept; the signed-in page is saved
+    // as a screenshot.
+    let started = Instant::now();
+    let offline_app = App::start(app_options(
+        &provider,
+        offline_port,
+        "[openid,profile,email,offline_access]",
+        "app-offline",
+    ))
+    .await;
+    let browser = driver.session().await;
+    let page = sign_in_via_protected(&browser, &offline, &provider, "ada").await;
+    assert!(page.contains("Refresh token: yes"), "{page}");
+    let screenshot = browser.screenshot("signed-in.png").await;
+    eprintln!("[browser] screenshot: {}", screenshot.display());
+    browser.close().await;
+    drop(offline_app);
+    done("7 offline_access keeps a refresh token", started);
+
+    // 6. A wrong client secret: the quickstart does not launch, and says why.
+    let started = Instant::now();
+    let mut wrong = app_options(
+        &provider,
+        app_port(),
+        "[openid,profile,email]",
+        "app-wrong-secret",
+    );
+    wrong.client_secret = "not-the-secret".into();
+    let (status, output) = App::start_expecting_failure(wrong, Duration::from_secs(30)).await;
+    assert!(!status.success(), "launch should fail: {status}\n{output}");
+    assert!(output.contains("invalid_client"), "{output}");
+    assert!(output.contains("oidc.client_secret"), "{output}");
+    done("6 wrong client secret", started);
+    drop(app);
+    drop(provider);
+
+    // 2. A provider in strict-claims mode (profile claims only from userinfo) still yields the
+    // name.
+    let started = Instant::now();
+    let strict_port = app_port();
+    let strict_url = base_url(strict_port);
+    let strict = TestProvider::start(ProviderOptions {
+        port: 0,
+        strict_claims: true,
+        apps: vec![strict_url.clone()],
+    })
+    .await;
+    let _strict_app = App::start(app_options(
+        &strict,
+        strict_port,
+        "[openid,profile,email]",
+        "app-strict",
+    ))
+    .await;
+    let browser = driver.session().await;
+    sign_in_via_protected(&browser, &strict_url, &strict, "grace").await;
+    browser.goto(&format!("{strict_url}/")).await;
+    browser.wait_for_text("Hi Grace Lovelace!").await;
+    browser.close().await;
+    done("2 strict claims", started);
+
+    driver.stop();
+    eprintln!("[browser] all scenarios: {:?}", suite.elapsed());
+}
