@@ -57,6 +57,8 @@ pub enum StartupError {
     },
     /// The credential check could not be completed (network error, 5xx, ...).
     CredentialCheck(String),
+    /// The HTTP client could not be built (TLS backend initialization).
+    HttpClient(String),
 }
 
 impl fmt::Display for StartupError {
@@ -105,6 +107,11 @@ impl fmt::Display for StartupError {
                      your provider objects to this check"
                 )
             }
+            StartupError::HttpClient(reason) => write!(
+                f,
+                "{reason}; this is a problem of the TLS setup of this machine, not of the oidc \
+                 settings"
+            ),
             StartupError::CredentialCheck(reason) => write!(
                 f,
                 "could not check the client credentials at the token endpoint: {reason}; set \

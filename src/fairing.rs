@@ -83,7 +83,7 @@ impl OidcFairing {
             config.redirect_uri()
         );
 
-        let http = Http::new(config.http_timeout()).map_err(StartupError::CredentialCheck)?;
+        let http = Http::new(config.http_timeout()).map_err(StartupError::HttpClient)?;
         let provider = Provider::discover(&config, http).await?;
         log::info!(
             "OpenID Connect: 2/4 discovered {} ({} signing key(s), end_session {}, revocation {}) in {} ms",
@@ -100,7 +100,14 @@ impl OidcFairing {
         } else {
             log::info!("OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = false)");
         }
-        Ok(OidcState { config, provider })
+        let cookies = CookieOptions {
+            secure: config.is_https_app(),
+        };
+        Ok(OidcState {
+            config,
+            provider,
+            cookies,
+        })
     }
 }
 
@@ -154,12 +161,11 @@ impl Fairing for OidcFairing {
 pub(crate) struct OidcState {
     pub config: Config,
     pub provider: Provider,
+    cookies: CookieOptions,
 }
 
 impl OidcState {
     pub(crate) fn cookie_options(&self) -> CookieOptions {
-        CookieOptions {
-            secure: self.config.is_https_app(),
-        }
+        self.cookies
     }
 }

@@ -177,7 +177,7 @@ pub(crate) fn user_context(state: &OidcState, data: &SessionData) -> Option<User
     for (k, v) in &data.userinfo_extra {
         claims.insert(k.clone(), v.clone());
     }
-    let userinfo: UserInfo = serde_json::from_value(Value::Object(claims)).ok()?;
+    let userinfo = userinfo_from_claims(claims)?;
     Some(UserContext {
         userinfo,
         tokens: Tokens {
@@ -194,31 +194,96 @@ pub(crate) fn user_context(state: &OidcState, data: &SessionData) -> Option<User
     })
 }
 
+/// Builds [`UserInfo`] from claims, leniently: a standard claim of an unexpected type (e.g.
+/// Cognito's `"email_verified": "true"`) is converted when unambiguous and otherwise kept in
+/// `other`, so that no provider quirk can make a stored session unreadable. `None` only without
+/// a string `sub`.
+pub(crate) fn userinfo_from_claims(mut claims: Map<String, Value>) -> Option<UserInfo> {
+    let sub = match claims.remove("sub") {
+        Some(Value::String(sub)) => sub,
+        _ => return None,
+    };
+    let mut take_string = |name: &str| match claims.get(name) {
+        Some(Value::String(_)) => match claims.remove(name) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    };
+    let name = take_string("name");
+    let given_name = take_string("given_name");
+    let family_name = take_string("family_name");
+    let preferred_username = take_string("preferred_username");
+    let email = take_string("email");
+    let picture = take_string("picture");
+    let email_verified = match claims.get("email_verified") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
+        _ => None,
+    };
+    if email_verified.is_some() {
+        claims.remove("email_verified");
+    }
+    Some(UserInfo {
+        sub,
+        name,
+        given_name,
+        family_name,
+        preferred_username,
+        email,
+        email_verified,
+        picture,
+        other: claims,
+    })
+}
+
+/// Set when the request carried session cookies that gave no session (expired, tampered, from
+/// another key): the 401 catcher expires them, since Rocket drops a guard's cookie changes
+/// before running catchers.
+struct StaleSession(bool);
+
+/// Expires the request's session cookies if they turned out to be stale.
+pub(crate) fn clear_stale_session(req: &Request<'_>) {
+    if req.local_cache(|| StaleSession(false)).0 {
+        if let Some(state) = req.rocket().state::<OidcState>() {
+            session::clear_session(req.cookies(), state.cookie_options());
+        }
+    }
+}
+
 async fn lookup(req: &Request<'_>) -> SessionLookup {
     req.local_cache_async(async {
         let Some(state) = req.rocket().state::<OidcState>() else {
             return SessionLookup::NotConfigured;
         };
         let jar = req.cookies();
-        let Some(mut data) = session::read_session(jar) else {
+        let opts = state.cookie_options();
+        if !session::has_session_cookie(jar, opts) {
             return SessionLookup::None;
+        }
+        let stale = || {
+            req.local_cache(|| StaleSession(true));
+            session::clear_session(jar, opts);
+            SessionLookup::None
+        };
+        let Some(mut data) = session::read_session(jar, opts) else {
+            return stale();
         };
         let now = util::now_unix();
         let idle = state.config.session_idle_timeout_secs as i64;
         let absolute = state.config.session_absolute_timeout_secs as i64;
         if now.saturating_sub(data.seen) > idle || now.saturating_sub(data.created) > absolute {
-            session::clear_session(jar);
-            return SessionLookup::None;
+            return stale();
         }
         let Some(ctx) = user_context(state, &data) else {
-            return SessionLookup::None;
+            return stale();
         };
         // Sliding idle expiry: rewrite the session now and then, not on every request (a
         // rewrite costs an encryption and a Set-Cookie header).
         if now.saturating_sub(data.seen) >= (idle / 20).clamp(1, 300) {
             data.seen = now;
             let remaining = data.created.saturating_add(absolute).saturating_sub(now);
-            if let Err(e) = session::write_session(jar, state.cookie_options(), &data, remaining) {
+            if let Err(e) = session::write_session(jar, opts, &data, remaining) {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
             }
         }
@@ -369,6 +434,7 @@ pub(crate) fn is_browser_navigation(req: &Request<'_>) -> bool {
 /// }
 /// ```
 pub fn unauthorized(req: &Request<'_>) -> Unauthorized {
+    clear_stale_session(req);
     let login_required = req.local_cache(|| LoginRequired(false)).0;
     let state = req.rocket().state::<OidcState>();
     let login_path = state.map_or("/login", |s| s.config.login_path.as_str());
@@ -448,4 +514,45 @@ fn unauthorized_catcher(req: &Request<'_>) -> Unauthorized {
 /// The catchers the fairing registers at `/`.
 pub(crate) fn catchers() -> Vec<Catcher> {
     rocket::catchers![unauthorized_catcher]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::serde::json::json;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn userinfo_accepts_provider_quirks_without_failing() {
+        let u = userinfo_from_claims(claims(json!({
+            "sub": "a", "name": "Ada", "email_verified": "true", "picture": 5,
+            "groups": ["g"], "updated_at": "2025-12-23T10:59:07.841Z"
+        })))
+        .unwrap();
+        assert_eq!(u.email_verified, Some(true));
+        assert_eq!(u.name.as_deref(), Some("Ada"));
+        assert_eq!(u.picture, None);
+        assert_eq!(
+            u.other.get("picture"),
+            Some(&json!(5)),
+            "wrong type kept in other"
+        );
+        assert_eq!(u.other.get("groups"), Some(&json!(["g"])));
+        let odd =
+            userinfo_from_claims(claims(json!({"sub": "a", "email_verified": "yes"}))).unwrap();
+        assert_eq!(odd.email_verified, None);
+        assert_eq!(odd.other.get("email_verified"), Some(&json!("yes")));
+    }
+
+    #[test]
+    fn userinfo_needs_a_string_sub() {
+        assert!(userinfo_from_claims(claims(json!({"sub": 5}))).is_none());
+        assert!(userinfo_from_claims(claims(json!({"name": "x"}))).is_none());
+    }
 }

@@ -432,6 +432,28 @@ fn check_metadata(config: &Config, m: &ProviderMetadata) -> Result<(), StartupEr
             discovered: m.issuer.clone(),
         });
     }
+    // An https issuer must not send the browser, the code or the client secret over plain http.
+    if config.issuer.starts_with("https://") {
+        let endpoints = [
+            ("authorization_endpoint", Some(&m.authorization_endpoint)),
+            ("token_endpoint", m.token_endpoint.as_ref()),
+            ("userinfo_endpoint", m.userinfo_endpoint.as_ref()),
+            ("jwks_uri", m.jwks_uri.as_ref()),
+            ("revocation_endpoint", m.revocation_endpoint.as_ref()),
+            ("end_session_endpoint", m.end_session_endpoint.as_ref()),
+        ];
+        for (name, url) in endpoints {
+            if let Some(url) = url.filter(|u| !u.starts_with("https://")) {
+                return Err(StartupError::Metadata {
+                    issuer: m.issuer.clone(),
+                    reason: format!(
+                        "its {name} `{}` is not https, although the issuer is",
+                        util::truncate(url, 200)
+                    ),
+                });
+            }
+        }
+    }
     let mut missing = Vec::new();
     if m.token_endpoint.as_deref().is_none_or(str::is_empty) {
         missing.push("token_endpoint");
@@ -654,6 +676,50 @@ fn expected_token_hash(alg: &CoreJwsSigningAlgorithm, token: &str) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn metadata(issuer: &str, token_endpoint: &str) -> ProviderMetadata {
+        serde_json::from_value(serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": token_endpoint,
+            "jwks_uri": format!("{issuer}/jwks"),
+            "response_types_supported": ["code"],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_https_issuer_must_not_name_http_endpoints() {
+        let config = Config {
+            issuer: "https://id.example".into(),
+            ..Config::default()
+        };
+        let err = check_metadata(
+            &config,
+            &metadata("https://id.example", "http://id.example/token"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("token_endpoint `http://id.example/token` is not https"),
+            "{err}"
+        );
+        assert!(check_metadata(
+            &config,
+            &metadata("https://id.example", "https://id.example/t")
+        )
+        .is_ok());
+        // A loopback development issuer is plain http throughout.
+        let local = Config {
+            issuer: "http://127.0.0.1:9".into(),
+            ..Config::default()
+        };
+        assert!(check_metadata(
+            &local,
+            &metadata("http://127.0.0.1:9", "http://127.0.0.1:9/t")
+        )
+        .is_ok());
+    }
 
     #[test]
     fn discovery_url_has_one_slash() {

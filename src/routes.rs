@@ -150,10 +150,13 @@ fn html(status: Status, body: String) -> Response<'static> {
         .status(status)
         .header(ContentType::HTML)
         .header(Header::new("Cache-Control", "no-store"))
+        // frame-ancestors does not fall back to default-src: say it, so that no page (the logout
+        // form in particular) can be framed for clickjacking.
         .header(Header::new(
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
+        .header(Header::new("X-Frame-Options", "DENY"))
         .sized_body(body.len(), Cursor::new(body))
         .finalize()
 }
@@ -296,17 +299,12 @@ impl Handler for Callback {
 async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, LoginError> {
     let config = &state.config;
     let jar = req.cookies();
+    let opts = state.cookie_options();
     let params = parse_callback_query(req.uri().query().map(|q| q.as_str()))?;
     let tx = params
         .state
         .as_deref()
-        .and_then(|s| session::take_transaction(jar, s, config.login_timeout_secs as i64));
-    if let Some(error) = params.error {
-        return Err(LoginError::Provider {
-            error,
-            description: params.error_description,
-        });
-    }
+        .and_then(|s| session::take_transaction(jar, opts, s, config.login_timeout_secs as i64));
     let Some(tx) = tx else {
         return Err(if params.state.is_none() {
             LoginError::BadRequest("the `state` parameter is missing".into())
@@ -314,6 +312,14 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
             LoginError::UnknownState
         });
     };
+    // Only an answer to a login this browser started may show the provider's text: anyone can
+    // craft a link with `error_description=...`.
+    if let Some(error) = params.error {
+        return Err(LoginError::Provider {
+            error,
+            description: params.error_description,
+        });
+    }
     if tx.issuer != config.issuer {
         return Err(LoginError::UnknownState);
     }
@@ -381,9 +387,15 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         created: now,
         seen: now,
     };
+    // What the guards will read back must be readable, or the user would loop through login.
+    if crate::guards::user_context(state, &data).is_none() {
+        return Err(LoginError::IdToken(
+            "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
+        ));
+    }
     // Always a fresh session: whatever session cookie the browser had is replaced (session
     // fixation).
-    session::clear_session(jar);
+    session::clear_session(jar, opts);
     session::write_session(
         jar,
         state.cookie_options(),
@@ -448,8 +460,9 @@ fn cross_site(req: &Request<'_>, state: &OidcState) -> Option<String> {
 async fn logout(req: &Request<'_>, state: &OidcState) -> String {
     let config = &state.config;
     let jar = req.cookies();
-    let session = session::read_session(jar);
-    session::clear_session(jar);
+    let opts = state.cookie_options();
+    let session = session::read_session(jar, opts);
+    session::clear_session(jar, opts);
     let Some(session) = session else {
         return config.post_logout_redirect_uri();
     };

@@ -58,13 +58,45 @@ pub(crate) struct SessionData {
     pub seen: i64,
 }
 
-/// Cookie attributes shared by the session and transaction cookies.
+/// Cookie names and attributes shared by the session and transaction cookies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CookieOptions {
+    /// The app is served over https: cookies are `Secure` and their names carry the `__Host-`
+    /// prefix, which browsers accept only from the exact origin, over https, with `Path=/` and
+    /// no `Domain` — so a sibling subdomain or an injected http response cannot plant a session
+    /// or a pending login (RFC 6265bis §4.1.3.2).
     pub secure: bool,
 }
 
 impl CookieOptions {
+    fn prefix(&self) -> &'static str {
+        if self.secure {
+            "__Host-"
+        } else {
+            ""
+        }
+    }
+
+    /// The name of session chunk `i`.
+    pub(crate) fn session_name(&self, i: usize) -> String {
+        format!("{}{}", self.prefix(), chunk_name(i))
+    }
+
+    /// The name of the transaction cookie for `state`.
+    pub(crate) fn tx_name(&self, state: &str) -> String {
+        format!("{}{}", self.prefix(), tx_cookie_name(state))
+    }
+
+    fn is_tx_name(&self, name: &str) -> bool {
+        name.strip_prefix(self.prefix())
+            .is_some_and(|n| n.starts_with(TX_COOKIE_PREFIX))
+    }
+
+    /// A cookie that expires `name` (it must carry the same `Secure`/prefix rules to be taken).
+    fn removal(&self, name: String) -> Cookie<'static> {
+        Cookie::build(name).path("/").secure(self.secure).build()
+    }
+
     fn build(&self, name: String, value: String, max_age_secs: i64) -> Cookie<'static> {
         let max_age = Duration::seconds(max_age_secs.max(0));
         Cookie::build((name, value))
@@ -101,7 +133,8 @@ pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
     let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
     let sid = util::random_token(8);
     let header_len = sid.len() + 8;
-    let room = max_chunk_plaintext(chunk_name(MAX_CHUNKS).len()) - header_len;
+    // The longest name a chunk can have: `__Host-oidc_session.8`.
+    let room = max_chunk_plaintext("__Host-".len() + chunk_name(MAX_CHUNKS).len()) - header_len;
     let mut pieces = Vec::new();
     let mut rest = json.as_str();
     while !rest.is_empty() {
@@ -115,7 +148,8 @@ pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
     if pieces.len() > MAX_CHUNKS {
         return Err(format!(
             "the session needs {} bytes, more than {MAX_CHUNKS} cookies can carry; set \
-             oidc.keep_refresh_token / oidc.keep_access_token = false or request fewer claims",
+             oidc.keep_refresh_token / oidc.keep_access_token = false, oidc.fetch_userinfo = \
+             false, or request fewer claims",
             json.len()
         ));
     }
@@ -157,11 +191,16 @@ fn split_chunk(chunk: &str) -> Option<(&str, usize, usize, &str)> {
 }
 
 /// Reads the session from the request's cookies (no expiry check).
-pub(crate) fn read_session(jar: &CookieJar<'_>) -> Option<SessionData> {
+pub(crate) fn read_session(jar: &CookieJar<'_>, opts: CookieOptions) -> Option<SessionData> {
     decode_chunks(|i| {
-        jar.get_private(&chunk_name(i))
+        jar.get_private(&opts.session_name(i))
             .map(|c| c.value().to_owned())
     })
+}
+
+/// Whether the request carries any session cookie at all.
+pub(crate) fn has_session_cookie(jar: &CookieJar<'_>, opts: CookieOptions) -> bool {
+    jar.get(&opts.session_name(0)).is_some()
 }
 
 /// Writes `data` as the session, replacing whatever session cookies the request carried.
@@ -174,24 +213,24 @@ pub(crate) fn write_session(
     let chunks = encode_chunks(data)?;
     let n = chunks.len();
     for (i, value) in chunks.into_iter().enumerate() {
-        jar.add_private(opts.build(chunk_name(i), value, max_age_secs));
+        jar.add_private(opts.build(opts.session_name(i), value, max_age_secs));
     }
     // Stale chunks of a previous, larger session.
     for i in n..=MAX_CHUNKS {
-        let name = chunk_name(i);
+        let name = opts.session_name(i);
         if jar.get(&name).is_some() {
-            jar.remove(Cookie::build(name).path("/"));
+            jar.remove(opts.removal(name));
         }
     }
     Ok(())
 }
 
 /// Expires every session chunk the request carried.
-pub(crate) fn clear_session(jar: &CookieJar<'_>) {
+pub(crate) fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
     for i in 0..=MAX_CHUNKS {
-        let name = chunk_name(i);
+        let name = opts.session_name(i);
         if jar.get(&name).is_some() {
-            jar.remove(Cookie::build(name).path("/"));
+            jar.remove(opts.removal(name));
         }
     }
 }
@@ -234,7 +273,7 @@ pub(crate) fn write_transaction(
 ) -> Result<(), String> {
     let mut pending: Vec<(i64, String)> = jar
         .iter()
-        .filter(|c| c.name().starts_with(TX_COOKIE_PREFIX))
+        .filter(|c| opts.is_tx_name(c.name()))
         .map(|c| {
             let created = jar
                 .get_private(c.name())
@@ -246,10 +285,10 @@ pub(crate) fn write_transaction(
     pending.sort();
     let excess = (pending.len() + 1).saturating_sub(max_pending);
     for (_, name) in pending.into_iter().take(excess) {
-        jar.remove(Cookie::build(name).path("/"));
+        jar.remove(opts.removal(name));
     }
     let value = serde_json::to_string(tx).map_err(|e| e.to_string())?;
-    jar.add_private(opts.build(tx_cookie_name(&tx.state), value, lifetime_secs));
+    jar.add_private(opts.build(opts.tx_name(&tx.state), value, lifetime_secs));
     Ok(())
 }
 
@@ -257,12 +296,13 @@ pub(crate) fn write_transaction(
 /// replayed callback finds nothing. Checks the state in constant time and the age.
 pub(crate) fn take_transaction(
     jar: &CookieJar<'_>,
+    opts: CookieOptions,
     state: &str,
     lifetime_secs: i64,
 ) -> Option<Transaction> {
-    let name = tx_cookie_name(state);
+    let name = opts.tx_name(state);
     jar.get(&name)?;
-    jar.remove(Cookie::build(name.clone()).path("/"));
+    jar.remove(opts.removal(name.clone()));
     let tx: Transaction = serde_json::from_str(jar.get_private(&name)?.value()).ok()?;
     let fresh = util::now_unix().saturating_sub(tx.created) <= lifetime_secs;
     (fresh && util::constant_time_eq(&tx.state, state)).then_some(tx)

@@ -744,3 +744,77 @@ async fn tokens_codes_and_cookie_values_never_reach_the_log() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_quirks_auth0_updated_at_and_string_booleans_sign_in() {
+    let s = setup().await;
+    // Auth0 sends `updated_at` as an RFC 3339 string; Apple and Cognito send booleans as strings.
+    s.issuer.set_fault(Fault::Claim(
+        "updated_at".into(),
+        "2025-12-23T10:59:07.841Z".into(),
+    ));
+    s.issuer
+        .set_fault(Fault::Claim("email_verified".into(), "true".into()));
+    let b = Browser::new();
+    let last = login(&b, &s.app, "/").await.pop().unwrap();
+    assert_eq!(last.body, "Hi Ada Lovelace!");
+    let api = Browser::api();
+    *api.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
+    assert_eq!(api.get(&s.app.url("/api/me")).await.status, 200);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_text_is_shown_only_for_a_login_this_browser_started() {
+    let s = setup().await;
+    let b = Browser::new();
+    let crafted = s.app.url(
+        "/authorization-code/callback?error=access_denied&error_description=Call+0800+to+unlock&state=x",
+    );
+    let r = b.get(&crafted).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("unknown_state"));
+    assert!(!r.body.contains("0800"), "attacker text shown: {}", r.body);
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(r.header("x-frame-options").as_deref(), Some("DENY"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_apps_use_host_prefixed_secure_cookies() {
+    let port = free_port();
+    let s =
+        setup_with(|f| f.merge(("oidc.app_base_url", format!("https://localhost:{port}")))).await;
+    let r = Browser::new().get(&s.app.url("/login")).await;
+    assert_eq!(r.status, 303);
+    let tx = &r.set_cookies[0];
+    assert!(tx.starts_with("__Host-oidc_tx_"), "{tx}");
+    assert!(
+        tx.contains("Secure") && tx.contains("Path=/") && !tx.contains("Domain"),
+        "{tx}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_expired_in_the_browser_too() {
+    let s = setup_with(|f| f.merge(("oidc.session_idle_timeout_secs", 1))).await;
+    let b = Browser::new();
+    login(&b, &s.app, "/").await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Through the 401 catcher (Rocket drops the guard's cookie changes before catchers run).
+    let r = b.get(&s.app.url("/protected")).await;
+    assert_eq!(r.status, 303);
+    assert!(
+        r.set_cookies
+            .iter()
+            .any(|c| c.starts_with("oidc_session=;") && c.contains("Max-Age=0")),
+        "{:?}",
+        r.set_cookies
+    );
+    assert!(session_cookies(&b, &s.app).is_empty());
+    s.stop().await;
+}

@@ -898,3 +898,21 @@ fn serde_round_trip() {
     let partial: Config = rocket::serde::json::serde_json::from_str(r#"{"issuer":"x"}"#).unwrap();
     assert_eq!(partial.login_path, "/login");
 }
+
+#[test]
+fn app_base_url_must_be_written_as_browsers_send_origin() {
+    for (value, origin) in [
+        ("https://app.example.com:443", "https://app.example.com"),
+        ("https://APP.example.com", "https://app.example.com"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+    ] {
+        assert_problem(
+            &with(|c| c.app_base_url = value.into()),
+            "oidc.app_base_url",
+            origin,
+        );
+    }
+    assert!(with(|c| c.app_base_url = "http://localhost:8000".into())
+        .validate()
+        .is_ok());
+}

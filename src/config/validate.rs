@@ -295,6 +295,20 @@ fn app_base_url(config: &Config, out: &mut Problems) {
                 &url[url::Position::BeforePath..].trim_end_matches('/'),
             ),
         );
+        return;
+    }
+    // Browsers send the Origin header in its serialized form (lowercase, no default port,
+    // punycode); logout compares it with app_base_url, so the two must be written alike.
+    let origin = url.origin().ascii_serialization();
+    let has_credentials = !url.username().is_empty() || url.password().is_some();
+    if origin != value && !value.ends_with('/') && !has_credentials {
+        out.push(
+            KEY,
+            format!(
+                "Your app_base_url must be written as browsers send it in the Origin header: \
+                 use {origin} (current value: {value})."
+            ),
+        );
     }
 }
 
