@@ -44,8 +44,8 @@ pub(crate) struct ProviderMetadata {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
-/// A token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-#[derive(Debug, Clone, Deserialize)]
+/// A token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). `Debug` redacts the tokens.
+#[derive(Clone, Deserialize)]
 pub(crate) struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -76,12 +76,35 @@ fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
     }
 }
 
-/// What a validated ID token says, with its raw form.
-#[derive(Debug, Clone)]
+/// What a validated ID token says, with its raw form. `Debug` shows the subject only.
+#[derive(Clone)]
 pub(crate) struct ValidatedIdToken {
     pub raw: String,
     pub claims: Map<String, Value>,
     pub subject: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ValidatedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatedIdToken")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 struct JwksCache {

@@ -64,13 +64,27 @@ pub fn sanitize_return_to(raw: &str) -> Option<String> {
 }
 
 /// The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207).
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Default, PartialEq, Eq)]
 pub(crate) struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub iss: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+}
+
+/// `Debug` hides the one-time code and the state.
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("CallbackParams")
+            .field("code", &hidden(&self.code))
+            .field("state", &hidden(&self.state))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
 }
 
 /// Parses a callback query strictly: invalid percent-encoding or UTF-8, duplicated protocol
