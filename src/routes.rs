@@ -25,7 +25,7 @@ const MAX_CALLBACK_QUERY: usize = 16 * 1024;
 /// exactly one `/` (absolute URLs, scheme-relative `//host`, `/\host`), backslashes anywhere (some
 /// browsers read them as `/`), control characters and whitespace (raw or percent-encoded, which
 /// browsers strip, turning `/%09/host` into `//host`), encoded slashes or backslashes right after
-/// the first `/`, fragments, non-ASCII and anything longer than [`MAX_RETURN_TO`].
+/// the first `/`, fragments, non-ASCII and anything longer than 2048 bytes.
 ///
 /// ```rust
 /// use rocket_openid_connect::sanitize_return_to;
