@@ -15,6 +15,7 @@ use rocket::{Catcher, Ignite, Rocket, Sentinel};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::config::Config;
 use crate::fairing::OidcState;
 use crate::session::{self, SessionData};
 use crate::util;
@@ -149,18 +150,16 @@ pub(crate) enum SessionLookup {
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
 /// belong to this client (another issuer, another client id).
-pub(crate) fn user_context(state: &OidcState, data: &SessionData) -> Option<UserContext> {
+pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
     let payload = data.id_token.split('.').nth(1)?;
     let mut claims: Map<String, Value> =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
+    if claims.get("iss").and_then(Value::as_str) != Some(config.issuer.as_str()) {
         return None;
     }
     let aud_ok = match claims.get("aud") {
-        Some(Value::String(a)) => *a == state.config.client_id,
-        Some(Value::Array(a)) => a
-            .iter()
-            .any(|v| v.as_str() == Some(&state.config.client_id)),
+        Some(Value::String(a)) => *a == config.client_id,
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&config.client_id)),
         _ => false,
     };
     if !aud_ok {
@@ -210,7 +209,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             session::clear_session(jar);
             return SessionLookup::None;
         }
-        let Some(ctx) = user_context(state, &data) else {
+        let Some(ctx) = user_context(&state.config, &data) else {
             return SessionLookup::None;
         };
         // Sliding idle expiry: rewrite the session now and then, not on every request (a

@@ -3,12 +3,15 @@
 use std::io::Cursor;
 
 use percent_encoding::percent_decode_str;
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::http::{ContentType, CookieJar, Header, Method, Status};
 use rocket::route::{Handler, Outcome, Route};
+use rocket::serde::json::serde_json::{Map, Value};
 use rocket::{Data, Request, Response};
 
+use crate::config::Config;
 use crate::error::LoginError;
 use crate::fairing::OidcState;
+use crate::provider::{TokenResponse, ValidatedIdToken};
 use crate::session::{self, SessionData, Transaction};
 use crate::util;
 
@@ -296,7 +299,62 @@ impl Handler for Callback {
 async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, LoginError> {
     let config = &state.config;
     let jar = req.cookies();
-    let params = parse_callback_query(req.uri().query().map(|q| q.as_str()))?;
+    let (tx, code) = check_callback(
+        jar,
+        req.uri().query().map(|q| q.as_str()),
+        config,
+        state
+            .provider
+            .metadata
+            .authorization_response_iss_parameter_supported,
+    )?;
+    let tokens = state
+        .provider
+        .exchange_code(config, &code, &tx.pkce_verifier)
+        .await?;
+    let raw_id_token = tokens.id_token.as_deref().ok_or_else(|| {
+        LoginError::TokenEndpoint(
+            "the response has no id_token (is `openid` among the scopes?)".into(),
+        )
+    })?;
+    let id_token = state
+        .provider
+        .validate_id_token(config, raw_id_token, &tx.nonce, &tokens.access_token)
+        .await?;
+    let userinfo = if config.fetch_userinfo {
+        state
+            .provider
+            .userinfo(&tokens.access_token, &id_token.subject)
+            .await?
+    } else {
+        None
+    };
+    let subject = util::truncate(&id_token.subject, 64);
+    let data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    // Always a fresh session: whatever session cookie the browser had is replaced (session
+    // fixation).
+    session::clear_session(jar);
+    session::write_session(
+        jar,
+        state.cookie_options(),
+        &data,
+        config.session_absolute_timeout_secs as i64,
+    )
+    .map_err(LoginError::Internal)?;
+    log::info!("OpenID Connect: signed in subject `{subject}`");
+    Ok(tx.return_to)
+}
+
+/// The callback's checks before the provider is asked anything: the query, the transaction
+/// (`state`, taken out of the jar whatever happens next), RFC 9207 `iss` and the code. Returns
+/// the transaction and the code.
+pub fn check_callback(
+    jar: &CookieJar<'_>,
+    query: Option<&str>,
+    config: &Config,
+    iss_parameter_supported: bool,
+) -> Result<(Transaction, String), LoginError> {
+    let params = parse_callback_query(query)?;
     let tx = params
         .state
         .as_deref()
@@ -326,7 +384,7 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
                 util::truncate(iss, 100)
             )))
         }
-        None if state.provider.metadata.authorization_response_iss_parameter_supported => {
+        None if iss_parameter_supported => {
             return Err(LoginError::IssuerMismatch(
                 "missing, though the provider advertises authorization_response_iss_parameter_supported"
                     .into(),
@@ -338,31 +396,23 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| LoginError::BadRequest("the `code` parameter is missing".into()))?;
+    Ok((tx, code))
+}
 
-    let tokens = state
-        .provider
-        .exchange_code(config, &code, &tx.pkce_verifier)
-        .await?;
-    let raw_id_token = tokens.id_token.as_deref().ok_or_else(|| {
-        LoginError::TokenEndpoint(
-            "the response has no id_token (is `openid` among the scopes?)".into(),
-        )
-    })?;
-    let id_token = state
-        .provider
-        .validate_id_token(config, raw_id_token, &tx.nonce, &tokens.access_token)
-        .await?;
-    let userinfo = if config.fetch_userinfo {
-        state
-            .provider
-            .userinfo(&tokens.access_token, &id_token.subject)
-            .await?
-    } else {
-        None
-    };
-
-    let now = util::now_unix();
-    let data = SessionData {
+/// The session a validated login yields: the ID token, the tokens the app keeps
+/// (`oidc.keep_access_token`, `oidc.keep_refresh_token`) and only the userinfo claims the ID
+/// token lacks. `now` is the sign-in time (Unix seconds).
+pub fn new_session(
+    config: &Config,
+    tokens: &TokenResponse,
+    id_token: ValidatedIdToken,
+    userinfo: Option<Map<String, Value>>,
+    now: i64,
+) -> SessionData {
+    SessionData {
+        userinfo_extra: userinfo
+            .map(|u| session::userinfo_delta(&id_token.claims, u))
+            .unwrap_or_default(),
         id_token: id_token.raw,
         access_token: config
             .keep_access_token
@@ -375,27 +425,9 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         } else {
             None
         },
-        userinfo_extra: userinfo
-            .map(|u| session::userinfo_delta(&id_token.claims, u))
-            .unwrap_or_default(),
         created: now,
         seen: now,
-    };
-    // Always a fresh session: whatever session cookie the browser had is replaced (session
-    // fixation).
-    session::clear_session(jar);
-    session::write_session(
-        jar,
-        state.cookie_options(),
-        &data,
-        config.session_absolute_timeout_secs as i64,
-    )
-    .map_err(LoginError::Internal)?;
-    log::info!(
-        "OpenID Connect: signed in subject `{}`",
-        util::truncate(&id_token.subject, 64)
-    );
-    Ok(tx.return_to)
+    }
 }
 
 /// `POST /logout`: ends the session here and at the provider.

@@ -34,7 +34,7 @@ const PERCENT_ENCODING_ALLOWANCE: usize = 320;
 /// (it carries the identity claims, which are therefore not stored twice) and userinfo adds only
 /// the claims the ID token lacks or states differently.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct SessionData {
+pub struct SessionData {
     /// The raw ID token.
     #[serde(rename = "i")]
     pub id_token: String,
@@ -60,7 +60,8 @@ pub(crate) struct SessionData {
 
 /// Cookie attributes shared by the session and transaction cookies.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CookieOptions {
+pub struct CookieOptions {
+    /// Whether the cookies get the `Secure` attribute (an https app).
     pub secure: bool,
 }
 
@@ -97,7 +98,7 @@ fn chunk_name(i: usize) -> String {
 }
 
 /// Splits the serialized session into chunk plaintexts, each `sid~i~n~data`.
-pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
+pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
     let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
     let sid = util::random_token(8);
     let header_len = sid.len() + 8;
@@ -129,7 +130,7 @@ pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
 
 /// Reassembles a session from the chunks `get(i)` returns; `None` for anything missing,
 /// mismatched or malformed.
-pub(crate) fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
+pub fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
     let first = get(0)?;
     let (sid, idx, n, data) = split_chunk(&first)?;
     if idx != 0 || n == 0 || n > MAX_CHUNKS {
@@ -157,7 +158,7 @@ fn split_chunk(chunk: &str) -> Option<(&str, usize, usize, &str)> {
 }
 
 /// Reads the session from the request's cookies (no expiry check).
-pub(crate) fn read_session(jar: &CookieJar<'_>) -> Option<SessionData> {
+pub fn read_session(jar: &CookieJar<'_>) -> Option<SessionData> {
     decode_chunks(|i| {
         jar.get_private(&chunk_name(i))
             .map(|c| c.value().to_owned())
@@ -165,7 +166,7 @@ pub(crate) fn read_session(jar: &CookieJar<'_>) -> Option<SessionData> {
 }
 
 /// Writes `data` as the session, replacing whatever session cookies the request carried.
-pub(crate) fn write_session(
+pub fn write_session(
     jar: &CookieJar<'_>,
     opts: CookieOptions,
     data: &SessionData,
@@ -187,7 +188,7 @@ pub(crate) fn write_session(
 }
 
 /// Expires every session chunk the request carried.
-pub(crate) fn clear_session(jar: &CookieJar<'_>) {
+pub fn clear_session(jar: &CookieJar<'_>) {
     for i in 0..=MAX_CHUNKS {
         let name = chunk_name(i);
         if jar.get(&name).is_some() {
@@ -198,24 +199,30 @@ pub(crate) fn clear_session(jar: &CookieJar<'_>) {
 
 /// A pending login: what the callback must find to accept an authorization response.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct Transaction {
+pub struct Transaction {
+    /// The `state` sent to the provider (RFC 6749 §10.12).
     #[serde(rename = "s")]
     pub state: String,
+    /// The `nonce` the ID token must carry (OIDC Core §3.1.2.1).
     #[serde(rename = "n")]
     pub nonce: String,
+    /// The PKCE code verifier (RFC 7636).
     #[serde(rename = "v")]
     pub pkce_verifier: String,
+    /// Where to send the browser after login (already sanitized).
     #[serde(rename = "r")]
     pub return_to: String,
+    /// The issuer the login started with.
     #[serde(rename = "i")]
     pub issuer: String,
+    /// When the login started (Unix seconds).
     #[serde(rename = "t")]
     pub created: i64,
 }
 
 /// The cookie name of the transaction for `state`. Every tab's login gets its own cookie, so
 /// several tabs can log in at once.
-pub(crate) fn tx_cookie_name(state: &str) -> String {
+pub fn tx_cookie_name(state: &str) -> String {
     let prefix: String = state
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
@@ -225,7 +232,7 @@ pub(crate) fn tx_cookie_name(state: &str) -> String {
 }
 
 /// Stores a new transaction, removing the oldest pending ones beyond `max_pending`.
-pub(crate) fn write_transaction(
+pub fn write_transaction(
     jar: &CookieJar<'_>,
     opts: CookieOptions,
     tx: &Transaction,
