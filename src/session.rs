@@ -6,8 +6,11 @@
 //! attributes) is split into numbered chunks; every chunk carries the session's random id and its
 //! position, so chunks of two sessions can never be spliced together.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::serde::json::serde_json::{self, Map, Value};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -30,9 +33,10 @@ const ENCRYPTION_OVERHEAD: usize = 28;
 /// standard deviation 8. 320 bytes cover 160 of them, more than ten deviations above the mean.
 const PERCENT_ENCODING_ALLOWANCE: usize = 320;
 
-/// What the session stores. Short field names keep the cookie small; the ID token is kept raw
-/// (it carries the identity claims, which are therefore not stored twice) and userinfo adds only
-/// the claims the ID token lacks or states differently.
+/// What the session stores. Short field names keep the cookie small; the ID token carries the
+/// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
+/// ID token lacks or states differently. See [`encode_body`] for the compact form the ID token
+/// takes in the cookie.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionData {
     /// The raw ID token.
@@ -97,9 +101,73 @@ fn chunk_name(i: usize) -> String {
     }
 }
 
-/// Splits the serialized session into chunk plaintexts, each `sid~i~n~data`.
+/// Marks the compact body: `COMPACT` ‖ header JSON ‖ payload JSON ‖ rest JSON.
+const COMPACT: &str = ".";
+
+/// The session's plaintext. Compact when the ID token allows it: its header and payload are
+/// stored as the JSON they encode, not as base64url text (which the cookie's own base64 would
+/// inflate a second time), followed by the other fields as JSON with `i` holding the
+/// signature segment alone. A JWS compact serialization is base64url without padding (RFC 7515
+/// §7.1), so re-encoding on read gives the token back byte for byte; a token that does not
+/// round-trip exactly (non-canonical base64url, whitespace around its JSON) is stored as it is,
+/// as plain JSON.
+pub fn encode_body(data: &SessionData) -> Result<String, String> {
+    if let Some(body) = compact_body(data) {
+        if decode_body(&body).as_ref() == Some(data) {
+            return Ok(body);
+        }
+    }
+    serde_json::to_string(data).map_err(|e| e.to_string())
+}
+
+fn compact_body(data: &SessionData) -> Option<String> {
+    let mut segments = data.id_token.split('.');
+    let (header, payload, signature) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let header = String::from_utf8(URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let rest = SessionData {
+        id_token: signature.to_owned(),
+        ..data.clone()
+    };
+    let rest = serde_json::to_string(&rest).ok()?;
+    Some(format!("{COMPACT}{header}{payload}{rest}"))
+}
+
+/// Parses a session plaintext, compact or plain JSON; `None` for anything malformed.
+pub fn decode_body(body: &str) -> Option<SessionData> {
+    let Some(compact) = body.strip_prefix(COMPACT) else {
+        return serde_json::from_str(body).ok();
+    };
+    let mut values = serde_json::Deserializer::from_str(compact).into_iter::<IgnoredAny>();
+    let mut object_end = |start: usize| -> Option<usize> {
+        values.next()?.ok()?;
+        let end = values.byte_offset();
+        compact
+            .get(start..end)
+            .is_some_and(|v| v.starts_with('{') && v.ends_with('}'))
+            .then_some(end)
+    };
+    let header_end = object_end(0)?;
+    let payload_end = object_end(header_end)?;
+    let mut data: SessionData = serde_json::from_str(compact.get(payload_end..)?).ok()?;
+    let signature = std::mem::take(&mut data.id_token);
+    if signature.contains('.') {
+        return None;
+    }
+    data.id_token = format!(
+        "{}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(&compact[..header_end]),
+        URL_SAFE_NO_PAD.encode(&compact[header_end..payload_end])
+    );
+    Some(data)
+}
+
+/// Splits the serialized session ([`encode_body`]) into chunk plaintexts, each `sid~i~n~data`.
 pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
-    let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
+    let json = encode_body(data)?;
     let sid = util::random_token(8);
     let header_len = sid.len() + 8;
     let room = max_chunk_plaintext(chunk_name(MAX_CHUNKS).len()) - header_len;
@@ -145,7 +213,7 @@ pub fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<Ses
         }
         json.push_str(data_i);
     }
-    serde_json::from_str(&json).ok()
+    decode_body(&json)
 }
 
 fn split_chunk(chunk: &str) -> Option<(&str, usize, usize, &str)> {
