@@ -161,10 +161,11 @@ fn rocket_with(fx: Option<Fixture>) -> Client {
     let figment = rocket::Config::figment()
         .merge(("secret_key", SECRET_KEY))
         .merge(("log_level", "off"));
-    let mut r = rocket::custom(figment).mount("/", rocket::routes![callback, noop]);
-    if let Some(fx) = fx {
-        r = r.manage(fx);
-    }
+    let r = rocket::custom(figment);
+    let r = match fx {
+        Some(fx) => r.mount("/", rocket::routes![callback, noop]).manage(fx),
+        None => r.mount("/", rocket::routes![noop]),
+    };
     Client::untracked(r).unwrap()
 }
 
@@ -248,6 +249,24 @@ fn main() {
             user_context(&config, &s.2)
         });
     }
+
+    // The same typical session in the plain-JSON form the crate wrote before issue 8 (and still
+    // writes for an ID token that does not round-trip), to compare decoding costs.
+    let legacy = format!(
+        "AAAAAAAAAAA~0~1~{}",
+        serde_json::to_string(&base.2).unwrap()
+    );
+    let legacy = encrypt(&key, &[legacy]);
+    let mut req = client.get("/");
+    for (name, value, _) in &legacy {
+        req = req.cookie(Cookie::new(name.clone(), value.clone()));
+    }
+    let jar = req.inner().cookies();
+    assert_eq!(read_session(jar).as_ref(), Some(&base.2));
+    b.run(
+        &format!("decode_1k_plain_json ({} B)", wire_bytes(&legacy)),
+        || read_session(jar).and_then(|d| user_context(&config, &d)),
+    );
 
     println!("\n== encode: SessionData → encrypted cookie(s) ==");
     for (label, s) in [("1k", &base), ("3k", &s3), ("8k_chunked", &s8)] {
@@ -340,6 +359,7 @@ fn main() {
         ("decode_8k_chunked (", "decode_1k ("),
         ("encode_1k", "decode_1k ("),
         ("decode_1k/decrypt+parse", "decode_1k ("),
+        ("decode_1k_plain_json", "decode_1k ("),
     ] {
         if let (Some(x), Some(y)) = (get(a), get(z)) {
             println!("{a:<28} ÷ {z:<16} {:.2}", x / y);
