@@ -41,6 +41,7 @@ CLK=$(getconf CLK_TCK)
 # Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the `(comm)` field.
 ticks() { sed 's/^.*) //' /proc/$PID/stat | awk '{print $12 + $13}'; }
 rss_kb() { awk '/^VmRSS/{print $2}' /proc/$PID/status; }
+hwm_kb() { awk '/^VmHWM/{print $2}' /proc/$PID/status; }
 
 cat >"$OUT/sessions.lua" <<'LUA'
 local lines, i = {}, 0
@@ -129,7 +130,15 @@ CPU_P=$(median page_signed_in 4)
 echo "cookie tax: cookie_unguarded ÷ bare throughput          $R1"
 echo "guard:      guarded ÷ cookie_unguarded throughput       $R2   (≥ 0.90: $(status "$R2" 0.90 ">="))"
 echo "page:       page_signed_in ÷ page_visitor throughput    $R3   (≥ 0.75: $(status "$R3" 0.75 ">="))"
+# The same ratios from server CPU per request: what throughput would be with the server alone
+# on the cores (wrk shares them here, and so do other jobs on a shared machine).
+C1=$(awk -v a="$(median guarded 4)" -v b="$(median cookie_unguarded 4)" 'BEGIN{printf "%.3f", b/a}')
+C2=$(awk -v a="$(median page_signed_in 4)" -v b="$(median page_visitor 4)" 'BEGIN{printf "%.3f", b/a}')
+echo "guard, by CPU:  cookie_unguarded CPU ÷ guarded CPU          $C1   (≥ 0.90: $(status "$C1" 0.90 ">="))"
+echo "page, by CPU:   page_visitor CPU ÷ page_signed_in CPU       $C2   (≥ 0.75: $(status "$C2" 0.75 ">="))"
 echo "CPU:        signed-in request (page / guarded)          $CPU_P / $CPU_G µs   (≤ 32: $(status "$CPU_P" 32 "<="))"
 echo "size:       session Cookie header $cookie_header_bytes B in $session_cookies cookie(s); Set-Cookie $set_cookie_bytes B   (≤ 2048: $(status "$cookie_header_bytes" 2048 "<="))"
 echo "ignite:     $ignite_ms ms   (< 200: $(status "$ignite_ms" 200 "<="))"
-echo "memory:     RSS $RSS_BEFORE kB before, $RSS_SAME kB after one session, $RSS_AFTER kB after $SESSIONS distinct sessions, $RSS_AFTER2 kB after them again"
+echo "memory:     RSS $RSS_BEFORE kB before, $RSS_SAME kB after one session, $RSS_AFTER kB after $SESSIONS distinct sessions, $RSS_AFTER2 kB after them again (peak $(hwm_kb) kB)"
+awk -v a="$RSS_SAME" -v b="$RSS_AFTER2" 'BEGIN{d=b-a; printf "            growth from distinct sessions: %d kB (flat = within 1 MB: %s)\n", d, (d<=1024 && d>=-1024) ? "met" : "MISSED"}'
+echo "requests with distinct sessions: $(awk '/requests in/{print $1}' "$OUT/distinct_sessions_10k.wrk") + $(awk '/requests in/{print $1}' "$OUT/distinct_sessions_10k_again.wrk"), non-2xx: $(awk '/Non-2xx/{print $NF}' "$OUT/distinct_sessions_10k.wrk" "$OUT/distinct_sessions_10k_again.wrk" | paste -sd+ || true)"
