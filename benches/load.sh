@@ -141,4 +141,4 @@ echo "size:       session Cookie header $cookie_header_bytes B in $session_cooki
 echo "ignite:     $ignite_ms ms   (< 200: $(status "$ignite_ms" 200 "<="))"
 echo "memory:     RSS $RSS_BEFORE kB before, $RSS_SAME kB after one session, $RSS_AFTER kB after $SESSIONS distinct sessions, $RSS_AFTER2 kB after them again (peak $(hwm_kb) kB)"
 awk -v a="$RSS_SAME" -v b="$RSS_AFTER2" 'BEGIN{d=b-a; printf "            growth from distinct sessions: %d kB (flat = within 1 MB: %s)\n", d, (d<=1024 && d>=-1024) ? "met" : "MISSED"}'
-echo "requests with distinct sessions: $(awk '/requests in/{print $1}' "$OUT/distinct_sessions_10k.wrk") + $(awk '/requests in/{print $1}' "$OUT/distinct_sessions_10k_again.wrk"), non-2xx: $(awk '/Non-2xx/{print $NF}' "$OUT/distinct_sessions_10k.wrk" "$OUT/distinct_sessions_10k_again.wrk" | paste -sd+ || true)"
+echo "requests with distinct sessions: $(awk '/requests in/{print $1}' "$OUT/distinct_sessions_10k.wrk") + $(awk '/requests in/{print $1}' "$OUT/distinct_sessions_10k_again.wrk"), non-2xx: $(cat "$OUT"/distinct_sessions_10k*.wrk | awk '/Non-2xx/{n += $NF} END{print n + 0}')"

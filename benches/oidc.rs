@@ -248,6 +248,12 @@ fn main() {
         b.run(&format!("decode_{label}/user_context only"), || {
             user_context(&config, &s.2)
         });
+        // What each guard adds on top: it hands out its own copy of the request's context.
+        let ctx = user_context(&config, &s.2).unwrap();
+        b.run(
+            &format!("decode_{label}/guard's copy of the context"),
+            || ctx.clone(),
+        );
     }
 
     // The same typical session in the plain-JSON form the crate wrote before issue 8 (and still
