@@ -35,7 +35,7 @@ const PERCENT_ENCODING_ALLOWANCE: usize = 320;
 
 /// What the session stores. Short field names keep the cookie small; the ID token carries the
 /// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
-/// ID token lacks or states differently. See [`encode_body`] for the compact form the ID token
+/// ID token lacks or states differently. See `encode_body` for the compact form the ID token
 /// takes in the cookie.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionData {
@@ -165,7 +165,7 @@ pub fn decode_body(body: &str) -> Option<SessionData> {
     Some(data)
 }
 
-/// Splits the serialized session ([`encode_body`]) into chunk plaintexts, each `sid~i~n~data`.
+/// Splits the serialized session (`encode_body`) into chunk plaintexts, each `sid~i~n~data`.
 pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
     let json = encode_body(data)?;
     let sid = util::random_token(8);
