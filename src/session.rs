@@ -10,7 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::serde::json::serde_json::{self, Map, Value};
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -101,7 +100,8 @@ fn chunk_name(i: usize) -> String {
     }
 }
 
-/// Marks the compact body: `COMPACT` ‖ header JSON ‖ payload JSON ‖ rest JSON.
+/// Marks the compact body: `COMPACT` ‖ `<header length>.<payload length>.` ‖ header JSON ‖
+/// payload JSON ‖ rest JSON. The lengths (bytes) spare decoding a scan of the two JSON values.
 const COMPACT: &str = ".";
 
 /// The session's plaintext. Compact when the ID token allows it: its header and payload are
@@ -133,7 +133,11 @@ fn compact_body(data: &SessionData) -> Option<String> {
         ..data.clone()
     };
     let rest = serde_json::to_string(&rest).ok()?;
-    Some(format!("{COMPACT}{header}{payload}{rest}"))
+    Some(format!(
+        "{COMPACT}{}.{}.{header}{payload}{rest}",
+        header.len(),
+        payload.len()
+    ))
 }
 
 /// Parses a session plaintext, compact or plain JSON; `None` for anything malformed.
@@ -141,17 +145,14 @@ pub fn decode_body(body: &str) -> Option<SessionData> {
     let Some(compact) = body.strip_prefix(COMPACT) else {
         return serde_json::from_str(body).ok();
     };
-    let mut values = serde_json::Deserializer::from_str(compact).into_iter::<IgnoredAny>();
-    let mut object_end = |start: usize| -> Option<usize> {
-        values.next()?.ok()?;
-        let end = values.byte_offset();
-        compact
-            .get(start..end)
-            .is_some_and(|v| v.starts_with('{') && v.ends_with('}'))
-            .then_some(end)
-    };
-    let header_end = object_end(0)?;
-    let payload_end = object_end(header_end)?;
+    let (header_len, compact) = compact.split_once('.')?;
+    let (payload_len, compact) = compact.split_once('.')?;
+    let header_end: usize = header_len.parse().ok()?;
+    let payload_end = header_end.checked_add(payload_len.parse().ok()?)?;
+    let is_object = |v: &str| v.starts_with('{') && v.ends_with('}');
+    if !is_object(compact.get(..header_end)?) || !is_object(compact.get(header_end..payload_end)?) {
+        return None;
+    }
     let mut data: SessionData = serde_json::from_str(compact.get(payload_end..)?).ok()?;
     let signature = std::mem::take(&mut data.id_token);
     if signature.contains('.') {
