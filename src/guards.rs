@@ -15,6 +15,7 @@ use rocket::{Catcher, Ignite, Rocket, Sentinel};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::config::Config;
 use crate::fairing::OidcState;
 use crate::session::{self, SessionData};
 use crate::util;
@@ -139,6 +140,58 @@ pub struct UserContext {
     pub tokens: Tokens,
 }
 
+/// An ID token's payload as the guards read it: `iss`, `aud` and `exp` apart, the other
+/// [`PROTOCOL_CLAIMS`] skipped while parsing (never allocated, inserted and removed again: this
+/// is on every signed-in request's path), every other claim in `claims`. A repeated claim keeps
+/// its last value, as parsing into a map does.
+struct IdTokenPayload {
+    iss: Option<Value>,
+    aud: Option<Value>,
+    exp: Option<Value>,
+    claims: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for IdTokenPayload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Claims;
+        impl<'de> serde::de::Visitor<'de> for Claims {
+            type Value = IdTokenPayload;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IdTokenPayload, A::Error> {
+                let mut p = IdTokenPayload {
+                    iss: None,
+                    aud: None,
+                    exp: None,
+                    claims: Map::new(),
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "iss" => p.iss = Some(map.next_value()?),
+                        "aud" => p.aud = Some(map.next_value()?),
+                        "exp" => p.exp = Some(map.next_value()?),
+                        k if PROTOCOL_CLAIMS.contains(&k) => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                        _ => {
+                            let value = map.next_value()?;
+                            p.claims.insert(key, value);
+                        }
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(Claims)
+    }
+}
+
 /// The result of looking at the session once per request (request-local cache).
 #[derive(Clone)]
 pub(crate) enum SessionLookup {
@@ -149,49 +202,68 @@ pub(crate) enum SessionLookup {
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
 /// belong to this client (another issuer, another client id).
-pub(crate) fn user_context(state: &OidcState, data: &SessionData) -> Option<UserContext> {
+pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
+    let (userinfo, id_token_expires_at) = user_claims(config, data)?;
+    let tokens = SessionData {
+        id_token: data.id_token.clone(),
+        access_token: data.access_token.clone(),
+        refresh_token: data.refresh_token.clone(),
+        userinfo_extra: Map::new(),
+        ..*data
+    };
+    Some(into_context(userinfo, id_token_expires_at, tokens))
+}
+
+/// The claims part of [`user_context`], and when the ID token expires.
+fn user_claims(config: &Config, data: &SessionData) -> Option<(UserInfo, Option<OffsetDateTime>)> {
     let payload = data.id_token.split('.').nth(1)?;
-    let mut claims: Map<String, Value> =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
+    let IdTokenPayload {
+        iss,
+        aud,
+        exp,
+        mut claims,
+    } = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    if iss.as_ref().and_then(Value::as_str) != Some(config.issuer.as_str()) {
         return None;
     }
-    let aud_ok = match claims.get("aud") {
-        Some(Value::String(a)) => *a == state.config.client_id,
-        Some(Value::Array(a)) => a
-            .iter()
-            .any(|v| v.as_str() == Some(&state.config.client_id)),
+    let aud_ok = match aud {
+        Some(Value::String(a)) => a == config.client_id,
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&config.client_id)),
         _ => false,
     };
     if !aud_ok {
         return None;
     }
-    let ts = |v: Option<&Value>| {
-        v.and_then(Value::as_i64)
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-    };
-    let id_token_expires_at = ts(claims.get("exp"));
-    for name in PROTOCOL_CLAIMS {
-        claims.remove(*name);
-    }
+    let id_token_expires_at = exp
+        .as_ref()
+        .and_then(Value::as_i64)
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
     for (k, v) in &data.userinfo_extra {
         claims.insert(k.clone(), v.clone());
     }
-    let userinfo = userinfo_from_claims(claims)?;
-    Some(UserContext {
+    Some((userinfo_from_claims(claims)?, id_token_expires_at))
+}
+
+/// The user context, taking the tokens out of `data` (no copies on the request path).
+fn into_context(
+    userinfo: UserInfo,
+    id_token_expires_at: Option<OffsetDateTime>,
+    data: SessionData,
+) -> UserContext {
+    UserContext {
         userinfo,
         tokens: Tokens {
-            id_token: data.id_token.clone(),
-            access_token: data.access_token.clone(),
+            id_token: data.id_token,
+            access_token: data.access_token,
             access_token_expires_at: data
                 .access_expires_at
                 .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()),
-            refresh_token: data.refresh_token.clone(),
+            refresh_token: data.refresh_token,
             id_token_expires_at,
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         },
-    })
+    }
 }
 
 /// Builds [`UserInfo`] from claims, leniently: a standard claim of an unexpected type (e.g.
@@ -275,7 +347,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         if now.saturating_sub(data.seen) > idle || now.saturating_sub(data.created) > absolute {
             return stale();
         }
-        let Some(ctx) = user_context(state, &data) else {
+        let Some((userinfo, id_token_expires_at)) = user_claims(&state.config, &data) else {
             return stale();
         };
         // Sliding idle expiry: rewrite the session now and then, not on every request (a
@@ -287,7 +359,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
             }
         }
-        SessionLookup::Some(Arc::new(ctx))
+        SessionLookup::Some(Arc::new(into_context(userinfo, id_token_expires_at, data)))
     })
     .await
     .clone()
@@ -519,7 +591,64 @@ pub(crate) fn catchers() -> Vec<Catcher> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rocket::serde::json::json;
+    use rocket::serde::json::serde_json::json;
+
+    fn session(payload: Value) -> SessionData {
+        let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
+        SessionData {
+            id_token: format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"),
+            access_token: None,
+            access_expires_at: None,
+            refresh_token: None,
+            userinfo_extra: Map::new(),
+            created: 1_700_000_000,
+            seen: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn user_context_keeps_user_claims_and_drops_protocol_claims() {
+        let config = Config {
+            issuer: "https://op.example".into(),
+            client_id: "app".into(),
+            ..Config::default()
+        };
+        let mut data = session(json!({
+            "iss": "https://op.example", "aud": ["other", "app"], "exp": 1_800_000_000,
+            "iat": 1, "nonce": "n", "at_hash": "h", "auth_time": 2, "sid": "s",
+            "sub": "ada", "name": "Ada", "groups": ["g"], "iss2": "kept"
+        }));
+        data.userinfo_extra.insert("name".into(), json!("Ada L."));
+        data.userinfo_extra.insert("locale".into(), json!("en"));
+        let ctx = user_context(&config, &data).unwrap();
+        assert_eq!(ctx.userinfo.sub, "ada");
+        assert_eq!(
+            ctx.userinfo.name.as_deref(),
+            Some("Ada L."),
+            "userinfo wins"
+        );
+        assert_eq!(
+            Value::Object(ctx.userinfo.other.clone()),
+            json!({"groups": ["g"], "iss2": "kept", "locale": "en"})
+        );
+        assert_eq!(
+            ctx.tokens.id_token_expires_at.map(|t| t.unix_timestamp()),
+            Some(1_800_000_000)
+        );
+        for foreign in [
+            json!({"iss": "https://other.example", "aud": "app", "sub": "ada"}),
+            json!({"iss": "https://op.example", "aud": "other", "sub": "ada"}),
+            json!({"iss": "https://op.example", "sub": "ada"}),
+            json!({"aud": "app", "sub": "ada"}),
+            json!({"iss": "https://op.example", "aud": "app"}),
+            json!(["not", "an", "object"]),
+        ] {
+            assert!(
+                user_context(&config, &session(foreign.clone())).is_none(),
+                "{foreign}"
+            );
+        }
+    }
 
     fn claims(v: Value) -> Map<String, Value> {
         match v {

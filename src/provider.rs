@@ -46,12 +46,17 @@ pub(crate) struct ProviderMetadata {
 
 /// A token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). `Debug` redacts the tokens.
 #[derive(Clone, Deserialize)]
-pub(crate) struct TokenResponse {
+pub struct TokenResponse {
+    /// `access_token`.
     pub access_token: String,
+    /// `token_type`; must be `Bearer`.
     pub token_type: String,
+    /// `expires_in` (seconds), a number or a string of digits.
     #[serde(default, deserialize_with = "lenient_seconds")]
     pub expires_in: Option<u64>,
+    /// `id_token`, the raw JWS.
     pub id_token: Option<String>,
+    /// `refresh_token`, if the provider issued one.
     pub refresh_token: Option<String>,
 }
 
@@ -78,9 +83,12 @@ fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
 
 /// What a validated ID token says, with its raw form. `Debug` shows the subject only.
 #[derive(Clone)]
-pub(crate) struct ValidatedIdToken {
+pub struct ValidatedIdToken {
+    /// The compact JWS as the provider sent it.
     pub raw: String,
+    /// Its payload.
     pub claims: Map<String, Value>,
+    /// Its `sub`.
     pub subject: String,
 }
 
@@ -659,6 +667,24 @@ fn validate_id_token(
         raw: raw.to_owned(),
         claims,
         subject,
+    })
+}
+
+/// ID-token validation against `keys` with no refetch: what the callback does when the
+/// token's key is cached. `now` is Unix seconds.
+pub fn validate_id_token_with_keys(
+    config: &Config,
+    keys: CoreJsonWebKeySet,
+    raw: &str,
+    nonce: &str,
+    access_token: &str,
+    now: i64,
+) -> Result<ValidatedIdToken, LoginError> {
+    validate_id_token(config, keys, raw, nonce, access_token, now).map_err(|e| match e {
+        KeyLookup::Unknown => {
+            LoginError::IdToken("no key in the provider's JWKS matches the token's kid".into())
+        }
+        KeyLookup::Rejected(e) => e,
     })
 }
 

@@ -3,13 +3,16 @@
 use std::io::Cursor;
 
 use percent_encoding::percent_decode_str;
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::http::{ContentType, CookieJar, Header, Method, Status};
 use rocket::route::{Handler, Outcome, Route};
+use rocket::serde::json::serde_json::{Map, Value};
 use rocket::{Data, Request, Response};
 
+use crate::config::Config;
 use crate::error::LoginError;
 use crate::fairing::OidcState;
-use crate::session::{self, SessionData, Transaction};
+use crate::provider::{TokenResponse, ValidatedIdToken};
+use crate::session::{self, CookieOptions, SessionData, Transaction};
 use crate::util;
 
 /// The longest `return_to` we keep; longer ones fall back to `/`.
@@ -314,7 +317,70 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
     let config = &state.config;
     let jar = req.cookies();
     let opts = state.cookie_options();
-    let params = parse_callback_query(req.uri().query().map(|q| q.as_str()))?;
+    let (tx, code) = check_callback(
+        jar,
+        opts,
+        req.uri().query().map(|q| q.as_str()),
+        config,
+        state
+            .provider
+            .metadata
+            .authorization_response_iss_parameter_supported,
+    )?;
+    let tokens = state
+        .provider
+        .exchange_code(config, &code, &tx.pkce_verifier)
+        .await?;
+    let raw_id_token = tokens.id_token.as_deref().ok_or_else(|| {
+        LoginError::TokenEndpoint(
+            "the response has no id_token (is `openid` among the scopes?)".into(),
+        )
+    })?;
+    let id_token = state
+        .provider
+        .validate_id_token(config, raw_id_token, &tx.nonce, &tokens.access_token)
+        .await?;
+    let userinfo = if config.fetch_userinfo {
+        state
+            .provider
+            .userinfo(&tokens.access_token, &id_token.subject)
+            .await?
+    } else {
+        None
+    };
+    let subject = util::truncate(&id_token.subject, 64);
+    let data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    // What the guards will read back must be readable, or the user would loop through login.
+    if crate::guards::user_context(config, &data).is_none() {
+        return Err(LoginError::IdToken(
+            "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
+        ));
+    }
+    // Always a fresh session: whatever session cookie the browser had is replaced (session
+    // fixation).
+    session::clear_session(jar, opts);
+    session::write_session(
+        jar,
+        opts,
+        &data,
+        config.session_absolute_timeout_secs as i64,
+    )
+    .map_err(LoginError::Internal)?;
+    log::info!("OpenID Connect: signed in subject `{subject}`");
+    Ok(tx.return_to)
+}
+
+/// The callback's checks before the provider is asked anything: the query, the transaction
+/// (`state`, taken out of the jar whatever happens next), the provider's `error`, RFC 9207
+/// `iss` and the code. Returns the transaction and the code.
+pub fn check_callback(
+    jar: &CookieJar<'_>,
+    opts: CookieOptions,
+    query: Option<&str>,
+    config: &Config,
+    iss_parameter_supported: bool,
+) -> Result<(Transaction, String), LoginError> {
+    let params = parse_callback_query(query)?;
     let tx = params
         .state
         .as_deref()
@@ -346,7 +412,7 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
                 util::truncate(iss, 100)
             )))
         }
-        None if state.provider.metadata.authorization_response_iss_parameter_supported => {
+        None if iss_parameter_supported => {
             return Err(LoginError::IssuerMismatch(
                 "missing, though the provider advertises authorization_response_iss_parameter_supported"
                     .into(),
@@ -358,31 +424,23 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| LoginError::BadRequest("the `code` parameter is missing".into()))?;
+    Ok((tx, code))
+}
 
-    let tokens = state
-        .provider
-        .exchange_code(config, &code, &tx.pkce_verifier)
-        .await?;
-    let raw_id_token = tokens.id_token.as_deref().ok_or_else(|| {
-        LoginError::TokenEndpoint(
-            "the response has no id_token (is `openid` among the scopes?)".into(),
-        )
-    })?;
-    let id_token = state
-        .provider
-        .validate_id_token(config, raw_id_token, &tx.nonce, &tokens.access_token)
-        .await?;
-    let userinfo = if config.fetch_userinfo {
-        state
-            .provider
-            .userinfo(&tokens.access_token, &id_token.subject)
-            .await?
-    } else {
-        None
-    };
-
-    let now = util::now_unix();
-    let data = SessionData {
+/// The session a validated login yields: the ID token, the tokens the app keeps
+/// (`oidc.keep_access_token`, `oidc.keep_refresh_token`) and only the userinfo claims the ID
+/// token lacks. `now` is the sign-in time (Unix seconds).
+pub fn new_session(
+    config: &Config,
+    tokens: &TokenResponse,
+    id_token: ValidatedIdToken,
+    userinfo: Option<Map<String, Value>>,
+    now: i64,
+) -> SessionData {
+    SessionData {
+        userinfo_extra: userinfo
+            .map(|u| session::userinfo_delta(&id_token.claims, u))
+            .unwrap_or_default(),
         id_token: id_token.raw,
         access_token: config
             .keep_access_token
@@ -395,33 +453,9 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         } else {
             None
         },
-        userinfo_extra: userinfo
-            .map(|u| session::userinfo_delta(&id_token.claims, u))
-            .unwrap_or_default(),
         created: now,
         seen: now,
-    };
-    // What the guards will read back must be readable, or the user would loop through login.
-    if crate::guards::user_context(state, &data).is_none() {
-        return Err(LoginError::IdToken(
-            "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
-        ));
     }
-    // Always a fresh session: whatever session cookie the browser had is replaced (session
-    // fixation).
-    session::clear_session(jar, opts);
-    session::write_session(
-        jar,
-        state.cookie_options(),
-        &data,
-        config.session_absolute_timeout_secs as i64,
-    )
-    .map_err(LoginError::Internal)?;
-    log::info!(
-        "OpenID Connect: signed in subject `{}`",
-        util::truncate(&id_token.subject, 64)
-    );
-    Ok(tx.return_to)
 }
 
 /// `POST /logout`: ends the session here and at the provider.

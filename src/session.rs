@@ -6,6 +6,8 @@
 //! attributes) is split into numbered chunks; every chunk carries the session's random id and its
 //! position, so chunks of two sessions can never be spliced together.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::serde::json::serde_json::{self, Map, Value};
 use serde::{Deserialize, Serialize};
@@ -30,11 +32,12 @@ const ENCRYPTION_OVERHEAD: usize = 28;
 /// standard deviation 8. 320 bytes cover 160 of them, more than ten deviations above the mean.
 const PERCENT_ENCODING_ALLOWANCE: usize = 320;
 
-/// What the session stores. Short field names keep the cookie small; the ID token is kept raw
-/// (it carries the identity claims, which are therefore not stored twice) and userinfo adds only
-/// the claims the ID token lacks or states differently.
+/// What the session stores. Short field names keep the cookie small; the ID token carries the
+/// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
+/// ID token lacks or states differently. See `encode_body` for the compact form the ID token
+/// takes in the cookie.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct SessionData {
+pub struct SessionData {
     /// The raw ID token.
     #[serde(rename = "i")]
     pub id_token: String,
@@ -60,7 +63,7 @@ pub(crate) struct SessionData {
 
 /// Cookie names and attributes shared by the session and transaction cookies.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CookieOptions {
+pub struct CookieOptions {
     /// The app is served over https: cookies are `Secure` and their names carry the `__Host-`
     /// prefix, which browsers accept only from the exact origin, over https, with `Path=/` and
     /// no `Domain` — so a sibling subdomain or an injected http response cannot plant a session
@@ -128,9 +131,75 @@ fn chunk_name(i: usize) -> String {
     }
 }
 
-/// Splits the serialized session into chunk plaintexts, each `sid~i~n~data`.
-pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
-    let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
+/// Marks the compact body: `COMPACT` ‖ `<header length>.<payload length>.` ‖ header JSON ‖
+/// payload JSON ‖ rest JSON. The lengths (bytes) spare decoding a scan of the two JSON values.
+const COMPACT: &str = ".";
+
+/// The session's plaintext. Compact when the ID token allows it: its header and payload are
+/// stored as the JSON they encode, not as base64url text (which the cookie's own base64 would
+/// inflate a second time), followed by the other fields as JSON with `i` holding the
+/// signature segment alone. A JWS compact serialization is base64url without padding (RFC 7515
+/// §7.1), so re-encoding on read gives the token back byte for byte; a token that does not
+/// round-trip exactly (non-canonical base64url, whitespace around its JSON) is stored as it is,
+/// as plain JSON.
+pub fn encode_body(data: &SessionData) -> Result<String, String> {
+    if let Some(body) = compact_body(data) {
+        if decode_body(&body).as_ref() == Some(data) {
+            return Ok(body);
+        }
+    }
+    serde_json::to_string(data).map_err(|e| e.to_string())
+}
+
+fn compact_body(data: &SessionData) -> Option<String> {
+    let mut segments = data.id_token.split('.');
+    let (header, payload, signature) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let header = String::from_utf8(URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let rest = SessionData {
+        id_token: signature.to_owned(),
+        ..data.clone()
+    };
+    let rest = serde_json::to_string(&rest).ok()?;
+    Some(format!(
+        "{COMPACT}{}.{}.{header}{payload}{rest}",
+        header.len(),
+        payload.len()
+    ))
+}
+
+/// Parses a session plaintext, compact or plain JSON; `None` for anything malformed.
+pub fn decode_body(body: &str) -> Option<SessionData> {
+    let Some(compact) = body.strip_prefix(COMPACT) else {
+        return serde_json::from_str(body).ok();
+    };
+    let (header_len, compact) = compact.split_once('.')?;
+    let (payload_len, compact) = compact.split_once('.')?;
+    let header_end: usize = header_len.parse().ok()?;
+    let payload_end = header_end.checked_add(payload_len.parse().ok()?)?;
+    let is_object = |v: &str| v.starts_with('{') && v.ends_with('}');
+    if !is_object(compact.get(..header_end)?) || !is_object(compact.get(header_end..payload_end)?) {
+        return None;
+    }
+    let mut data: SessionData = serde_json::from_str(compact.get(payload_end..)?).ok()?;
+    let signature = std::mem::take(&mut data.id_token);
+    if signature.contains('.') {
+        return None;
+    }
+    data.id_token = format!(
+        "{}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(&compact[..header_end]),
+        URL_SAFE_NO_PAD.encode(&compact[header_end..payload_end])
+    );
+    Some(data)
+}
+
+/// Splits the serialized session (`encode_body`) into chunk plaintexts, each `sid~i~n~data`.
+pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
+    let json = encode_body(data)?;
     let sid = util::random_token(8);
     let header_len = sid.len() + 8;
     // The longest name a chunk can have: `__Host-oidc_session.8`.
@@ -163,7 +232,7 @@ pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
 
 /// Reassembles a session from the chunks `get(i)` returns; `None` for anything missing,
 /// mismatched or malformed.
-pub(crate) fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
+pub fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
     let first = get(0)?;
     let (sid, idx, n, data) = split_chunk(&first)?;
     if idx != 0 || n == 0 || n > MAX_CHUNKS {
@@ -178,7 +247,7 @@ pub(crate) fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Opt
         }
         json.push_str(data_i);
     }
-    serde_json::from_str(&json).ok()
+    decode_body(&json)
 }
 
 fn split_chunk(chunk: &str) -> Option<(&str, usize, usize, &str)> {
@@ -191,7 +260,7 @@ fn split_chunk(chunk: &str) -> Option<(&str, usize, usize, &str)> {
 }
 
 /// Reads the session from the request's cookies (no expiry check).
-pub(crate) fn read_session(jar: &CookieJar<'_>, opts: CookieOptions) -> Option<SessionData> {
+pub fn read_session(jar: &CookieJar<'_>, opts: CookieOptions) -> Option<SessionData> {
     decode_chunks(|i| {
         jar.get_private(&opts.session_name(i))
             .map(|c| c.value().to_owned())
@@ -204,7 +273,7 @@ pub(crate) fn has_session_cookie(jar: &CookieJar<'_>, opts: CookieOptions) -> bo
 }
 
 /// Writes `data` as the session, replacing whatever session cookies the request carried.
-pub(crate) fn write_session(
+pub fn write_session(
     jar: &CookieJar<'_>,
     opts: CookieOptions,
     data: &SessionData,
@@ -226,7 +295,7 @@ pub(crate) fn write_session(
 }
 
 /// Expires every session chunk the request carried.
-pub(crate) fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
+pub fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
     for i in 0..=MAX_CHUNKS {
         let name = opts.session_name(i);
         if jar.get(&name).is_some() {
@@ -237,24 +306,30 @@ pub(crate) fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
 
 /// A pending login: what the callback must find to accept an authorization response.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct Transaction {
+pub struct Transaction {
+    /// The `state` sent to the provider (RFC 6749 §10.12).
     #[serde(rename = "s")]
     pub state: String,
+    /// The `nonce` the ID token must carry (OIDC Core §3.1.2.1).
     #[serde(rename = "n")]
     pub nonce: String,
+    /// The PKCE code verifier (RFC 7636).
     #[serde(rename = "v")]
     pub pkce_verifier: String,
+    /// Where to send the browser after login (already sanitized).
     #[serde(rename = "r")]
     pub return_to: String,
+    /// The issuer the login started with.
     #[serde(rename = "i")]
     pub issuer: String,
+    /// When the login started (Unix seconds).
     #[serde(rename = "t")]
     pub created: i64,
 }
 
 /// The cookie name of the transaction for `state`. Every tab's login gets its own cookie, so
 /// several tabs can log in at once.
-pub(crate) fn tx_cookie_name(state: &str) -> String {
+pub fn tx_cookie_name(state: &str) -> String {
     let prefix: String = state
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
@@ -264,7 +339,7 @@ pub(crate) fn tx_cookie_name(state: &str) -> String {
 }
 
 /// Stores a new transaction, removing the oldest pending ones beyond `max_pending`.
-pub(crate) fn write_transaction(
+pub fn write_transaction(
     jar: &CookieJar<'_>,
     opts: CookieOptions,
     tx: &Transaction,

@@ -580,7 +580,10 @@ async fn activity_extends_the_idle_lifetime_but_not_the_absolute_one() {
         old.set_cookie(&s.app.base, k, v);
     }
     assert_eq!(old.get(&s.app.url("/")).await.body, "Hello, visitor");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Session times are whole Unix seconds: 5.9 s after a login at x.05 s is only 5 s later
+    // by the clock the session keeps. 6.5 s is 6 s later whatever the fraction, while the
+    // last activity (~2.1 s ago) is still within the idle lifetime.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
         b.get(&s.app.url("/")).await.body,
         "Hello, visitor",

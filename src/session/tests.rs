@@ -1,4 +1,6 @@
 use super::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use rocket::serde::json::serde_json::json;
 
 fn sample(extra_bytes: usize) -> SessionData {
@@ -119,4 +121,97 @@ fn tx_cookie_names_use_only_safe_characters() {
         "oidc_tx_abcDEF123-_xyz78"
     );
     assert_eq!(tx_cookie_name("a;b=c d"), "oidc_tx_abcd");
+}
+
+/// An RS256 ID token shaped like the development issuer's (header with a 43-character `kid`,
+/// profile and email claims, a 256-byte signature); the signature bytes are filler.
+fn realistic_id_token() -> String {
+    let header =
+        r#"{"alg":"RS256","kid":"Xq3Pp0Q3Ww3kS1sRk8Qf7m6o4bYlQxkqkRrYlT0fA1c","typ":"JWT"}"#;
+    let payload = r#"{"at_hash":"77QmUPtjPfzWtF2AnpK9RQ","aud":"rocket-quickstart","auth_time":1764180000,"email":"ada@example.com","email_verified":true,"exp":1764183600,"family_name":"Lovelace","given_name":"Ada","iat":1764180000,"iss":"http://127.0.0.1:8080","name":"Ada Lovelace","nonce":"n-0S6_WzA2Mj","preferred_username":"ada","sub":"ada-lovelace-1815"}"#;
+    let signature: Vec<u8> = (0..=255u8).collect();
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+#[test]
+fn compact_form_stores_the_id_token_decoded_and_gives_it_back_byte_for_byte() {
+    let mut data = sample(0);
+    data.id_token = realistic_id_token();
+    let body = encode_body(&data).unwrap();
+    assert!(body.starts_with(COMPACT), "{body}");
+    assert!(
+        body.contains(r#""name":"Ada Lovelace""#),
+        "payload stored as JSON"
+    );
+    let plain = serde_json::to_string(&data).unwrap();
+    assert!(
+        body.len() + 100 < plain.len(),
+        "{} vs {}",
+        body.len(),
+        plain.len()
+    );
+    assert_eq!(decode_body(&body), Some(data.clone()));
+    assert_eq!(roundtrip(&encode_chunks(&data).unwrap()), Some(data));
+}
+
+#[test]
+fn tokens_that_do_not_round_trip_are_stored_as_they_are() {
+    let token = realistic_id_token();
+    let (header, rest) = token.split_once('.').unwrap();
+    for odd in [
+        // Padding, which the compact serialization forbids.
+        format!("{header}=.{rest}"),
+        // Non-zero trailing bits: decodes, but re-encodes differently.
+        format!("{}d.{rest}", &header[..header.len() - 1]),
+        // Not three segments, not base64, not JSON.
+        "a.b".into(),
+        "not a jwt".into(),
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode("[1]"),
+            URL_SAFE_NO_PAD.encode("{}")
+        ),
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(" {} "),
+            URL_SAFE_NO_PAD.encode("{}")
+        ),
+    ] {
+        let mut data = sample(0);
+        data.id_token = odd.clone();
+        let body = encode_body(&data).unwrap();
+        assert!(body.starts_with('{'), "{odd}: {body}");
+        assert_eq!(decode_body(&body), Some(data), "{odd}");
+    }
+}
+
+#[test]
+fn malformed_compact_bodies_mean_no_session() {
+    for junk in [
+        ".",
+        ".{}{}{}",
+        ".2.2.{}{}",
+        ".2.2.{}{}{",
+        ".2.2.{}{}[]",
+        ".1.2.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".2.3.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".2.99.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".18446744073709551615.2.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".2.18446744073709551615.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".-2.2.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".x.2.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".2.2.[]{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".2.2.{}{}{\"i\":\"a.b\",\"c\":1,\"s\":1}",
+        ".7.7.{\"a\":1}{\"b\":2}{\"c\":1,\"s\":1}",
+        ".2.3.{}é{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+        ".3.2.{é}{}{\"i\":\"s\",\"c\":1,\"s\":1}",
+    ] {
+        assert_eq!(decode_body(junk), None, "{junk:?}");
+    }
+    assert!(decode_body(".2.2.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}").is_some());
 }
