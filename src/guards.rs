@@ -416,8 +416,19 @@ fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 ///     format!("Only for {}", user.userinfo.sub)
 /// }
 /// ```
+///
+/// It shares the request's decoded session instead of copying it (the guard runs on every
+/// request to a protected route); [`into_inner`](AuthenticatedUser::into_inner) gives an owned
+/// [`UserContext`].
 #[derive(Debug, Clone)]
-pub struct AuthenticatedUser(pub UserContext);
+pub struct AuthenticatedUser(Arc<UserContext>);
+
+impl AuthenticatedUser {
+    /// The user context, owned (copied only if another guard of the request holds it too).
+    pub fn into_inner(self) -> UserContext {
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
 
 impl Deref for AuthenticatedUser {
     type Target = UserContext;
@@ -436,7 +447,7 @@ impl<'r> FromRequest<'r> for AuthenticatedUser {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match lookup(req).await {
-            SessionLookup::Some(ctx) => Outcome::Success(AuthenticatedUser((*ctx).clone())),
+            SessionLookup::Some(ctx) => Outcome::Success(AuthenticatedUser(ctx)),
             SessionLookup::None => {
                 req.local_cache(|| LoginRequired(true));
                 Outcome::Error((Status::Unauthorized, "sign-in required"))
