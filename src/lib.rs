@@ -20,3 +20,11 @@ pub use routes::sanitize_return_to;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
+
+/// Crate internals re-exported for the fuzz targets in `fuzz/` only. Not part of the API: no
+/// semver promise, may change in any release.
+#[doc(hidden)]
+pub mod __internals {
+    pub use crate::routes::{parse_callback_query, CallbackParams};
+    pub use crate::session::{decode_chunks, encode_chunks, SessionData};
+}

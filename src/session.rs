@@ -34,7 +34,7 @@ const PERCENT_ENCODING_ALLOWANCE: usize = 320;
 /// (it carries the identity claims, which are therefore not stored twice) and userinfo adds only
 /// the claims the ID token lacks or states differently.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct SessionData {
+pub struct SessionData {
     /// The raw ID token.
     #[serde(rename = "i")]
     pub id_token: String,
@@ -97,7 +97,7 @@ fn chunk_name(i: usize) -> String {
 }
 
 /// Splits the serialized session into chunk plaintexts, each `sid~i~n~data`.
-pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
+pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
     let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
     let sid = util::random_token(8);
     let header_len = sid.len() + 8;
@@ -129,7 +129,7 @@ pub(crate) fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
 
 /// Reassembles a session from the chunks `get(i)` returns; `None` for anything missing,
 /// mismatched or malformed.
-pub(crate) fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
+pub fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
     let first = get(0)?;
     let (sid, idx, n, data) = split_chunk(&first)?;
     if idx != 0 || n == 0 || n > MAX_CHUNKS {
