@@ -139,4 +139,6 @@ pub mod __internals {
         write_transaction, CookieOptions, SessionData, Transaction,
     };
     // -- end benches --------------------------------------------------------------------------
+    // -- fuzz targets (issue 7) -----------------------------------------------------------------
+    pub use crate::routes::{parse_callback_query, CallbackParams};
 }

@@ -603,15 +603,31 @@ fn validate_id_token(
         _ => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys),
     };
     let skew = config.clock_skew_secs as i64;
+    // The oldest plausible iat: the token answers a login started at most login_timeout_secs
+    // ago (the transaction's age is checked), so an earlier iat (a negative one, say) is not a
+    // token minted for this login. OIDC Core §3.1.3.7 step 10 leaves the range to the client.
+    let oldest_iat = now
+        .saturating_sub(config.login_timeout_secs.min(i64::MAX as u64) as i64)
+        .saturating_sub(skew);
     let trusted = config.trusted_audiences.clone();
     let verifier = verifier
         .set_allowed_algs(allowed)
         // exp gets the clock skew: openidconnect compares exp with time_fn() and has no leeway.
         .set_time_fn(move || chrono_from_unix(now.saturating_sub(skew)))
-        // iat must not be in the future beyond the skew (openidconnect accepts any iat).
+        // iat must not be in the future beyond the skew, nor older than the login
+        // (openidconnect accepts any iat).
         .set_issue_time_verifier_fn(move |iat| {
-            if iat.timestamp() > now.saturating_add(skew) {
-                Err(format!("iat is {} s in the future", iat.timestamp() - now))
+            let iat = iat.timestamp();
+            if iat > now.saturating_add(skew) {
+                Err(format!(
+                    "iat is {} s in the future",
+                    iat.saturating_sub(now)
+                ))
+            } else if iat < oldest_iat {
+                Err(format!(
+                    "iat is {} s in the past, before this login started",
+                    now.saturating_sub(iat)
+                ))
             } else {
                 Ok(())
             }

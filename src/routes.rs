@@ -68,11 +68,16 @@ pub fn sanitize_return_to(raw: &str) -> Option<String> {
 
 /// The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207).
 #[derive(Default, PartialEq, Eq)]
-pub(crate) struct CallbackParams {
+pub struct CallbackParams {
+    /// `code`: the authorization code.
     pub code: Option<String>,
+    /// `state`: the value /login sent, naming the pending login.
     pub state: Option<String>,
+    /// `iss` (RFC 9207): the issuer that answered.
     pub iss: Option<String>,
+    /// `error`: the provider's OAuth error code.
     pub error: Option<String>,
+    /// `error_description`: the provider's explanation.
     pub error_description: Option<String>,
 }
 
@@ -92,7 +97,7 @@ impl std::fmt::Debug for CallbackParams {
 
 /// Parses a callback query strictly: invalid percent-encoding or UTF-8, duplicated protocol
 /// parameters and oversized queries are errors, never guesses.
-pub(crate) fn parse_callback_query(raw: Option<&str>) -> Result<CallbackParams, LoginError> {
+pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackParams, LoginError> {
     let raw = raw.unwrap_or_default();
     if raw.len() > MAX_CALLBACK_QUERY {
         return Err(LoginError::BadRequest(format!(

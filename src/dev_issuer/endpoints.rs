@@ -135,6 +135,10 @@ async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
         state.faults.clone()
     };
     delay(&faults).await;
+    let jwks_delay = faults.delay_jwks();
+    if !jwks_delay.is_zero() {
+        rocket::tokio::time::sleep(jwks_delay).await;
+    }
     let document = keys::jwks(&jwt::published_keys(&faults));
     match faults.huge_jwks() {
         Some(mb) => Reply::padded_json(&document, mb),

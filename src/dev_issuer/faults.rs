@@ -79,6 +79,11 @@ pub enum Fault {
     /// The JWKS publishes a second key (C) next to the signing key, so a token without `kid`
     /// (see [`Fault::NoKid`]) is ambiguous.
     ExtraJwksKey,
+    /// The JWS header's `kid` names no published key: a fresh random value
+    /// (`unknown-<random>`) on every token, signature by the current key. Every such token sends
+    /// a client that refetches the JWKS on an unknown `kid` back to the JWKS endpoint, which
+    /// shows whether it rate-limits those refetches.
+    UnknownKid,
 
     // --- Authorization response ---
     /// The authorization response's `iss` (RFC 9207) is `http://wrong-issuer.invalid`.
@@ -97,6 +102,11 @@ pub enum Fault {
     TokenInvalidGrant,
     /// The token endpoint answers 500 with an HTML body.
     TokenServerError,
+    /// `/token` and `/revoke` refuse a client secret sent in the form body
+    /// (`client_secret_post`) with 401 `invalid_client`, as a provider does for a client
+    /// registered with `token_endpoint_auth_method: client_secret_basic`; the Basic header
+    /// still works.
+    ClientSecretBasicOnly,
     /// The token response has no `id_token`.
     TokenMissingIdToken,
     /// The token response has wrong JSON types: `access_token` is the number `12345` and
@@ -139,6 +149,10 @@ pub enum Fault {
     /// Discovery, JWKS, token and userinfo wait this long before answering. (Several `Delay`
     /// faults add up.)
     Delay(Duration),
+    /// Only the JWKS endpoint waits this long before answering (on top of any
+    /// [`Fault::Delay`]; several `DelayJwks` faults add up), so that a client's JWKS refetch can be
+    /// slow while the rest of the login is not.
+    DelayJwks(Duration),
 }
 
 /// The list of faults switched on, with questions the endpoints ask of it.
@@ -157,6 +171,17 @@ impl Faults {
             .iter()
             .map(|fault| match fault {
                 Fault::Delay(delay) => *delay,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
+    /// Total [`Fault::DelayJwks`].
+    pub fn delay_jwks(&self) -> Duration {
+        self.0
+            .iter()
+            .map(|fault| match fault {
+                Fault::DelayJwks(delay) => *delay,
                 _ => Duration::ZERO,
             })
             .sum()
@@ -192,4 +217,21 @@ pub(crate) fn many_groups(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("org-engineering-platform-team-{i:04}-readers"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwks_delay_adds_up_and_is_separate_from_delay() {
+        let faults = Faults(vec![
+            Fault::Delay(Duration::from_secs(1)),
+            Fault::DelayJwks(Duration::from_secs(2)),
+            Fault::DelayJwks(Duration::from_millis(500)),
+        ]);
+        assert_eq!(faults.delay(), Duration::from_secs(1));
+        assert_eq!(faults.delay_jwks(), Duration::from_millis(2500));
+        assert_eq!(Faults::default().delay_jwks(), Duration::ZERO);
+    }
 }

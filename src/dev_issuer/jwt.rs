@@ -190,6 +190,10 @@ pub(crate) fn sign(
     if faults.has(&Fault::NoKid) {
         header.remove("kid");
     }
+    if faults.has(&Fault::UnknownKid) {
+        let random: u64 = rand::random();
+        header.insert("kid".into(), json!(format!("unknown-{random:016x}")));
+    }
 
     let signing_input = format!(
         "{}.{}",
@@ -327,6 +331,23 @@ mod tests {
             let bad = id_token(&input(user, &scope), &Faults(vec![fault.clone()]));
             assert!(verify_own(&bad).is_none(), "{fault:?}");
         }
+        let unknown = |token: &str| -> Value {
+            let header = token.split('.').next().unwrap();
+            rocket::serde::json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+        };
+        let faults = Faults(vec![Fault::UnknownKid]);
+        let (one, two) = (
+            id_token(&input(user, &scope), &faults),
+            id_token(&input(user, &scope), &faults),
+        );
+        let kid = unknown(&one)["kid"].as_str().unwrap().to_owned();
+        assert!(kid.starts_with("unknown-"), "{kid}");
+        assert_ne!(
+            unknown(&two)["kid"],
+            json!(kid),
+            "a fresh kid on every token"
+        );
+        assert!(verify_own(&one).is_none(), "no published key has that kid");
         let rotated = id_token(&input(user, &scope), &Faults(vec![Fault::RotatedKey]));
         assert!(verify_own(&rotated).is_some());
         assert!(verify_own("a.b").is_none());

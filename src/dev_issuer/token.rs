@@ -46,6 +46,15 @@ fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<De
         CredentialsError::Missing => invalid_client("client authentication is required", false),
     })?;
     let basic = credentials.basic;
+    if !basic
+        && credentials.client_secret.is_some()
+        && inner.lock().faults.has(&Fault::ClientSecretBasicOnly)
+    {
+        return Err(invalid_client(
+            "this client must authenticate with client_secret_basic",
+            false,
+        ));
+    }
     let Some(client) = inner.lock().clients.get(&credentials.client_id).cloned() else {
         return Err(invalid_client("unknown client", basic));
     };

@@ -215,3 +215,22 @@ fn malformed_compact_bodies_mean_no_session() {
     }
     assert!(decode_body(".2.2.{}{}{\"i\":\"s\",\"c\":1,\"s\":1}").is_some());
 }
+
+/// Fuzz finding (`session_roundtrip`, `session_chunks`): float claims lost their last bit in
+/// the session, because serde_json's default float parser is not exact. Inputs from the crash
+/// artifacts.
+#[test]
+fn float_claims_round_trip_exactly() {
+    let mut data = sample(0);
+    data.userinfo_extra
+        .insert("f".into(), json!(1.382_417_207_251_688_9e306));
+    data.userinfo_extra.insert("g".into(), json!(0.1 + 0.2));
+    let chunks = encode_chunks(&data).unwrap();
+    assert_eq!(roundtrip(&chunks), Some(data));
+
+    // A long integer literal from a provider decodes to a float that re-encodes exactly.
+    let first = r#"AbCdEfGhIjK~0~1~{"i":"t","u":{"x":170000000000000000000000000000000000000000000000000000000766},"c":1,"s":1}"#;
+    let decoded = roundtrip(&[first.to_string()]).unwrap();
+    let again = encode_chunks(&decoded).unwrap();
+    assert_eq!(roundtrip(&again), Some(decoded));
+}
