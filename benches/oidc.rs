@@ -18,9 +18,9 @@ use rocket::local::blocking::Client;
 use rocket::serde::json::serde_json::{self, Map, Value};
 use rocket::State;
 use rocket_openid_connect::__internals::{
-    check_callback, clear_session, encode_chunks, new_session, read_session, tx_cookie_name,
-    user_context, validate_id_token_with_keys, write_session, CookieOptions, SessionData,
-    TokenResponse, Transaction,
+    check_callback, clear_session, encode_chunks, new_session, read_session, sign_sample_id_token,
+    tx_cookie_name, user_context, validate_id_token_with_keys, write_session, CookieOptions,
+    SessionData, TokenResponse, Transaction,
 };
 use rocket_openid_connect::dev_issuer::{
     DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
@@ -380,6 +380,16 @@ fn main() {
             println!("{a:<28} ÷ {z:<16} {:.2}", x / y);
         }
     }
+    // The development issuer (issue #2): what starting one, signing an ID token and a whole
+    // strict login cost.
+    b.run("dev_issuer/start+stop", || {
+        rt.block_on(async { DevIssuer::start().await.unwrap().stop().await })
+    });
+    b.run("dev_issuer/sign one ID token (RS256)", sign_sample_id_token);
+    b.run("dev_issuer/whole login (authorize..JWKS)", || {
+        issuer.clear_faults();
+        rt.block_on(record_login(&issuer, "ada"))
+    });
     rt.block_on(issuer.stop());
 }
 

@@ -139,6 +139,8 @@ pub mod __internals {
         write_transaction, CookieOptions, SessionData, Transaction,
     };
     // -- end benches --------------------------------------------------------------------------
+    #[cfg(feature = "dev-issuer")]
+    pub use crate::dev_issuer::jwt::sign_sample_id_token;
     // -- fuzz targets (issue 7) -----------------------------------------------------------------
     pub use crate::routes::{parse_callback_query, CallbackParams};
 }

@@ -81,7 +81,7 @@
 
 mod endpoints;
 mod faults;
-mod jwt;
+pub(crate) mod jwt;
 mod keys;
 mod params;
 mod reply;

@@ -3,7 +3,6 @@
 mod bad_input;
 mod faults;
 mod flows;
-mod timing;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
