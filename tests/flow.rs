@@ -821,3 +821,42 @@ async fn an_expired_session_is_expired_in_the_browser_too() {
     assert!(session_cookies(&b, &s.app).is_empty());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_300_group_token_set_fits_and_a_larger_one_fails_with_advice() {
+    let s = setup().await;
+    // 300 groups: a token set far beyond 8 KB still signs in, in at most 8 cookies of 4 KB.
+    s.issuer.set_fault(Fault::ManyGroups(300));
+    let b = Browser::new();
+    let chain = login(&b, &s.app, "/api/me").await;
+    let callback = &chain[chain.len() - 2];
+    let sizes: Vec<usize> = callback
+        .set_cookies
+        .iter()
+        .filter(|c| c.starts_with("oidc_session"))
+        .map(|c| c.len())
+        .collect();
+    println!(
+        "300-group session: {} cookies, {} bytes: {sizes:?}",
+        sizes.len(),
+        sizes.iter().sum::<usize>()
+    );
+    assert!(sizes.len() > 4 && sizes.len() <= 8, "{sizes:?}");
+    assert!(sizes.iter().all(|n| *n <= 4096), "{sizes:?}");
+    let me = Browser::api();
+    *me.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
+    let r = me.get(&s.app.url("/api/me")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.json()["groups"].as_array().unwrap().len() >= 300);
+
+    // 1000 groups cannot fit: a clear error page, no session, and the log says what to change.
+    s.issuer.clear_faults();
+    s.issuer.set_fault(Fault::ManyGroups(1000));
+    let b = Browser::new();
+    let last = login(&b, &s.app, "/").await.pop().unwrap();
+    assert_eq!(last.status, 500, "{}", last.body);
+    assert!(last.body.contains("internal"));
+    assert!(session_cookies(&b, &s.app).is_empty());
+    assert!(!log_lines_with(&["more than 8 cookies can carry", "oidc.fetch_userinfo"]).is_empty());
+    s.stop().await;
+}
