@@ -20,11 +20,9 @@ mod common;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use rocket::error::ErrorKind;
 use rocket::figment::Figment;
 use rocket::serde::json::serde_json::{json, Value};
 use rocket_openid_connect::dev_issuer::{DevIssuer, Fault, DEFAULT_CLIENT_ID};
-use rocket_openid_connect::FAIRING_NAME;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `sub` of `ada`, the user the issuer logs in automatically.
@@ -32,20 +30,6 @@ const ADA: &str = "ada-lovelace-1815";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn session_cookies(b: &Browser, app: &App) -> Vec<String> {
-    b.cookies(&app.base)
-        .into_keys()
-        .filter(|k| k.starts_with("oidc_session"))
-        .collect()
-}
-
-fn tx_cookies(b: &Browser, app: &App) -> Vec<String> {
-    b.cookies(&app.base)
-        .into_keys()
-        .filter(|k| k.starts_with("oidc_tx_"))
-        .collect()
-}
 
 fn now() -> i64 {
     SystemTime::now()
@@ -80,43 +64,15 @@ async fn assert_launch_fails(
     tweak: impl FnOnce(Figment) -> Figment,
     expected: &[&str],
 ) {
-    init_logging();
-    match launch(test_app(tweak(app_figment(
+    assert_fairing_fails(test_app(tweak(app_figment(
         issuer.issuer_url(),
         free_port(),
     ))))
-    .await
-    {
-        Ok(app) => {
-            app.stop().await;
-            panic!("launch succeeded but should have failed");
-        }
-        Err(e) => match e.kind() {
-            ErrorKind::FailedFairings(failed) => {
-                assert!(failed.iter().any(|f| f.name == FAIRING_NAME), "{failed:?}");
-            }
-            other => panic!("launch failed for another reason: {other:?}"),
-        },
-    }
+    .await;
     assert!(
         !log_lines_with(expected).is_empty(),
         "no log line contains all of {expected:?}"
     );
-}
-
-/// A whole login from `/login?return_to=/protected` (auto-login at the issuer): every response.
-async fn login(b: &Browser, app: &App) -> Vec<Resp> {
-    let first = b.get(&app.url("/login?return_to=%2Fprotected")).await;
-    b.follow(first).await
-}
-
-/// The callback URL the issuer sends `b` to, not followed yet (`b` holds the transaction).
-async fn callback_url(b: &Browser, app: &App) -> String {
-    let login = b.get(&app.url("/login")).await;
-    assert_eq!(login.status, 303);
-    let authorize = b.get(&login.location().unwrap()).await;
-    assert_eq!(authorize.status, 303, "auto-login: {}", authorize.body);
-    authorize.location().unwrap()
 }
 
 /// What a login must end in.
@@ -139,7 +95,7 @@ async fn login_case(s: &Setup, faults: &[Fault], expect: Expect) -> Resp {
     }
     let before = s.issuer.counters();
     let b = Browser::new();
-    let last = login(&b, &s.app).await.pop().unwrap();
+    let last = login(&b, &s.app, "/protected").await.pop().unwrap();
     let after = s.issuer.counters();
     match expect {
         Expect::SignedIn => {
@@ -210,7 +166,7 @@ async fn assert_app_healthy(s: &Setup) {
     let b = Browser::new();
     assert_eq!(b.get(&s.app.url("/")).await.body, "Hello, visitor");
     assert_eq!(
-        login(&b, &s.app).await.pop().unwrap().body,
+        login(&b, &s.app, "/protected").await.pop().unwrap().body,
         format!("Only for {ADA}")
     );
 }
@@ -224,7 +180,7 @@ async fn assert_app_healthy(s: &Setup) {
 async fn rp_response_type_code() {
     let s = setup().await;
     let b = Browser::new();
-    let chain = login(&b, &s.app).await;
+    let chain = login(&b, &s.app, "/protected").await;
     let authorize = query_of(&chain[0].location().unwrap());
     assert_eq!(authorize["response_type"], "code");
     assert_eq!(authorize["client_id"], DEFAULT_CLIENT_ID);
@@ -368,7 +324,7 @@ async fn rp_token_endpoint_client_secret_basic() {
 async fn rp_userinfo_bearer_header() {
     let s = setup().await;
     let b = Browser::new();
-    login(&b, &s.app).await;
+    login(&b, &s.app, "/protected").await;
     assert_eq!(s.issuer.counters().userinfo, 1);
     let api = Browser::api();
     *api.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
@@ -692,7 +648,7 @@ async fn adv_session_fixation() {
     let s = setup().await;
     s.issuer.set_auto_login(Some("alan"));
     let attacker = Browser::new();
-    login(&attacker, &s.app).await;
+    login(&attacker, &s.app, "/protected").await;
     s.issuer.set_auto_login(Some("ada"));
     let victim = Browser::new();
     for (k, v) in attacker.cookies(&s.app.base) {
@@ -700,7 +656,11 @@ async fn adv_session_fixation() {
     }
     assert_eq!(victim.get(&s.app.url("/")).await.body, "Hi Alan Turing!");
     assert_eq!(
-        login(&victim, &s.app).await.pop().unwrap().body,
+        login(&victim, &s.app, "/protected")
+            .await
+            .pop()
+            .unwrap()
+            .body,
         format!("Only for {ADA}")
     );
     assert_ne!(

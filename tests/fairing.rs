@@ -10,24 +10,11 @@ use common::*;
 use rocket::error::ErrorKind;
 use rocket::figment::Figment;
 use rocket_openid_connect::dev_issuer::{DevClient, DevIssuer, Fault};
-use rocket_openid_connect::FAIRING_NAME;
 
 /// Asserts that launching failed because of our fairing, and returns the log lines that mention
 /// `needle` (which each test makes unique: its client id or issuer port).
 async fn launch_fails(figment: Figment, needle: &str) -> Vec<String> {
-    init_logging();
-    match launch(test_app(figment)).await {
-        Ok(app) => {
-            app.stop().await;
-            panic!("launch succeeded but should have failed");
-        }
-        Err(e) => match e.kind() {
-            ErrorKind::FailedFairings(failed) => {
-                assert!(failed.iter().any(|f| f.name == FAIRING_NAME), "{failed:?}");
-            }
-            other => panic!("launch failed for another reason: {other:?}"),
-        },
-    }
+    assert_fairing_fails(test_app(figment)).await;
     let lines = log_lines_with(&[needle]);
     assert!(!lines.is_empty(), "no log line mentions {needle}");
     lines

@@ -8,47 +8,6 @@ use std::time::Duration;
 use common::*;
 use rocket_openid_connect::dev_issuer::Fault;
 
-/// Session cookies in the browser's jar for the app.
-fn session_cookies(b: &Browser, app: &App) -> Vec<String> {
-    b.cookies(&app.base)
-        .keys()
-        .filter(|k| k.starts_with("oidc_session"))
-        .cloned()
-        .collect()
-}
-
-fn tx_cookies(b: &Browser, app: &App) -> Vec<String> {
-    b.cookies(&app.base)
-        .keys()
-        .filter(|k| k.starts_with("oidc_tx_"))
-        .cloned()
-        .collect()
-}
-
-/// Runs a whole login (auto-login at the issuer) and returns every response on the way.
-async fn login(b: &Browser, app: &App, return_to: &str) -> Vec<Resp> {
-    let url = format!(
-        "{}?return_to={}",
-        app.url("/login"),
-        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-    );
-    let first = b.get(&url).await;
-    b.follow(first).await
-}
-
-/// The callback URL the issuer redirects to, without following it.
-async fn callback_url(b: &Browser, app: &App) -> String {
-    let login = b.get(&app.url("/login")).await;
-    assert_eq!(login.status, 303);
-    let authorize = b.get(&login.location().unwrap()).await;
-    assert_eq!(
-        authorize.status, 303,
-        "auto-login redirects: {}",
-        authorize.body
-    );
-    authorize.location().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn happy_path_from_protected_through_login_back_to_protected() {
     let s = setup().await;
@@ -431,19 +390,26 @@ async fn rotated_signing_key_is_accepted_after_one_jwks_refetch() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_with_many_groups_gets_a_chunked_session_that_works() {
-    let s = setup().await;
-    s.issuer.set_fault(Fault::ManyGroups(100));
+/// Signs in as a user with `groups` extra groups; the browser and the sizes of the session
+/// cookies the callback set (whole `Set-Cookie` values).
+async fn sign_in_with_groups(s: &Setup, groups: usize) -> (Browser, Vec<usize>) {
+    s.issuer.set_fault(Fault::ManyGroups(groups));
     let b = Browser::new();
     let chain = login(&b, &s.app, "/api/me").await;
     let callback = &chain[chain.len() - 2];
-    let sizes: Vec<usize> = callback
+    let sizes = callback
         .set_cookies
         .iter()
         .filter(|c| c.starts_with("oidc_session"))
         .map(|c| c.len())
         .collect();
+    (b, sizes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_with_many_groups_gets_a_chunked_session_that_works() {
+    let s = setup().await;
+    let (b, sizes) = sign_in_with_groups(&s, 100).await;
     assert!(sizes.len() >= 2, "chunked: {sizes:?}");
     assert!(
         sizes.iter().all(|n| *n <= 4096),
@@ -826,16 +792,7 @@ async fn an_expired_session_is_expired_in_the_browser_too() {
 async fn a_300_group_token_set_fits_and_a_larger_one_fails_with_advice() {
     let s = setup().await;
     // 300 groups: a token set far beyond 8 KB still signs in, in at most 8 cookies of 4 KB.
-    s.issuer.set_fault(Fault::ManyGroups(300));
-    let b = Browser::new();
-    let chain = login(&b, &s.app, "/api/me").await;
-    let callback = &chain[chain.len() - 2];
-    let sizes: Vec<usize> = callback
-        .set_cookies
-        .iter()
-        .filter(|c| c.starts_with("oidc_session"))
-        .map(|c| c.len())
-        .collect();
+    let (b, sizes) = sign_in_with_groups(&s, 300).await;
     println!(
         "300-group session: {} cookies, {} bytes: {sizes:?}",
         sizes.len(),
