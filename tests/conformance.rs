@@ -493,32 +493,21 @@ async fn rfc9700_callback_replay() {
 /// exchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc9207_iss_wrong() {
-    let s = setup().await;
-    login_case(
-        &s,
-        &[Fault::AuthResponseWrongIssuer],
-        Expect::Rejected(401, "issuer_mismatch"),
-    )
-    .await;
-    assert_eq!(
-        s.issuer.counters().token,
-        1,
-        "only the credential check at ignite"
-    );
-    s.stop().await;
+    iss_refused_before_exchange(Fault::AuthResponseWrongIssuer).await;
 }
 
 /// RFC 9207 §2.4: a missing `iss` although the provider advertises
 /// `authorization_response_iss_parameter_supported` is refused before the code is exchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc9207_iss_missing() {
+    iss_refused_before_exchange(Fault::AuthResponseMissingIssuer).await;
+}
+
+/// A login whose authorization response carries `fault` ends in 401 `issuer_mismatch`, and the
+/// code is never exchanged (the only token call is the credential check at ignite).
+async fn iss_refused_before_exchange(fault: Fault) {
     let s = setup().await;
-    login_case(
-        &s,
-        &[Fault::AuthResponseMissingIssuer],
-        Expect::Rejected(401, "issuer_mismatch"),
-    )
-    .await;
+    login_case(&s, &[fault], Expect::Rejected(401, "issuer_mismatch")).await;
     assert_eq!(
         s.issuer.counters().token,
         1,
