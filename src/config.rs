@@ -181,7 +181,10 @@ pub struct Config {
     /// _Default:_ `true`.
     pub keep_access_token: bool,
 
-    /// Keep the refresh token in the session.
+    /// Keep the refresh token in the session, so the app can call APIs on the user's behalf
+    /// after the access token expires (`UserContext::tokens.refresh_token`). This crate itself
+    /// never refreshes; an app that does not use it should set `false`: the session is ~80 bytes
+    /// smaller on every request and no long-lived credential rides in the browser's cookie.
     ///
     /// _Default:_ `true`.
     pub keep_refresh_token: bool,

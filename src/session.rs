@@ -36,7 +36,7 @@ const PERCENT_ENCODING_ALLOWANCE: usize = 320;
 /// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
 /// ID token lacks or states differently. See `encode_body` for the compact form the ID token
 /// takes in the cookie.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionData {
     /// The raw ID token.
     #[serde(rename = "i")]
@@ -59,6 +59,25 @@ pub struct SessionData {
     /// When the session was last written (Unix seconds): the idle lifetime counts from here.
     #[serde(rename = "s")]
     pub seen: i64,
+}
+
+/// `Debug` shows the times and which tokens are present, never their values.
+impl std::fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let present = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("SessionData")
+            .field("id_token", &"<redacted>")
+            .field("access_token", &present(&self.access_token))
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_token", &present(&self.refresh_token))
+            .field(
+                "userinfo_extra",
+                &self.userinfo_extra.keys().collect::<Vec<_>>(),
+            )
+            .field("created", &self.created)
+            .field("seen", &self.seen)
+            .finish()
+    }
 }
 
 /// Cookie names and attributes shared by the session and transaction cookies.
@@ -305,7 +324,7 @@ pub fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
 }
 
 /// A pending login: what the callback must find to accept an authorization response.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct Transaction {
     /// The `state` sent to the provider (RFC 6749 §10.12).
     #[serde(rename = "s")]
@@ -325,6 +344,20 @@ pub struct Transaction {
     /// When the login started (Unix seconds).
     #[serde(rename = "t")]
     pub created: i64,
+}
+
+/// `Debug` hides the state, nonce and PKCE verifier.
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("state", &"<redacted>")
+            .field("nonce", &"<redacted>")
+            .field("pkce_verifier", &"<redacted>")
+            .field("return_to", &self.return_to)
+            .field("issuer", &self.issuer)
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 /// The cookie name of the transaction for `state`. Every tab's login gets its own cookie, so

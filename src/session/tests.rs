@@ -234,3 +234,24 @@ fn float_claims_round_trip_exactly() {
     let again = encode_chunks(&decoded).unwrap();
     assert_eq!(roundtrip(&again), Some(decoded));
 }
+
+#[test]
+fn debug_output_never_shows_tokens_or_transaction_secrets() {
+    let mut data = sample(0);
+    data.refresh_token = Some("rt-secret-value".into());
+    let shown = format!("{data:?}");
+    for secret in [data.id_token.as_str(), "access-é-token", "rt-secret-value"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    let tx = Transaction {
+        state: "state-secret".into(),
+        nonce: "nonce-secret".into(),
+        pkce_verifier: "verifier-secret".into(),
+        return_to: "/protected".into(),
+        issuer: "https://op.example".into(),
+        created: 1,
+    };
+    let shown = format!("{tx:?}");
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(shown.contains("/protected"));
+}
