@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use common::app::{app_port, base_url, App, AppOptions};
+use common::app::{app_options, app_port, assert_wrong_secret_refused, base_url, App};
 use common::http::{form_urlencode, sign_in_at_provider, Agent, Page};
 use common::provider::{display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET};
 
@@ -253,17 +253,6 @@ fn done(scenario: &str, started: Instant) {
     eprintln!("[http] {scenario}: ok in {:?}", started.elapsed());
 }
 
-fn app_options(provider: &TestProvider, port: u16, scopes: &str, name: &str) -> AppOptions {
-    AppOptions {
-        issuer: provider.issuer.clone(),
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-        scopes: scopes.into(),
-        port,
-        name: name.into(),
-    }
-}
-
 /// A visitor opens /protected, signs in at the provider as `login`, and lands on /protected.
 async fn sign_in_via_protected(
     agent: &mut Agent,
@@ -470,17 +459,7 @@ async fn http_scenarios() {
 
     // 6. A wrong client secret: launch fails, saying why.
     let started = Instant::now();
-    let mut wrong = app_options(
-        &provider,
-        app_port(),
-        "[openid,profile,email]",
-        "app-wrong-secret",
-    );
-    wrong.client_secret = "not-the-secret".into();
-    let (status, output) = App::start_expecting_failure(wrong, Duration::from_secs(30)).await;
-    assert!(!status.success(), "launch should fail: {status}\n{output}");
-    assert!(output.contains("invalid_client"), "{output}");
-    assert!(output.contains("oidc.client_secret"), "{output}");
+    assert_wrong_secret_refused(&provider).await;
     done("6 wrong client secret", started);
     drop(app);
     drop(provider);

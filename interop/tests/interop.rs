@@ -9,25 +9,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::app::{app_port, base_url, App, AppOptions};
+use common::app::{app_options, app_port, assert_wrong_secret_refused, base_url, App};
 use common::browser::{Browser, Driver};
-use common::provider::{
-    display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET, PASSWORD,
-};
+use common::provider::{display_name, ProviderOptions, TestProvider, PASSWORD};
 
 fn done(scenario: &str, started: Instant) {
     eprintln!("[browser] {scenario}: ok in {:?}", started.elapsed());
-}
-
-fn app_options(provider: &TestProvider, port: u16, scopes: &str, name: &str) -> AppOptions {
-    AppOptions {
-        issuer: provider.issuer.clone(),
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-        scopes: scopes.into(),
-        port,
-        name: name.into(),
-    }
 }
 
 /// On the provider's devInteractions login page: types `login` and a password, signs in, and
@@ -199,17 +186,7 @@ async fn browser_scenarios() {
 
     // 6. A wrong client secret: the quickstart does not launch, and says why.
     let started = Instant::now();
-    let mut wrong = app_options(
-        &provider,
-        app_port(),
-        "[openid,profile,email]",
-        "app-wrong-secret",
-    );
-    wrong.client_secret = "not-the-secret".into();
-    let (status, output) = App::start_expecting_failure(wrong, Duration::from_secs(30)).await;
-    assert!(!status.success(), "launch should fail: {status}\n{output}");
-    assert!(output.contains("invalid_client"), "{output}");
-    assert!(output.contains("oidc.client_secret"), "{output}");
+    assert_wrong_secret_refused(&provider).await;
     done("6 wrong client secret", started);
     drop(app);
     drop(provider);

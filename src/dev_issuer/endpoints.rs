@@ -62,21 +62,28 @@ fn catch_all(status: Status, _: &Request<'_>) -> Reply {
 }
 
 /// Waits for [`Fault::Delay`].
-pub(crate) async fn delay(faults: &Faults) {
+async fn delay(faults: &Faults) {
     let delay = faults.delay();
     if !delay.is_zero() {
         rocket::tokio::time::sleep(delay).await;
     }
 }
 
-#[rocket::get("/.well-known/openid-configuration")]
-async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
+/// The start of discovery, JWKS, token and userinfo: counts the call with `counter`, takes the
+/// faults in force, and waits out any [`Fault::Delay`].
+pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &mut u64) -> Faults {
     let faults = {
         let mut state = inner.lock();
-        state.counters.discovery += 1;
+        *counter(&mut state.counters) += 1;
         state.faults.clone()
     };
     delay(&faults).await;
+    faults
+}
+
+#[rocket::get("/.well-known/openid-configuration")]
+async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
+    let faults = enter(inner, |c| &mut c.discovery).await;
     if faults.has(&Fault::DiscoveryServerError) {
         return Reply::server_error();
     }
@@ -129,12 +136,7 @@ async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
 
 #[rocket::get("/jwks")]
 async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
-    let faults = {
-        let mut state = inner.lock();
-        state.counters.jwks += 1;
-        state.faults.clone()
-    };
-    delay(&faults).await;
+    let faults = enter(inner, |c| &mut c.jwks).await;
     let jwks_delay = faults.delay_jwks();
     if !jwks_delay.is_zero() {
         rocket::tokio::time::sleep(jwks_delay).await;

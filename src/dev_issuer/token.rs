@@ -12,7 +12,7 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use sha2::{Digest, Sha256};
 
-use super::endpoints::delay;
+use super::endpoints::enter;
 use super::faults::Fault;
 use super::jwt::{self, IdTokenInput};
 use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
@@ -73,12 +73,7 @@ fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<De
 
 #[rocket::post("/token", data = "<data>")]
 pub(crate) async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
-    let faults = {
-        let mut state = inner.lock();
-        state.counters.token += 1;
-        state.faults.clone()
-    };
-    delay(&faults).await;
+    let faults = enter(inner, |c| &mut c.token).await;
     if faults.has(&Fault::TokenServerError) {
         return Reply::server_error();
     }
@@ -292,12 +287,7 @@ pub(crate) async fn userinfo_post(
 /// Userinfo: only with `Authorization: Bearer`. `params` is `None` when the query or body could
 /// not be parsed.
 async fn userinfo(inner: &Inner, info: &RequestInfo, params: Option<Params>) -> Reply {
-    let faults = {
-        let mut state = inner.lock();
-        state.counters.userinfo += 1;
-        state.faults.clone()
-    };
-    delay(&faults).await;
+    let faults = enter(inner, |c| &mut c.userinfo).await;
     if faults.has(&Fault::UserinfoServerError) {
         return Reply::server_error();
     }

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::procs::{free_port, target_dir, workspace_root, Proc};
+use super::provider::{TestProvider, CLIENT_ID, CLIENT_SECRET};
 
 /// Builds `examples/quickstart.rs` once per test binary (cargo releases its lock on the target
 /// directory before running tests, so this nested build is safe) and returns the binary.
@@ -148,4 +149,33 @@ impl App {
     pub fn output(&self) -> String {
         self.proc.output()
     }
+}
+
+/// The quickstart configured for `provider`'s confidential client on `port`, with `scopes`
+/// (Rocket's array syntax, e.g. `[openid,profile,email]`); `name` names its log file.
+pub fn app_options(provider: &TestProvider, port: u16, scopes: &str, name: &str) -> AppOptions {
+    AppOptions {
+        issuer: provider.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        scopes: scopes.into(),
+        port,
+        name: name.into(),
+    }
+}
+
+/// Scenario 6: the quickstart started with a wrong client secret against `provider` does not
+/// launch, and its output says why (`invalid_client`) and which setting to check.
+pub async fn assert_wrong_secret_refused(provider: &TestProvider) {
+    let mut wrong = app_options(
+        provider,
+        app_port(),
+        "[openid,profile,email]",
+        "app-wrong-secret",
+    );
+    wrong.client_secret = "not-the-secret".into();
+    let (status, output) = App::start_expecting_failure(wrong, Duration::from_secs(30)).await;
+    assert!(!status.success(), "launch should fail: {status}\n{output}");
+    assert!(output.contains("invalid_client"), "{output}");
+    assert!(output.contains("oidc.client_secret"), "{output}");
 }
