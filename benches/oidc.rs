@@ -19,8 +19,8 @@ use rocket::serde::json::serde_json::{self, Map, Value};
 use rocket::State;
 use rocket_openid_connect::__internals::{
     check_callback, clear_session, encode_chunks, new_session, read_session, sign_sample_id_token,
-    tx_cookie_name, user_context, validate_id_token_with_keys, write_session, CookieOptions,
-    SessionData, TokenResponse, Transaction,
+    tx_cookie_name, user_context, validate, write_session, CookieOptions, ExpectedNonce,
+    IdTokenRules, OidcState, SessionData, TokenResponse, Transaction, ValidatedIdToken,
 };
 use rocket_openid_connect::dev_issuer::{
     DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
@@ -64,33 +64,54 @@ impl Bench {
 /// What the callback needs, recorded once.
 struct Fixture {
     config: Config,
+    rules: IdTokenRules,
     keys: CoreJsonWebKeySet,
     tokens: TokenResponse,
     userinfo: Map<String, Value>,
+    state: OidcState,
 }
 
 impl Fixture {
     fn new(config: &Config, rec: &Recorded) -> Fixture {
+        let keys: CoreJsonWebKeySet = serde_json::from_str(&rec.jwks).unwrap();
+        let issuer = &config.issuer;
+        let metadata = serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "response_types_supported": ["code"],
+            "authorization_response_iss_parameter_supported": true,
+        });
         Fixture {
             config: config.clone(),
-            keys: serde_json::from_str(&rec.jwks).unwrap(),
+            rules: IdTokenRules::from_config(config).unwrap(),
+            state: OidcState::offline(config.clone(), metadata, keys.clone()).unwrap(),
+            keys,
             tokens: serde_json::from_str(&rec.token_response).unwrap(),
             userinfo: serde_json::from_str(&rec.userinfo).unwrap(),
         }
     }
 
+    /// The callback's ID-token validation with the cached keys (no refetch).
+    fn validate(&self, raw: &str, nonce: &str) -> Result<ValidatedIdToken, String> {
+        validate(
+            &self.rules,
+            &self.keys,
+            raw,
+            ExpectedNonce::Exact(nonce),
+            Some(&self.tokens.access_token),
+            now(),
+        )
+        .map_err(|e| format!("{e:?}"))
+    }
+
     /// The session the crate's callback writes for this login.
     fn session(&self, rec: &Recorded) -> SessionData {
         let raw = self.tokens.id_token.as_deref().unwrap();
-        let id = validate_id_token_with_keys(
-            &self.config,
-            self.keys.clone(),
-            raw,
-            &rec.nonce,
-            &self.tokens.access_token,
-            now(),
-        )
-        .expect("the recorded ID token validates");
+        let id = self
+            .validate(raw, &rec.nonce)
+            .expect("the recorded ID token validates");
         new_session(
             &self.config,
             &self.tokens,
@@ -137,24 +158,10 @@ fn wire_bytes(cookies: &[(String, String, String)]) -> usize {
 
 #[rocket::get("/cb")]
 fn callback(uri: &Origin<'_>, jar: &CookieJar<'_>, fx: &State<Fixture>) -> Result<String, String> {
-    let (tx, _code) = check_callback(
-        jar,
-        PLAIN,
-        uri.query().map(|q| q.as_str()),
-        &fx.config,
-        true,
-    )
-    .map_err(|e| e.to_string())?;
+    let (tx, _code) = check_callback(jar, uri.query().map(|q| q.as_str()), &fx.state)
+        .map_err(|e| e.to_string())?;
     let raw = fx.tokens.id_token.as_deref().unwrap_or_default();
-    let id = validate_id_token_with_keys(
-        &fx.config,
-        fx.keys.clone(),
-        raw,
-        &tx.nonce,
-        &fx.tokens.access_token,
-        now(),
-    )
-    .map_err(|e| e.to_string())?;
+    let id = fx.validate(raw, &tx.nonce)?;
     let data = new_session(&fx.config, &fx.tokens, id, Some(fx.userinfo.clone()), now());
     clear_session(jar, PLAIN);
     write_session(jar, PLAIN, &data, 7 * 24 * 3600)?;
@@ -328,15 +335,7 @@ fn main() {
     });
     let raw = base.1.tokens.id_token.clone().unwrap();
     b.run("callback/validate_id_token only", || {
-        validate_id_token_with_keys(
-            &config,
-            base.1.keys.clone(),
-            &raw,
-            &rec.nonce,
-            &base.1.tokens.access_token,
-            now(),
-        )
-        .is_ok()
+        base.1.validate(&raw, &rec.nonce).is_ok()
     });
     if let (Some(full), Some(base_dispatch)) = (full, base_dispatch) {
         let own = full.median.saturating_sub(base_dispatch.median);

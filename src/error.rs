@@ -6,11 +6,14 @@ use std::fmt;
 use rocket::http::Status;
 
 use crate::config::ConfigError;
+use crate::http::{FetchError, HttpError};
 
 /// Why [`OidcFairing`](crate::OidcFairing) refused to launch the application.
 ///
 /// Every message names what failed and what to change. It is logged at ignite; Rocket then reports
-/// the fairing `OpenID Connect` as failed and does not serve anything.
+/// the fairing `OpenID Connect` as failed and does not serve anything. `Display` includes the
+/// cause's words, so that the one log line is complete; [`source`](std::error::Error::source)
+/// gives the typed cause.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StartupError {
@@ -20,8 +23,8 @@ pub enum StartupError {
     Discovery {
         /// The URL that was requested.
         url: String,
-        /// What went wrong, in words.
-        reason: String,
+        /// What went wrong.
+        source: FetchError,
     },
     /// The discovery document names another issuer than the configured one.
     IssuerMismatch {
@@ -37,12 +40,17 @@ pub enum StartupError {
         /// What is missing or wrong.
         reason: String,
     },
-    /// The JSON Web Key Set could not be fetched or holds no usable key.
+    /// The JSON Web Key Set could not be fetched or parsed.
     Jwks {
         /// The `jwks_uri` that was requested.
         url: String,
-        /// What went wrong, in words.
-        reason: String,
+        /// What went wrong.
+        source: FetchError,
+    },
+    /// The JSON Web Key Set holds no key that can verify an ID token's signature.
+    NoSigningKeys {
+        /// The `jwks_uri` that was requested.
+        url: String,
     },
     /// The token endpoint rejected the client credentials.
     CredentialsRejected {
@@ -56,18 +64,23 @@ pub enum StartupError {
         description: Option<String>,
     },
     /// The credential check could not be completed (network error, 5xx, ...).
-    CredentialCheck(String),
+    CredentialCheck {
+        /// What happened, in words.
+        reason: String,
+        /// The transport failure, when that was the cause.
+        source: Option<HttpError>,
+    },
     /// The HTTP client could not be built (TLS backend initialization).
-    HttpClient(String),
+    HttpClient(HttpError),
 }
 
 impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartupError::Config(e) => write!(f, "invalid OpenID Connect configuration:\n{e}"),
-            StartupError::Discovery { url, reason } => write!(
+            StartupError::Discovery { url, source } => write!(
                 f,
-                "could not discover the issuer at {url}: {reason}; check oidc.issuer \
+                "could not discover the issuer at {url}: {source}; check oidc.issuer \
                  (it must be the exact issuer URL whose /.well-known/openid-configuration exists)"
             ),
             StartupError::IssuerMismatch {
@@ -82,9 +95,14 @@ impl fmt::Display for StartupError {
             StartupError::Metadata { issuer, reason } => {
                 write!(f, "the metadata of issuer {issuer} is not usable: {reason}")
             }
-            StartupError::Jwks { url, reason } => write!(
+            StartupError::Jwks { url, source } => write!(
                 f,
-                "could not load the issuer's signing keys from {url}: {reason}"
+                "could not load the issuer's signing keys from {url}: {source}"
+            ),
+            StartupError::NoSigningKeys { url } => write!(
+                f,
+                "could not load the issuer's signing keys from {url}: the key set holds no key \
+                 this client can use"
             ),
             StartupError::CredentialsRejected {
                 client_id,
@@ -107,12 +125,12 @@ impl fmt::Display for StartupError {
                      your provider objects to this check"
                 )
             }
-            StartupError::HttpClient(reason) => write!(
+            StartupError::HttpClient(source) => write!(
                 f,
-                "{reason}; this is a problem of the TLS setup of this machine, not of the oidc \
+                "{source}; this is a problem of the TLS setup of this machine, not of the oidc \
                  settings"
             ),
-            StartupError::CredentialCheck(reason) => write!(
+            StartupError::CredentialCheck { reason, .. } => write!(
                 f,
                 "could not check the client credentials at the token endpoint: {reason}; set \
                  oidc.check_credentials = false to skip this check"
@@ -125,6 +143,14 @@ impl std::error::Error for StartupError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartupError::Config(e) => Some(e),
+            StartupError::Discovery { source, .. } | StartupError::Jwks { source, .. } => {
+                Some(source)
+            }
+            StartupError::CredentialCheck {
+                source: Some(source),
+                ..
+            }
+            | StartupError::HttpClient(source) => Some(source),
             _ => None,
         }
     }
@@ -138,7 +164,7 @@ impl From<ConfigError> for StartupError {
 
 /// Why a sign-in did not complete. Shown to the browser only as a short code and a generic
 /// sentence; the details go to the log (never tokens, codes or cookie values).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum LoginError {
     /// The provider answered the authorization request with `error=` (e.g. `access_denied`).
@@ -155,8 +181,15 @@ pub enum LoginError {
     UnknownState,
     /// The `iss` parameter of the authorization response (RFC 9207) is missing or wrong.
     IssuerMismatch(String),
-    /// The token endpoint failed or answered something unusable.
+    /// The token endpoint answered something unusable (an error status, a malformed body).
     TokenEndpoint(String),
+    /// A provider endpoint gave no usable answer at all (timeout, connection, size).
+    Unreachable {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// What happened.
+        source: HttpError,
+    },
     /// The ID token failed validation.
     IdToken(String),
     /// The userinfo endpoint failed or answered for another subject.
@@ -173,7 +206,15 @@ impl LoginError {
             LoginError::BadRequest(_) => "bad_request",
             LoginError::UnknownState => "unknown_state",
             LoginError::IssuerMismatch(_) => "issuer_mismatch",
-            LoginError::TokenEndpoint(_) => "token_endpoint",
+            LoginError::TokenEndpoint(_)
+            | LoginError::Unreachable {
+                endpoint: Endpoint::Token,
+                ..
+            } => "token_endpoint",
+            LoginError::Unreachable {
+                endpoint: Endpoint::Userinfo,
+                ..
+            } => "userinfo",
             LoginError::IdToken(_) => "invalid_id_token",
             LoginError::UserInfo(_) => "userinfo",
             LoginError::Internal(_) => "internal",
@@ -191,7 +232,9 @@ impl LoginError {
             LoginError::Provider { .. } => Status::Unauthorized,
             LoginError::BadRequest(_) | LoginError::UnknownState => Status::BadRequest,
             LoginError::IssuerMismatch(_) | LoginError::IdToken(_) => Status::Unauthorized,
-            LoginError::UserInfo(_) | LoginError::TokenEndpoint(_) => Status::BadGateway,
+            LoginError::UserInfo(_)
+            | LoginError::TokenEndpoint(_)
+            | LoginError::Unreachable { .. } => Status::BadGateway,
             LoginError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -210,7 +253,9 @@ impl LoginError {
             LoginError::IssuerMismatch(_) | LoginError::IdToken(_) => {
                 "The identity provider's answer could not be verified."
             }
-            LoginError::TokenEndpoint(_) | LoginError::UserInfo(_) => {
+            LoginError::TokenEndpoint(_)
+            | LoginError::UserInfo(_)
+            | LoginError::Unreachable { .. } => {
                 "The identity provider could not complete the sign-in."
             }
             LoginError::Internal(_) => "Sign-in failed because of a server error.",
@@ -242,9 +287,36 @@ impl fmt::Display for LoginError {
             LoginError::TokenEndpoint(m) => write!(f, "token endpoint: {m}"),
             LoginError::IdToken(m) => write!(f, "ID token rejected: {m}"),
             LoginError::UserInfo(m) => write!(f, "userinfo: {m}"),
+            LoginError::Unreachable { endpoint, source } => write!(f, "{endpoint}: {source}"),
             LoginError::Internal(m) => write!(f, "{m}"),
         }
     }
 }
 
-impl std::error::Error for LoginError {}
+impl std::error::Error for LoginError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoginError::Unreachable { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A provider endpoint the sign-in talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// The token endpoint (code exchange, refresh).
+    Token,
+    /// The userinfo endpoint.
+    Userinfo,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Endpoint::Token => "token endpoint",
+            Endpoint::Userinfo => "userinfo",
+        })
+    }
+}

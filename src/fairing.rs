@@ -7,11 +7,11 @@ use rocket::{Build, Rocket};
 
 use crate::config::Config;
 use crate::error::StartupError;
-use crate::guards;
 use crate::http::Http;
 use crate::provider::Provider;
 use crate::routes;
-use crate::session::CookieOptions;
+use crate::state::OidcState;
+use crate::unauthorized;
 
 /// The name Rocket prints for this fairing, also when it fails.
 pub const FAIRING_NAME: &str = "OpenID Connect";
@@ -100,14 +100,7 @@ impl OidcFairing {
         } else {
             log::info!("OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = false)");
         }
-        let cookies = CookieOptions {
-            secure: config.is_https_app(),
-        };
-        Ok(OidcState {
-            config,
-            provider,
-            cookies,
-        })
+        Ok(OidcState::new(config, provider))
     }
 }
 
@@ -146,7 +139,7 @@ impl Fairing for OidcFairing {
                  `rocket_openid_connect::unauthorized(req)` from it to keep login redirects"
             );
         } else {
-            rocket = rocket.register("/", guards::catchers());
+            rocket = rocket.register("/", unauthorized::catchers());
         }
         log::info!(
             "OpenID Connect: 4/4 mounted {} (ignite took {} ms)",
@@ -154,18 +147,5 @@ impl Fairing for OidcFairing {
             started.elapsed().as_millis()
         );
         Ok(rocket.manage(state))
-    }
-}
-
-/// What the routes and guards share, managed by Rocket.
-pub(crate) struct OidcState {
-    pub config: Config,
-    pub provider: Provider,
-    cookies: CookieOptions,
-}
-
-impl OidcState {
-    pub(crate) fn cookie_options(&self) -> CookieOptions {
-        self.cookies
     }
 }

@@ -2,11 +2,14 @@
 //! the whole exchange (headers and body), and a cap on response bodies, so that a slow or
 //! hostile provider can neither hang launch nor exhaust memory.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use rocket::serde::json::serde_json;
 
 /// The largest response body read from the provider (discovery, JWKS, token, userinfo).
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,13 +27,11 @@ impl HttpResponse {
     }
 
     /// Parses the body as JSON into `T`.
-    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
-        rocket::serde::json::serde_json::from_slice(&self.body).map_err(|e| {
-            format!(
-                "HTTP {} with a body that is not the expected JSON ({e}; content-type {})",
-                self.status,
-                self.content_type.as_deref().unwrap_or("none")
-            )
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, FetchError> {
+        serde_json::from_slice(&self.body).map_err(|e| FetchError::Json {
+            status: self.status,
+            content_type: self.content_type.clone(),
+            source: Arc::new(e),
         })
     }
 
@@ -46,12 +47,21 @@ impl HttpResponse {
     }
 }
 
-/// Why a request got no response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HttpError {
+/// Why a request to the provider got no usable response.
+///
+/// Its `Display` says what happened in words (for the log line); [`source`](Error::source)
+/// gives the underlying `reqwest` error where there is one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// No complete answer (headers and body) within `oidc.http_timeout_secs`.
     Timeout(Duration),
+    /// The response body was larger than this many bytes.
     TooLarge(usize),
-    Transport(String),
+    /// The connection failed or broke (refused, DNS, TLS, reset).
+    Transport(Arc<reqwest::Error>),
+    /// The HTTP client could not be built (the TLS backend of this machine).
+    Build(Arc<reqwest::Error>),
 }
 
 impl fmt::Display for HttpError {
@@ -63,8 +73,98 @@ impl fmt::Display for HttpError {
                 d.as_secs_f32()
             ),
             HttpError::TooLarge(n) => write!(f, "the response body exceeds {n} bytes"),
-            HttpError::Transport(m) => write!(f, "{m}"),
+            // The reqwest error chain holds the useful part ("connection refused", a DNS
+            // failure); it is included so that the one log line says it all. reqwest includes
+            // the URL, which never holds secrets here (they travel in bodies and headers).
+            HttpError::Transport(e) => {
+                let what = if e.is_connect() {
+                    "could not connect".to_string()
+                } else if e.is_timeout() {
+                    "timed out".to_string()
+                } else {
+                    e.to_string()
+                };
+                write!(f, "{what}{}", chain(e.source()))
+            }
+            HttpError::Build(e) => write!(
+                f,
+                "could not build the HTTP client: {e}{}",
+                chain(e.source())
+            ),
         }
+    }
+}
+
+impl Error for HttpError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            HttpError::Transport(e) | HttpError::Build(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+/// `": a: b"` for the chain of causes starting at `source`.
+fn chain(mut source: Option<&(dyn Error + 'static)>) -> String {
+    let mut out = String::new();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Why a JSON document (discovery, JWKS) could not be fetched.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// No response: see [`HttpError`].
+    Http(HttpError),
+    /// The server answered with this non-2xx status.
+    Status(u16),
+    /// The body is not the JSON document expected.
+    Json {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// Its `Content-Type`, if any.
+        content_type: Option<String>,
+        /// The parse error.
+        source: Arc<serde_json::Error>,
+    },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Http(e) => write!(f, "{e}"),
+            FetchError::Status(status) => write!(f, "the server answered HTTP {status}"),
+            FetchError::Json {
+                status,
+                content_type,
+                source,
+            } => write!(
+                f,
+                "HTTP {status} with a body that is not the expected JSON ({source}; content-type {})",
+                content_type.as_deref().unwrap_or("none")
+            ),
+        }
+    }
+}
+
+impl Error for FetchError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            FetchError::Http(e) => Some(e),
+            FetchError::Status(_) => None,
+            FetchError::Json { source, .. } => Some(&**source),
+        }
+    }
+}
+
+impl From<HttpError> for FetchError {
+    fn from(e: HttpError) -> Self {
+        FetchError::Http(e)
     }
 }
 
@@ -88,13 +188,13 @@ pub(crate) struct Http {
 }
 
 impl Http {
-    pub(crate) fn new(timeout: Duration) -> Result<Http, String> {
+    pub(crate) fn new(timeout: Duration) -> Result<Http, HttpError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
             .user_agent(concat!("rocket_openid_connect/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("could not build the HTTP client: {e}"))?;
+            .map_err(|e| HttpError::Build(Arc::new(e)))?;
         Ok(Http {
             client,
             timeout,
@@ -113,6 +213,18 @@ impl Http {
             req = req.header("authorization", format!("Bearer {token}"));
         }
         self.send(req).await
+    }
+
+    /// GET the JSON document at `url`: a 2xx answer parsed as `T`.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, FetchError> {
+        let resp = self.get(url, None).await?;
+        if !resp.is_success() {
+            return Err(FetchError::Status(resp.status));
+        }
+        resp.json()
     }
 
     /// POST a form to `url`, authenticating the client as `auth` says.
@@ -179,23 +291,7 @@ pub(crate) fn basic_auth_header(id: &str, secret: &str) -> String {
 }
 
 fn describe(e: reqwest::Error) -> HttpError {
-    if e.is_timeout() {
-        return HttpError::Transport("timed out".into());
-    }
-    // The reqwest error chain holds the useful part ("connection refused", DNS failure).
-    let mut msg = if e.is_connect() {
-        "could not connect".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    // reqwest includes the URL, which never holds secrets here (they travel in bodies/headers).
-    HttpError::Transport(msg)
+    HttpError::Transport(Arc::new(e))
 }
 
 #[cfg(test)]

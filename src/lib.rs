@@ -107,40 +107,53 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The modules, from the bottom up: each imports only from those above it in this list (see the
+// README's Architecture section).
 mod config;
 mod error;
 mod fairing;
 mod guards;
 mod http;
 mod provider;
+mod return_to;
 mod routes;
 mod session;
+mod state;
+mod unauthorized;
+mod user;
 mod util;
-
-pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem};
-pub use error::{LoginError, StartupError};
-pub use fairing::{OidcFairing, FAIRING_NAME};
-pub use guards::{unauthorized, AuthenticatedUser, Tokens, Unauthorized, UserContext, UserInfo};
-pub use routes::sanitize_return_to;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
 
-/// Crate internals for the benches and fuzz targets. **Not a public API**: anything here may
-/// change or vanish in any release.
+pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem};
+pub use error::{Endpoint, LoginError, StartupError};
+pub use fairing::{OidcFairing, FAIRING_NAME};
+pub use guards::AuthenticatedUser;
+pub use http::{FetchError, HttpError};
+pub use return_to::sanitize_return_to;
+pub use unauthorized::{unauthorized, Unauthorized};
+pub use user::{Tokens, UserContext, UserInfo};
+
+/// Crate internals for the benches and fuzz targets (feature `internals`). **Not a public API**:
+/// anything here may change or vanish in any release.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod __internals {
-    // -- benches (issue 8): session codec, user context, the callback's own work ----------------
-    pub use crate::guards::user_context;
-    pub use crate::provider::{validate_id_token_with_keys, TokenResponse, ValidatedIdToken};
-    pub use crate::routes::{check_callback, new_session};
-    pub use crate::session::{
-        clear_session, decode_chunks, encode_chunks, read_session, tx_cookie_name, write_session,
-        write_transaction, CookieOptions, SessionData, Transaction,
+    pub use crate::provider::{
+        validate, ExpectedNonce, IdTokenRules, Rejection, TokenResponse, ValidatedIdToken,
     };
-    // -- end benches --------------------------------------------------------------------------
+    pub use crate::routes::callback::{
+        check_callback, new_session, parse_callback_query, CallbackParams,
+    };
+    pub use crate::session::codec::{decode_body, decode_chunks, encode_body, encode_chunks};
+    pub use crate::session::{
+        check, clear_session, load, read_session, renew, tx_cookie_name, write_session,
+        write_transaction, CookieOptions, Lifetimes, Loaded, SessionData, Transaction,
+    };
+    pub use crate::state::OidcState;
+    pub use crate::user::user_context;
+
     #[cfg(feature = "dev-issuer")]
-    pub use crate::dev_issuer::jwt::sign_sample_id_token;
-    // -- fuzz targets (issue 7) -----------------------------------------------------------------
-    pub use crate::routes::{parse_callback_query, CallbackParams};
+    pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};
 }

@@ -261,6 +261,7 @@ pub(crate) fn verify_own(token: &str) -> Option<Map<String, Value>> {
 
 /// Signs an ID token for the first default user, as the token endpoint would (for the benches:
 /// what one signature costs).
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub fn sign_sample_id_token() -> String {
     let user = &super::default_users()[0];
@@ -284,6 +285,25 @@ pub fn sign_sample_id_token() -> String {
         },
         &Faults::default(),
     )
+}
+
+/// Signs `claims` as the issuer signs its ID tokens, with `faults` applied to the header and
+/// signature (for the ID-token rule tests: `alg: none`, a bad signature, HS256, key rotation).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub fn sign_dev_jwt(
+    claims: &Map<String, Value>,
+    client_secret: Option<&str>,
+    faults: &[super::Fault],
+) -> String {
+    sign(claims, client_secret, &Faults(faults.to_vec()))
+}
+
+/// The JWKS the issuer publishes under `faults`, as JSON.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub fn dev_jwks(faults: &[super::Fault]) -> Value {
+    keys::jwks(&published_keys(&Faults(faults.to_vec())))
 }
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+use super::codec::*;
+use super::cookies::*;
 use super::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -1,21 +1,23 @@
-//! The `oidc` settings: the [`Config`] struct, how it is read from Rocket's figment, and the
-//! checks that run before any network call.
+//! The `oidc` settings: the [`Config`] struct with its defaults and derived values. Reading it
+//! from Rocket's figment is in `figment.rs`, the checks in `validate.rs`, the error types in
+//! `error.rs`.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use openidconnect::core::CoreJwsSigningAlgorithm;
-use rocket::figment::error::{Actual, Kind};
-use rocket::figment::providers::Serialized;
-use rocket::figment::{self, Figment};
 use rocket::serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
+mod error;
+mod figment;
 mod lenient;
 #[cfg(test)]
 mod tests;
 mod validate;
+
+pub use error::{ConfigError, ConfigProblem};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
 ///
@@ -267,34 +269,40 @@ impl fmt::Display for ClientAuthMethod {
     }
 }
 
-/// Every key of the `oidc` table, in declaration order.
-const KEYS: &[&str] = &[
-    "issuer",
-    "client_id",
-    "client_secret",
-    "app_base_url",
-    "scopes",
-    "login_path",
-    "callback_path",
-    "logout_path",
-    "redirect_uri",
-    "post_logout_redirect_uri",
-    "client_auth_method",
-    "clock_skew_secs",
-    "http_timeout_secs",
-    "session_idle_timeout_secs",
-    "session_absolute_timeout_secs",
-    "login_timeout_secs",
-    "max_pending_logins",
-    "keep_access_token",
-    "keep_refresh_token",
-    "fetch_userinfo",
-    "id_token_signing_algs",
-    "trusted_audiences",
-    "failure_redirect",
-    "check_credentials",
-    "insecure_allow_http",
+/// Every key of the `oidc` table, qualified, in declaration order: the one list of settings
+/// (messages name `oidc.<key>`; [`key_name`] gives the bare key).
+pub(super) const KEYS: &[&str] = &[
+    "oidc.issuer",
+    "oidc.client_id",
+    "oidc.client_secret",
+    "oidc.app_base_url",
+    "oidc.scopes",
+    "oidc.login_path",
+    "oidc.callback_path",
+    "oidc.logout_path",
+    "oidc.redirect_uri",
+    "oidc.post_logout_redirect_uri",
+    "oidc.client_auth_method",
+    "oidc.clock_skew_secs",
+    "oidc.http_timeout_secs",
+    "oidc.session_idle_timeout_secs",
+    "oidc.session_absolute_timeout_secs",
+    "oidc.login_timeout_secs",
+    "oidc.max_pending_logins",
+    "oidc.keep_access_token",
+    "oidc.keep_refresh_token",
+    "oidc.fetch_userinfo",
+    "oidc.id_token_signing_algs",
+    "oidc.trusted_audiences",
+    "oidc.failure_redirect",
+    "oidc.check_credentials",
+    "oidc.insecure_allow_http",
 ];
+
+/// The bare name of a qualified key: `issuer` for `oidc.issuer`.
+pub(super) fn key_name(qualified: &'static str) -> &'static str {
+    qualified.strip_prefix("oidc.").unwrap_or(qualified)
+}
 
 /// The asymmetric JWS algorithms accepted by default, all of which openidconnect 4 verifies.
 const DEFAULT_SIGNING_ALGS: &[&str] = &[
@@ -388,110 +396,6 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// Reads the `oidc` table of `figment` (usually `rocket.figment()`), in its selected
-    /// profile, over the defaults; then every top-level `oidc_<key>`, which is where Rocket puts
-    /// an environment variable `ROCKET_OIDC_<KEY>`, wins over the table's `<key>`.
-    ///
-    /// It only reads: call [`Config::validate()`] to check the values.
-    ///
-    /// # Errors
-    ///
-    /// A [`ConfigError`] with one [`ConfigProblem`] per value of the wrong type, per unknown
-    /// key, and for an `oidc` value that is not a table.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use rocket::figment::Figment;
-    /// use rocket_openid_connect::Config;
-    ///
-    /// let figment = rocket::Config::figment()
-    ///     .merge(("oidc", rocket::figment::value::Dict::from_iter([
-    ///         ("issuer".to_string(), "https://id.example.com".into()),
-    ///         ("client_id".to_string(), "app".into()),
-    ///     ])))
-    ///     // What `ROCKET_OIDC_CLIENT_SECRET=...` in the environment does:
-    ///     .merge(("oidc_client_secret", "s3cr3t"));
-    /// let config = Config::from_figment(&figment).unwrap();
-    /// assert_eq!(config.issuer, "https://id.example.com");
-    /// assert_eq!(config.client_secret.as_deref(), Some("s3cr3t"));
-    /// assert_eq!(config.login_path, "/login");
-    /// ```
-    pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
-        let mut problems = Vec::new();
-        if let Ok(value) = figment.find_value("oidc") {
-            if value.as_dict().is_none() {
-                problems.push(ConfigProblem::new(
-                    "oidc",
-                    "must be a table of settings, e.g. [default.oidc] in Rocket.toml or \
-                     ROCKET_OIDC={issuer=\"...\",client_id=\"...\"} in the environment"
-                        .into(),
-                ));
-            }
-        }
-
-        // Rocket's own `ROCKET_` environment provider is global and does not split keys, so
-        // `ROCKET_OIDC_CLIENT_SECRET` arrives as the top-level key `oidc_client_secret`.
-        let mut merged = figment
-            .focus("oidc")
-            .join(Serialized::defaults(Config::default()));
-        let mut overridden = Vec::new();
-        for key in KEYS {
-            if let Ok(value) = figment.find_value(&format!("oidc_{key}")) {
-                merged = merged.merge(Serialized::global(key, value));
-                overridden.push(*key);
-            }
-        }
-        if let Ok(top) = figment.extract::<figment::value::Dict>() {
-            for name in top.keys() {
-                if let Some(rest) = name.strip_prefix("oidc_") {
-                    if !KEYS.contains(&rest) {
-                        problems.push(ConfigProblem::new(
-                            "oidc",
-                            format!(
-                                "`{}` (the top-level key `{name}`) is not a setting{}",
-                                env_var(rest),
-                                did_you_mean(rest)
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-
-        // Serde stops at the first bad field of a struct, so each key is read on its own over
-        // the defaults, to report every bad one at once.
-        let table = merged.extract::<figment::value::Dict>().unwrap_or_default();
-        for (name, value) in &table {
-            if !KEYS.contains(&name.as_str()) {
-                problems.push(ConfigProblem::new(
-                    "oidc",
-                    format!("`{name}` is not a setting{}", did_you_mean(name)),
-                ));
-                continue;
-            }
-            let single = Figment::from(Serialized::defaults(Config::default()))
-                .merge(Serialized::default(name, value));
-            if let Err(errors) = single.extract::<Config>() {
-                let source = source_of(figment, &merged, name, &overridden);
-                for error in errors {
-                    problems.push(extraction_problem(&error, &source));
-                }
-            }
-        }
-        if !problems.is_empty() {
-            let order = |p: &ConfigProblem| KEYS.iter().position(|k| qualified(k) == p.key);
-            problems.sort_by_key(order);
-            return Err(ConfigError { problems });
-        }
-        merged.extract::<Config>().map_err(|errors| ConfigError {
-            problems: errors
-                .into_iter()
-                .map(|error| extraction_problem(&error, ""))
-                .collect(),
-        })
-    }
-
     /// Checks the settings, all of them, before any network call.
     ///
     /// # Errors
@@ -620,172 +524,6 @@ fn parse_signing_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
         return None;
     }
     rocket::serde::json::serde_json::from_value(name.into()).ok()
-}
-
-/// A configuration that cannot be used: every problem found, each naming its key.
-///
-/// Its `Display` writes one line per problem, `<key>: <message>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ConfigError {
-    /// The problems, in the order of the keys.
-    pub problems: Vec<ConfigProblem>,
-}
-
-/// One wrong or missing setting, and what to change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ConfigProblem {
-    /// The setting, e.g. `"oidc.issuer"`; `"oidc"` for the table itself.
-    pub key: &'static str,
-    /// What is wrong and how to fix it. It never contains the client secret.
-    pub message: String,
-}
-
-impl ConfigProblem {
-    fn new(key: &'static str, message: String) -> Self {
-        ConfigProblem { key, message }
-    }
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, problem) in self.problems.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// `"oidc.<key>"` for a known key, `"oidc"` otherwise.
-fn qualified(key: &str) -> &'static str {
-    const QUALIFIED: &[&str] = &[
-        "oidc.issuer",
-        "oidc.client_id",
-        "oidc.client_secret",
-        "oidc.app_base_url",
-        "oidc.scopes",
-        "oidc.login_path",
-        "oidc.callback_path",
-        "oidc.logout_path",
-        "oidc.redirect_uri",
-        "oidc.post_logout_redirect_uri",
-        "oidc.client_auth_method",
-        "oidc.clock_skew_secs",
-        "oidc.http_timeout_secs",
-        "oidc.session_idle_timeout_secs",
-        "oidc.session_absolute_timeout_secs",
-        "oidc.login_timeout_secs",
-        "oidc.max_pending_logins",
-        "oidc.keep_access_token",
-        "oidc.keep_refresh_token",
-        "oidc.fetch_userinfo",
-        "oidc.id_token_signing_algs",
-        "oidc.trusted_audiences",
-        "oidc.failure_redirect",
-        "oidc.check_credentials",
-        "oidc.insecure_allow_http",
-    ];
-    QUALIFIED
-        .iter()
-        .find(|q| q.strip_prefix("oidc.") == Some(key))
-        .copied()
-        .unwrap_or("oidc")
-}
-
-fn env_var(key: &str) -> String {
-    format!("ROCKET_OIDC_{}", key.to_ascii_uppercase())
-}
-
-/// `"; did you mean `client_id`?"` when `name` is a known key spelled another way
-/// (`clientId`, `client-id`, `CLIENT_ID`), else a list of the known keys.
-fn did_you_mean(name: &str) -> String {
-    let squash = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '_' && *c != '-')
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    match KEYS.iter().find(|key| squash(key) == squash(name)) {
-        Some(key) => format!("; did you mean `{key}`?"),
-        None => format!("; the settings are {}", KEYS.join(", ")),
-    }
-}
-
-/// Where the value of `key` came from, as ` (from ...)`, for messages.
-fn source_of(figment: &Figment, merged: &Figment, key: &str, overridden: &[&str]) -> String {
-    if overridden.contains(&key) {
-        let top = format!("oidc_{key}");
-        return match figment.find_metadata(&top) {
-            Some(md) if md.name.contains("environment") => format!(" (from {})", env_var(key)),
-            Some(md) => format!(" (from the top-level key `{top}` in {})", md.name),
-            None => format!(" (from the top-level key `{top}`)"),
-        };
-    }
-    match merged.find_metadata(key) {
-        Some(md) if md.name.contains("environment") => " (from ROCKET_OIDC)".into(),
-        Some(md) => match &md.source {
-            Some(source) => format!(" (in {} {source})", md.name),
-            None => format!(" (in {})", md.name),
-        },
-        None => String::new(),
-    }
-}
-
-/// A figment extraction error as a problem, without any value that could be the secret.
-fn extraction_problem(error: &figment::Error, source: &str) -> ConfigProblem {
-    let field = error.path.first().map(String::as_str).unwrap_or("");
-    let key = qualified(field);
-    let message = match &error.kind {
-        Kind::UnknownField(name, _) => format!("`{name}` is not a setting{}", did_you_mean(name)),
-        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
-            let expected = match expected.as_str() {
-                "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
-                other => other,
-            };
-            format!("expected {expected}, found {}", describe(actual))
-        }
-        Kind::UnknownVariant(given, variants) if key != "oidc.client_secret" => format!(
-            "`{given}` is not one of {}",
-            variants
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Kind::InvalidLength(len, expected) => format!("expected {expected}, found {len} items"),
-        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "the number is out of range".into(),
-        _ if key == "oidc.client_secret" => "the value cannot be read".into(),
-        other => other.to_string(),
-    };
-    ConfigProblem::new(key, format!("{message}{source}"))
-}
-
-/// The kind of a value found, never the value itself (it may be a secret).
-fn describe(actual: &Actual) -> &'static str {
-    match actual {
-        Actual::Bool(_) => "a boolean",
-        Actual::Signed(n) if *n < 0 => "a negative integer",
-        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
-        Actual::Float(_) => "a float",
-        Actual::Char(_) | Actual::Str(_) => "a string",
-        Actual::Bytes(_) => "bytes",
-        Actual::Unit | Actual::Option => "nothing",
-        Actual::Seq => "an array",
-        Actual::Map => "a table",
-        _ => "another kind of value",
-    }
 }
 
 /// Whether the URL's host is a loopback one: `localhost` (and `*.localhost`, RFC 6761 §6.3),

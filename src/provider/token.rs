@@ -1,0 +1,242 @@
+//! The token endpoint (RFC 6749 §3.2): the credential check at ignite, the code exchange with
+//! PKCE (RFC 7636), and revocation (RFC 7009), with the client authentication they share.
+
+use rocket::serde::json::serde_json::Value;
+use serde::{Deserialize, Deserializer};
+
+use super::Provider;
+use crate::config::{ClientAuthMethod, Config};
+use crate::error::{Endpoint, LoginError, StartupError};
+use crate::http::ClientAuth;
+use crate::util;
+
+/// A token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). `Debug` redacts the tokens.
+#[derive(Clone, Deserialize)]
+pub struct TokenResponse {
+    /// `access_token`.
+    pub access_token: String,
+    /// `token_type`; must be `Bearer`.
+    pub token_type: String,
+    /// `expires_in` (seconds), a number or a string of digits.
+    #[serde(default, deserialize_with = "lenient_seconds")]
+    pub expires_in: Option<u64>,
+    /// `id_token`, the raw JWS.
+    pub id_token: Option<String>,
+    /// `refresh_token`, if the provider issued one.
+    pub refresh_token: Option<String>,
+}
+
+/// `expires_in` as a number, or as a string of digits (Entra ID v1 endpoints send strings).
+fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= 0.0 && f.is_finite())
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("expires_in is not a positive number")),
+        Some(Value::String(s)) => s
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("expires_in is a string but not a number")),
+        Some(_) => Err(serde::de::Error::custom("expires_in has the wrong type")),
+    }
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl Provider {
+    /// Ignite step 3: a code grant with a code that cannot be valid. `invalid_grant` means the
+    /// provider accepted the client's credentials before looking at the code; `invalid_client`
+    /// (or any 401: Keycloak answers `unauthorized_client` with 401 for a wrong secret) means it
+    /// did not.
+    pub(crate) async fn check_credentials(&self, config: &Config) -> Result<String, StartupError> {
+        let token_endpoint = self.metadata.token_endpoint.as_deref().unwrap_or_default();
+        let code = format!(
+            "rocket-openid-connect-credential-check-{}",
+            util::random_token(16)
+        );
+        let verifier = util::random_token(32);
+        let redirect_uri = config.redirect_uri();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ];
+        let resp = self
+            .http
+            .post_form(token_endpoint, &form, client_auth(config))
+            .await
+            .map_err(|e| StartupError::CredentialCheck {
+                reason: format!("{token_endpoint}: {e}"),
+                source: Some(e),
+            })?;
+        let (error, description) = resp.oauth_error().unwrap_or_default();
+        match (resp.status, error.as_str()) {
+            (401, _) | (_, "invalid_client") => Err(StartupError::CredentialsRejected {
+                client_id: config.client_id.clone(),
+                error: if error.is_empty() {
+                    "no OAuth error code".into()
+                } else {
+                    error
+                },
+                status: resp.status,
+                description,
+            }),
+            (_, "invalid_grant") => {
+                Ok("credentials accepted (invalid_grant for a dummy code)".into())
+            }
+            (status, "unauthorized_client") => Err(StartupError::CredentialCheck {
+                reason: format!(
+                    "the token endpoint answered unauthorized_client (HTTP {status}): the client \
+                     `{}` may not use the authorization_code grant; enable it for this \
+                     application at the provider",
+                    config.client_id
+                ),
+                source: None,
+            }),
+            (status, _) if status >= 500 => Err(StartupError::CredentialCheck {
+                reason: format!("the token endpoint {token_endpoint} answered HTTP {status}"),
+                source: None,
+            }),
+            (status, error) => Ok(format!(
+                "inconclusive (HTTP {status}, error `{}`): the provider did not reject the \
+                 credentials, continuing",
+                util::truncate(error, 64)
+            )),
+        }
+    }
+
+    /// Exchanges an authorization code (RFC 6749 §4.1.3 with the PKCE verifier of RFC 7636).
+    pub(crate) async fn exchange_code(
+        &self,
+        config: &Config,
+        code: &str,
+        verifier: &str,
+    ) -> Result<TokenResponse, LoginError> {
+        let token_endpoint = self.metadata.token_endpoint.as_deref().unwrap_or_default();
+        let redirect_uri = config.redirect_uri();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ];
+        let resp = self
+            .http
+            .post_form(token_endpoint, &form, client_auth(config))
+            .await
+            .map_err(|source| LoginError::Unreachable {
+                endpoint: Endpoint::Token,
+                source,
+            })?;
+        if !resp.is_success() {
+            let detail = match resp.oauth_error() {
+                Some((e, d)) => format!(
+                    "error={} {}",
+                    util::truncate(&e, 64),
+                    d.map(|d| util::truncate(&d, 200)).unwrap_or_default()
+                ),
+                None => "no OAuth error body".into(),
+            };
+            return Err(LoginError::TokenEndpoint(format!(
+                "HTTP {}: {detail}",
+                resp.status
+            )));
+        }
+        let tokens: TokenResponse = resp
+            .json()
+            .map_err(|e| LoginError::TokenEndpoint(e.to_string()))?;
+        if !tokens.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(LoginError::TokenEndpoint(format!(
+                "token_type `{}` is not Bearer",
+                util::truncate(&tokens.token_type, 32)
+            )));
+        }
+        Ok(tokens)
+    }
+
+    /// Revokes a token (RFC 7009), best effort: failures are logged, never returned. A
+    /// hand-written POST, because openidconnect refuses http revocation URLs (loopback tests).
+    pub(crate) async fn revoke(&self, config: &Config, token: &str, hint: &str) {
+        let Some(endpoint) = self.metadata.revocation_endpoint.as_deref() else {
+            return;
+        };
+        let form = [("token", token), ("token_type_hint", hint)];
+        match self
+            .http
+            .post_form(endpoint, &form, client_auth(config))
+            .await
+        {
+            Ok(r) if r.is_success() => {}
+            Ok(r) => log::warn!(
+                "OpenID Connect: revoking the {hint} failed with HTTP {}",
+                r.status
+            ),
+            Err(e) => log::warn!("OpenID Connect: revoking the {hint} failed: {e}"),
+        }
+    }
+}
+
+fn client_auth(config: &Config) -> ClientAuth<'_> {
+    let secret = config.client_secret.as_deref().unwrap_or_default();
+    match config.client_auth_method {
+        ClientAuthMethod::ClientSecretBasic => ClientAuth::Basic {
+            id: &config.client_id,
+            secret,
+        },
+        ClientAuthMethod::ClientSecretPost => ClientAuth::Post {
+            id: &config.client_id,
+            secret,
+        },
+        ClientAuthMethod::None => ClientAuth::None {
+            id: &config.client_id,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::serde::json::serde_json;
+
+    #[test]
+    fn expires_in_accepts_numbers_and_digit_strings_only() {
+        let parse = |json: &str| serde_json::from_str::<TokenResponse>(json);
+        let base = r#""access_token":"a","token_type":"Bearer""#;
+        assert_eq!(
+            parse(&format!("{{{base},\"expires_in\":3600}}"))
+                .unwrap()
+                .expires_in,
+            Some(3600)
+        );
+        assert_eq!(
+            parse(&format!("{{{base},\"expires_in\":\"3600\"}}"))
+                .unwrap()
+                .expires_in,
+            Some(3600)
+        );
+        assert_eq!(parse(&format!("{{{base}}}")).unwrap().expires_in, None);
+        assert!(parse(&format!("{{{base},\"expires_in\":\"3600abc\"}}")).is_err());
+        assert!(parse(&format!("{{{base},\"expires_in\":-5}}")).is_err());
+        assert!(parse(r#"{"access_token":5,"token_type":"Bearer"}"#).is_err());
+    }
+}

@@ -1,0 +1,262 @@
+//! `GET /authorization-code/callback`: finishes a login. The checks before the provider is asked
+//! anything (`state`, RFC 9207 `iss`), the code exchange, ID-token and userinfo validation, and
+//! the new session.
+
+use percent_encoding::percent_decode_str;
+use rocket::http::CookieJar;
+use rocket::route::{Handler, Outcome};
+use rocket::serde::json::serde_json::{Map, Value};
+use rocket::{Data, Request};
+
+use super::pages::{login_failure, see_other};
+use super::state_of;
+use crate::config::Config;
+use crate::error::LoginError;
+use crate::provider::{ExpectedNonce, TokenResponse, ValidatedIdToken};
+use crate::session::{self, SessionData, Transaction};
+use crate::state::OidcState;
+use crate::user;
+use crate::util;
+
+/// The longest callback query we parse.
+const MAX_CALLBACK_QUERY: usize = 16 * 1024;
+
+/// The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207).
+#[derive(Default, PartialEq, Eq)]
+pub struct CallbackParams {
+    /// `code`: the authorization code.
+    pub code: Option<String>,
+    /// `state`: the value /login sent, naming the pending login.
+    pub state: Option<String>,
+    /// `iss` (RFC 9207): the issuer that answered.
+    pub iss: Option<String>,
+    /// `error`: the provider's OAuth error code.
+    pub error: Option<String>,
+    /// `error_description`: the provider's explanation.
+    pub error_description: Option<String>,
+}
+
+/// `Debug` hides the one-time code and the state.
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("CallbackParams")
+            .field("code", &hidden(&self.code))
+            .field("state", &hidden(&self.state))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
+}
+
+/// Parses a callback query strictly: invalid percent-encoding or UTF-8, duplicated protocol
+/// parameters and oversized queries are errors, never guesses.
+pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackParams, LoginError> {
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_CALLBACK_QUERY {
+        return Err(LoginError::BadRequest(format!(
+            "query of {} bytes is too long",
+            raw.len()
+        )));
+    }
+    let mut params = CallbackParams::default();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = form_decode(key)?;
+        let slot = match key.as_str() {
+            "code" => &mut params.code,
+            "state" => &mut params.state,
+            "iss" => &mut params.iss,
+            "error" => &mut params.error,
+            "error_description" => &mut params.error_description,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(LoginError::BadRequest(format!(
+                "parameter `{key}` appears twice"
+            )));
+        }
+        *slot = Some(form_decode(value)?);
+    }
+    Ok(params)
+}
+
+/// `application/x-www-form-urlencoded` decoding that refuses malformed input.
+fn form_decode(s: &str) -> Result<String, LoginError> {
+    let bytes = s.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        {
+            return Err(LoginError::BadRequest("malformed percent-encoding".into()));
+        }
+    }
+    let plus = s.replace('+', " ");
+    percent_decode_str(&plus)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| LoginError::BadRequest("a parameter is not valid UTF-8".into()))
+}
+
+/// `GET /authorization-code/callback`: finishes a login.
+#[derive(Clone)]
+pub(super) struct Callback;
+
+#[rocket::async_trait]
+impl Handler for Callback {
+    async fn handle<'r>(&self, req: &'r Request<'_>, _data: Data<'r>) -> Outcome<'r> {
+        let state = match state_of(req) {
+            Ok(s) => s,
+            Err(e) => return Outcome::Success(login_failure(None, &e)),
+        };
+        Outcome::Success(match finish_login(req, state).await {
+            Ok(location) => see_other(location),
+            Err(e) => login_failure(Some(state), &e),
+        })
+    }
+}
+
+async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, LoginError> {
+    let config = &state.config;
+    let jar = req.cookies();
+    let opts = state.cookie_options();
+    let (tx, code) = check_callback(jar, req.uri().query().map(|q| q.as_str()), state)?;
+    let tokens = state
+        .provider
+        .exchange_code(config, &code, &tx.pkce_verifier)
+        .await?;
+    let raw_id_token = tokens.id_token.as_deref().ok_or_else(|| {
+        LoginError::TokenEndpoint(
+            "the response has no id_token (is `openid` among the scopes?)".into(),
+        )
+    })?;
+    let id_token = state
+        .provider
+        .verify_id_token(
+            raw_id_token,
+            ExpectedNonce::Exact(&tx.nonce),
+            Some(&tokens.access_token),
+        )
+        .await?;
+    let userinfo = if config.fetch_userinfo {
+        state
+            .provider
+            .userinfo(&tokens.access_token, &id_token.subject)
+            .await?
+    } else {
+        None
+    };
+    let subject = util::truncate(&id_token.subject, 64);
+    let data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    // What the guards will read back must be readable, or the user would loop through login.
+    if user::user_context(config, &data).is_none() {
+        return Err(LoginError::IdToken(
+            "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
+        ));
+    }
+    // Always a fresh session: whatever session cookie the browser had is replaced (session
+    // fixation).
+    session::clear_session(jar, opts);
+    session::write_session(jar, opts, &data, state.lifetimes().absolute)
+        .map_err(LoginError::Internal)?;
+    log::info!("OpenID Connect: signed in subject `{subject}`");
+    Ok(tx.return_to)
+}
+
+/// The callback's checks before the provider is asked anything: the query, the transaction
+/// (`state`, taken out of the jar whatever happens next), the provider's `error`, RFC 9207
+/// `iss` and the code. Returns the transaction and the code.
+pub fn check_callback(
+    jar: &CookieJar<'_>,
+    query: Option<&str>,
+    state: &OidcState,
+) -> Result<(Transaction, String), LoginError> {
+    let config = &state.config;
+    let opts = state.cookie_options();
+    let login_timeout = config.login_timeout_secs.min(i64::MAX as u64) as i64;
+    let iss_parameter_supported = state
+        .provider
+        .metadata
+        .authorization_response_iss_parameter_supported;
+    let params = parse_callback_query(query)?;
+    let tx = params
+        .state
+        .as_deref()
+        .and_then(|s| session::take_transaction(jar, opts, s, login_timeout));
+    let Some(tx) = tx else {
+        return Err(if params.state.is_none() {
+            LoginError::BadRequest("the `state` parameter is missing".into())
+        } else {
+            LoginError::UnknownState
+        });
+    };
+    // Only an answer to a login this browser started may show the provider's text: anyone can
+    // craft a link with `error_description=...`.
+    if let Some(error) = params.error {
+        return Err(LoginError::Provider {
+            error,
+            description: params.error_description,
+        });
+    }
+    if tx.issuer != config.issuer {
+        return Err(LoginError::UnknownState);
+    }
+    // RFC 9207: iss, when present, must be our issuer; when the provider advertises it, it
+    // must be present (a mix-up attack strips it).
+    match params.iss.as_deref() {
+        Some(iss) if iss != config.issuer => {
+            return Err(LoginError::IssuerMismatch(format!(
+                "`{}` is not the configured issuer",
+                util::truncate(iss, 100)
+            )))
+        }
+        None if iss_parameter_supported => {
+            return Err(LoginError::IssuerMismatch(
+                "missing, though the provider advertises authorization_response_iss_parameter_supported"
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
+    let code = params
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| LoginError::BadRequest("the `code` parameter is missing".into()))?;
+    Ok((tx, code))
+}
+
+/// The session a validated login yields: the ID token, the tokens the app keeps
+/// (`oidc.keep_access_token`, `oidc.keep_refresh_token`) and only the userinfo claims the ID
+/// token lacks. `now` is the sign-in time (Unix seconds).
+pub fn new_session(
+    config: &Config,
+    tokens: &TokenResponse,
+    id_token: ValidatedIdToken,
+    userinfo: Option<Map<String, Value>>,
+    now: i64,
+) -> SessionData {
+    SessionData {
+        userinfo_extra: userinfo
+            .map(|u| session::userinfo_delta(&id_token.claims, u))
+            .unwrap_or_default(),
+        id_token: id_token.raw,
+        access_token: config
+            .keep_access_token
+            .then(|| tokens.access_token.clone()),
+        access_expires_at: tokens
+            .expires_in
+            .map(|s| now.saturating_add(s.min(i64::MAX as u64) as i64)),
+        refresh_token: if config.keep_refresh_token {
+            tokens.refresh_token.clone()
+        } else {
+            None
+        },
+        created: now,
+        seen: now,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+//! `POST /logout`: ends the session here and at the provider (RP-Initiated Logout 1.0), after
+//! checking that the request is not cross-site. `GET` shows a confirmation form.
+
+use rocket::http::{Method, Status};
+use rocket::route::{Handler, Outcome};
+use rocket::{Data, Request};
+
+use super::pages::{html, login_failure, page, see_other};
+use super::state_of;
+use crate::session;
+use crate::state::OidcState;
+use crate::util;
+
+/// `POST /logout`: ends the session here and at the provider.
+#[derive(Clone)]
+pub(super) struct Logout;
+
+#[rocket::async_trait]
+impl Handler for Logout {
+    async fn handle<'r>(&self, req: &'r Request<'_>, _data: Data<'r>) -> Outcome<'r> {
+        let state = match state_of(req) {
+            Ok(s) => s,
+            Err(e) => return Outcome::Success(login_failure(None, &e)),
+        };
+        if req.method() == Method::Get {
+            let body = format!(
+                "<p>Sign out of this application?</p><form method=\"post\" action=\"{}\">\
+                 <button type=\"submit\">Log out</button></form>",
+                util::html_escape(&state.config.logout_path)
+            );
+            return Outcome::Success(html(Status::Ok, page("Log out", &body)));
+        }
+        if let Some(reason) = cross_site(req, state) {
+            log::warn!("OpenID Connect: refused a cross-site logout ({reason})");
+            return Outcome::Success(html(
+                Status::Forbidden,
+                page("Log out", "<p>Cross-site logout requests are refused.</p>"),
+            ));
+        }
+        Outcome::Success(see_other(logout(req, state).await))
+    }
+}
+
+/// Why a logout POST looks cross-site, if it does (Fetch Metadata and Origin checks, on top of
+/// the SameSite=Lax session cookie that a cross-site POST does not carry).
+fn cross_site(req: &Request<'_>, state: &OidcState) -> Option<String> {
+    let headers = req.headers();
+    if let Some(site) = headers.get_one("Sec-Fetch-Site") {
+        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+            return Some(format!("Sec-Fetch-Site: {}", util::truncate(site, 32)));
+        }
+    }
+    if let Some(origin) = headers.get_one("Origin") {
+        if !origin.eq_ignore_ascii_case(&state.config.app_base_url) {
+            return Some(format!("Origin: {}", util::truncate(origin, 100)));
+        }
+    }
+    None
+}
+
+async fn logout(req: &Request<'_>, state: &OidcState) -> String {
+    let config = &state.config;
+    let jar = req.cookies();
+    let opts = state.cookie_options();
+    let session = session::read_session(jar, opts);
+    session::clear_session(jar, opts);
+    let Some(session) = session else {
+        return config.post_logout_redirect_uri();
+    };
+    if let Some(token) = &session.refresh_token {
+        state.provider.revoke(config, token, "refresh_token").await;
+    }
+    if let Some(token) = &session.access_token {
+        state.provider.revoke(config, token, "access_token").await;
+    }
+    log::info!("OpenID Connect: signed out");
+    let Some(end_session) = state.provider.metadata.end_session_endpoint.as_deref() else {
+        return config.post_logout_redirect_uri();
+    };
+    let Ok(mut url) = url::Url::parse(end_session) else {
+        return config.post_logout_redirect_uri();
+    };
+    url.query_pairs_mut()
+        .append_pair("id_token_hint", &session.id_token)
+        .append_pair(
+            "post_logout_redirect_uri",
+            &config.post_logout_redirect_uri(),
+        )
+        .append_pair("client_id", &config.client_id)
+        .append_pair("state", &util::random_token(16));
+    url.into()
+}

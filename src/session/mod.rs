@@ -1,0 +1,205 @@
+//! The session: what it stores ([`SessionData`]), how it is read back and checked against its
+//! lifetimes ([`load`]), written and cleared. The cookie format is in `codec.rs`, names and
+//! attributes in `cookies.rs`, the login transaction in `transaction.rs`.
+//!
+//! Both live in Rocket private cookies (AES-256-GCM keyed from Rocket's `secret_key`), so they
+//! need no server store: any number of instances sharing one `secret_key` serve the same
+//! sessions. A session that does not fit one cookie (4096 bytes counting name, value and
+//! attributes) is split into numbered chunks; every chunk carries the session's random id and its
+//! position, so chunks of two sessions can never be spliced together.
+
+pub(crate) mod codec;
+mod cookies;
+mod transaction;
+
+use codec::{decode_chunks, encode_chunks};
+pub use cookies::{CookieOptions, MAX_CHUNKS};
+pub(crate) use transaction::take_transaction;
+pub use transaction::{tx_cookie_name, write_transaction, Transaction};
+
+use rocket::http::CookieJar;
+use rocket::serde::json::serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+
+/// What the session stores. Short field names keep the cookie small; the ID token carries the
+/// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
+/// ID token lacks or states differently. See `encode_body` for the compact form the ID token
+/// takes in the cookie.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionData {
+    /// The raw ID token.
+    #[serde(rename = "i")]
+    pub id_token: String,
+    /// The access token, when the app keeps it.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// When the access token expires (Unix seconds).
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    pub access_expires_at: Option<i64>,
+    /// The refresh token, when the app keeps it.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Userinfo claims not already in the ID token with the same value.
+    #[serde(rename = "u", default, skip_serializing_if = "Map::is_empty")]
+    pub userinfo_extra: Map<String, Value>,
+    /// When the user signed in (Unix seconds): the absolute lifetime counts from here.
+    #[serde(rename = "c")]
+    pub created: i64,
+    /// When the session was last written (Unix seconds): the idle lifetime counts from here.
+    #[serde(rename = "s")]
+    pub seen: i64,
+}
+
+/// `Debug` shows the times and which tokens are present, never their values.
+impl std::fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let present = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("SessionData")
+            .field("id_token", &"<redacted>")
+            .field("access_token", &present(&self.access_token))
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_token", &present(&self.refresh_token))
+            .field(
+                "userinfo_extra",
+                &self.userinfo_extra.keys().collect::<Vec<_>>(),
+            )
+            .field("created", &self.created)
+            .field("seen", &self.seen)
+            .finish()
+    }
+}
+
+/// How long a session lives, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// A session unused this long ends (`oidc.session_idle_timeout_secs`).
+    pub idle: i64,
+    /// A session ends this long after sign-in (`oidc.session_absolute_timeout_secs`).
+    pub absolute: i64,
+}
+
+impl Lifetimes {
+    /// How long before the idle lifetime is renewed: not on every request (a rewrite costs an
+    /// encryption and a `Set-Cookie` header), but well before it runs out.
+    fn renewal_interval(&self) -> i64 {
+        (self.idle / 20).clamp(1, 300)
+    }
+}
+
+/// What a request's session cookies hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// No session cookie at all: a visitor.
+    None,
+    /// Session cookies that give no session: tampered, truncated, from another key, or expired.
+    /// They should be expired in the browser.
+    Stale,
+    /// A session within its lifetimes; `rewrite` when its idle lifetime is due for renewal
+    /// ([`renew`]).
+    Valid {
+        /// The session.
+        data: SessionData,
+        /// Whether to write it again now to slide the idle lifetime.
+        rewrite: bool,
+    },
+}
+
+/// Reads the session from `jar` and checks its lifetimes at `now` (Unix seconds). The times live
+/// inside the ciphertext, so a replayed old cookie expires like the browser's own.
+pub fn load(jar: &CookieJar<'_>, opts: CookieOptions, lifetimes: Lifetimes, now: i64) -> Loaded {
+    if !has_session_cookie(jar, opts) {
+        return Loaded::None;
+    }
+    let Some(data) = read_session(jar, opts) else {
+        return Loaded::Stale;
+    };
+    check(data, lifetimes, now)
+}
+
+/// The lifetime checks of [`load`].
+pub fn check(data: SessionData, lifetimes: Lifetimes, now: i64) -> Loaded {
+    let idle_for = now.saturating_sub(data.seen);
+    if idle_for > lifetimes.idle || now.saturating_sub(data.created) > lifetimes.absolute {
+        return Loaded::Stale;
+    }
+    Loaded::Valid {
+        rewrite: idle_for >= lifetimes.renewal_interval(),
+        data,
+    }
+}
+
+/// Slides the idle lifetime: `data` was seen at `now`, and is written again with the rest of
+/// its absolute lifetime.
+pub fn renew(
+    jar: &CookieJar<'_>,
+    opts: CookieOptions,
+    data: &mut SessionData,
+    lifetimes: Lifetimes,
+    now: i64,
+) -> Result<(), String> {
+    data.seen = now;
+    let remaining = data
+        .created
+        .saturating_add(lifetimes.absolute)
+        .saturating_sub(now);
+    write_session(jar, opts, data, remaining)
+}
+
+/// Reads the session from the request's cookies (no expiry check).
+pub fn read_session(jar: &CookieJar<'_>, opts: CookieOptions) -> Option<SessionData> {
+    decode_chunks(|i| {
+        jar.get_private(&opts.session_name(i))
+            .map(|c| c.value().to_owned())
+    })
+}
+
+/// Whether the request carries any session cookie at all.
+pub(crate) fn has_session_cookie(jar: &CookieJar<'_>, opts: CookieOptions) -> bool {
+    jar.get(&opts.session_name(0)).is_some()
+}
+
+/// Writes `data` as the session, replacing whatever session cookies the request carried.
+pub fn write_session(
+    jar: &CookieJar<'_>,
+    opts: CookieOptions,
+    data: &SessionData,
+    max_age_secs: i64,
+) -> Result<(), String> {
+    let chunks = encode_chunks(data)?;
+    let n = chunks.len();
+    for (i, value) in chunks.into_iter().enumerate() {
+        jar.add_private(opts.build(opts.session_name(i), value, max_age_secs));
+    }
+    // Stale chunks of a previous, larger session.
+    for i in n..=MAX_CHUNKS {
+        let name = opts.session_name(i);
+        if jar.get(&name).is_some() {
+            jar.remove(opts.removal(name));
+        }
+    }
+    Ok(())
+}
+
+/// Expires every session chunk the request carried.
+pub fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
+    for i in 0..=MAX_CHUNKS {
+        let name = opts.session_name(i);
+        if jar.get(&name).is_some() {
+            jar.remove(opts.removal(name));
+        }
+    }
+}
+
+/// Userinfo claims worth storing: those the ID token lacks or states differently.
+pub(crate) fn userinfo_delta(
+    id_claims: &Map<String, Value>,
+    userinfo: Map<String, Value>,
+) -> Map<String, Value> {
+    userinfo
+        .into_iter()
+        .filter(|(k, v)| id_claims.get(k) != Some(v))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+//! What the routes and guards share: the configuration, the discovered provider and the cookie
+//! settings, managed by Rocket once the fairing has ignited.
+
+use rocket::{Ignite, Request, Rocket};
+
+use crate::config::Config;
+use crate::provider::Provider;
+use crate::session::{CookieOptions, Lifetimes};
+
+/// Why a route or guard finds no state: the fairing is not attached.
+pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
+
+/// What the routes and guards share, managed by Rocket. (Public only for the crate's benches,
+/// through the `internals` feature.)
+pub struct OidcState {
+    pub(crate) config: Config,
+    pub(crate) provider: Provider,
+    cookies: CookieOptions,
+    lifetimes: Lifetimes,
+}
+
+impl OidcState {
+    pub(crate) fn new(config: Config, provider: Provider) -> OidcState {
+        let cookies = CookieOptions {
+            secure: config.is_https_app(),
+        };
+        let lifetimes = Lifetimes {
+            idle: secs(config.session_idle_timeout_secs),
+            absolute: secs(config.session_absolute_timeout_secs),
+        };
+        OidcState {
+            config,
+            provider,
+            cookies,
+            lifetimes,
+        }
+    }
+
+    /// A state for a provider that is not contacted: `metadata` is its discovery document and
+    /// `keys` its JWKS (for the benches, which replay a recorded login).
+    #[cfg(feature = "internals")]
+    pub fn offline(
+        config: Config,
+        metadata: rocket::serde::json::Value,
+        keys: openidconnect::core::CoreJsonWebKeySet,
+    ) -> Result<OidcState, String> {
+        let provider = Provider::offline(&config, metadata, keys)?;
+        Ok(OidcState::new(config, provider))
+    }
+
+    /// The state of the Rocket serving `req`, if the fairing is attached.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r OidcState> {
+        req.rocket().state::<OidcState>()
+    }
+
+    /// The cookie names and attributes.
+    pub(crate) fn cookie_options(&self) -> CookieOptions {
+        self.cookies
+    }
+
+    /// The session lifetimes.
+    pub(crate) fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
+    }
+}
+
+/// Seconds as `i64`; validated settings are at most a year, so this never saturates in practice.
+fn secs(s: u64) -> i64 {
+    s.min(i64::MAX as u64) as i64
+}
+
+/// The [`Sentinel`](rocket::Sentinel) check of every guard: launch stops, with a message saying
+/// what to attach, when `guard` is used without the fairing.
+pub(crate) fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+    if rocket.state::<OidcState>().is_some() {
+        return false;
+    }
+    log::error!(
+        "`{guard}` is used as a request guard but {NOT_ATTACHED}: add \
+         `.attach(rocket_openid_connect::OidcFairing::new())` to your Rocket"
+    );
+    true
+}
