@@ -1,0 +1,54 @@
+//! Steps of a login as a browser walks them, and what its cookie jar holds afterwards.
+
+use std::collections::BTreeMap;
+
+use super::{App, Browser, Resp};
+
+/// Session cookies in the browser's jar for `app`.
+pub fn session_cookies(b: &Browser, app: &App) -> Vec<String> {
+    b.cookies(&app.base)
+        .into_keys()
+        .filter(|k| k.starts_with("oidc_session"))
+        .collect()
+}
+
+/// Pending-login (transaction) cookies in the browser's jar for `app`.
+pub fn tx_cookies(b: &Browser, app: &App) -> Vec<String> {
+    b.cookies(&app.base)
+        .into_keys()
+        .filter(|k| k.starts_with("oidc_tx_"))
+        .collect()
+}
+
+/// A whole login from `/login?return_to=<return_to>` (auto-login at the issuer): every response.
+pub async fn login(b: &Browser, app: &App, return_to: &str) -> Vec<Resp> {
+    let url = format!(
+        "{}?return_to={}",
+        app.url("/login"),
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    );
+    let first = b.get(&url).await;
+    b.follow(first).await
+}
+
+/// The callback URL the issuer sends `b` to, not followed yet (`b` holds the transaction).
+pub async fn callback_url(b: &Browser, app: &App) -> String {
+    let login = b.get(&app.url("/login")).await;
+    assert_eq!(login.status, 303);
+    let authorize = b.get(&login.location().unwrap()).await;
+    assert_eq!(
+        authorize.status, 303,
+        "auto-login redirects: {}",
+        authorize.body
+    );
+    authorize.location().unwrap()
+}
+
+/// The query parameters of a URL.
+pub fn query_of(url: &str) -> BTreeMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
