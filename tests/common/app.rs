@@ -9,7 +9,9 @@ use std::time::Duration;
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket, Shutdown};
-use rocket_openid_connect::dev_issuer::{DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use rocket_openid_connect::dev_issuer::{
+    DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+};
 
 use super::{init_logging, TEST_SECRET_KEY};
 
@@ -156,9 +158,18 @@ impl Setup {
 
 /// Starts a dev issuer (auto-login as `ada`) and a test app; `tweak` adjusts the app figment.
 pub async fn setup_with(tweak: impl FnOnce(Figment) -> Figment) -> Setup {
+    setup_faulted(&[], tweak).await
+}
+
+/// As [`setup_with`], with `faults` switched on at the issuer *before* the app launches (so that
+/// the app's discovery and JWKS fetch see them).
+pub async fn setup_faulted(faults: &[Fault], tweak: impl FnOnce(Figment) -> Figment) -> Setup {
     init_logging();
     let issuer = DevIssuer::start().await.expect("dev issuer starts");
     issuer.set_auto_login(Some("ada"));
+    for fault in faults {
+        issuer.set_fault(fault.clone());
+    }
     let port = free_port();
     let app = launch(test_app(tweak(app_figment(issuer.issuer_url(), port))))
         .await

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
 use rocket::serde::json::serde_json::{self, Value};
 
 /// A response, read whole.
@@ -102,21 +103,42 @@ impl Browser {
         })
     }
 
+    /// An API client (see [`Browser::api`]) holding a copy of this browser's cookies: what a
+    /// page's `fetch()` sends.
+    pub fn api_client(&self) -> Browser {
+        let api = Browser::api();
+        *api.jar.lock().unwrap() = self.jar.lock().unwrap().clone();
+        api
+    }
+
+    /// Sends `req` with the jar's cookies for `url` and this browser's default headers (those
+    /// `req` does not set itself, so a test's own `Accept` is the only one sent), and stores
+    /// the cookies the answer sets.
     pub async fn request(&self, req: reqwest::RequestBuilder, url: &str) -> Resp {
-        let mut req = req;
-        if let Some(cookie) = self.cookie_header(url) {
-            req = req.header("cookie", cookie);
-        }
-        if self.navigate_headers {
-            req = req
-                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
-                .header("sec-fetch-mode", "navigate")
-                .header("sec-fetch-dest", "document");
+        let (client, req) = req.build_split();
+        let mut req = req.unwrap_or_else(|e| panic!("request to {url} cannot be built: {e}"));
+        let defaults: &[(&'static str, &'static str)] = if self.navigate_headers {
+            &[
+                ("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+                ("sec-fetch-mode", "navigate"),
+                ("sec-fetch-dest", "document"),
+            ]
         } else {
-            req = req.header("accept", "application/json");
+            &[("accept", "application/json")]
+        };
+        let headers = req.headers_mut();
+        for (name, value) in defaults {
+            if !headers.contains_key(*name) {
+                headers.insert(*name, HeaderValue::from_static(value));
+            }
         }
-        let resp = req
-            .send()
+        if let Some(cookie) = self.cookie_header(url) {
+            if !headers.contains_key("cookie") {
+                headers.insert("cookie", cookie.parse().unwrap());
+            }
+        }
+        let resp = client
+            .execute(req)
             .await
             .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
         let status = resp.status().as_u16();

@@ -20,15 +20,28 @@ pub fn tx_cookies(b: &Browser, app: &App) -> Vec<String> {
         .collect()
 }
 
-/// A whole login from `/login?return_to=<return_to>` (auto-login at the issuer): every response.
-pub async fn login(b: &Browser, app: &App, return_to: &str) -> Vec<Resp> {
-    let url = format!(
+/// `/login?return_to=<return_to>`, the value percent-encoded.
+pub fn login_url(app: &App, return_to: &str) -> String {
+    format!(
         "{}?return_to={}",
         app.url("/login"),
         url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-    );
-    let first = b.get(&url).await;
+    )
+}
+
+/// A whole login from `/login?return_to=<return_to>` (auto-login at the issuer): every response.
+pub async fn login(b: &Browser, app: &App, return_to: &str) -> Vec<Resp> {
+    let first = b.get(&login_url(app, return_to)).await;
     b.follow(first).await
+}
+
+/// The callback's answer in a login's `chain` (found by its path, the default
+/// `/authorization-code/callback`): its `Location` is where the login lands.
+pub fn callback_of(chain: &[Resp]) -> &Resp {
+    chain
+        .iter()
+        .find(|r| url::Url::parse(&r.url).is_ok_and(|u| u.path() == "/authorization-code/callback"))
+        .unwrap_or_else(|| panic!("no callback in the chain: {chain:#?}"))
 }
 
 /// The callback URL the issuer sends `b` to, not followed yet (`b` holds the transaction).

@@ -45,3 +45,21 @@ pub fn log_lines_with(needles: &[&str]) -> Vec<String> {
 pub fn all_log_lines() -> Vec<String> {
     LINES.lock().unwrap().clone()
 }
+
+/// Asserts that one captured line contains all of `parts`. All tests of a binary share the log,
+/// so make `parts[0]` something unique to the test (its client id or issuer URL); the lines
+/// containing it are shown when none has all parts.
+pub fn assert_logged(parts: &[&str]) {
+    assert!(
+        !log_lines_with(parts).is_empty(),
+        "no log line contains all of {parts:?}; the lines with {:?}:\n{}",
+        parts[0],
+        log_lines_with(&parts[..1]).join("\n")
+    );
+}
+
+/// Asserts that no captured line (of any test in this binary) contains `secret`.
+pub fn assert_not_logged(secret: &str) {
+    let lines = log_lines_with(&[secret]);
+    assert!(lines.is_empty(), "secret in the log: {secret}");
+}
