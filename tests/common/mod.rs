@@ -6,7 +6,8 @@
 //! - `log`: the log capture;
 //! - `app`: servers, the test app and its routes, `setup`, the fairing-failure check;
 //! - `browser`: `Browser` (cookie jar, navigation headers, redirects) and `Resp`;
-//! - `flows`: the steps of a login and what the jar holds after them.
+//! - `flows`: the steps of a login and what the jar holds after them;
+//! - `cases`: how a login or a callback ends, asserted with all that goes with the ending.
 
 // Every test binary compiles its own copy of this harness and uses only part of it, so a helper
 // that one binary leaves unused is not dead: `quickstart.rs` launches no test app and reads no
@@ -17,6 +18,8 @@
 mod app;
 #[allow(dead_code)]
 mod browser;
+#[allow(dead_code)]
+mod cases;
 #[allow(dead_code)]
 mod flows;
 #[allow(dead_code)]
@@ -29,6 +32,8 @@ mod open_redirects {
 
 pub use self::app::*;
 pub use self::browser::*;
+#[allow(unused_imports)] // Only conformance.rs and flow.rs assert how logins end.
+pub use self::cases::*;
 #[allow(unused_imports)] // fairing.rs and quickstart.rs walk no login.
 pub use self::flows::*;
 pub use self::log::*;
