@@ -44,6 +44,17 @@ pub fn callback_of(chain: &[Resp]) -> &Resp {
         .unwrap_or_else(|| panic!("no callback in the chain: {chain:#?}"))
 }
 
+/// Where a whole login from `/login?return_to=<return_to>` in a fresh browser lands: the
+/// `Location` of the callback's answer, which must be a 303.
+pub async fn landing_of(app: &App, return_to: &str) -> String {
+    let chain = login(&Browser::new(), app, return_to).await;
+    let callback = callback_of(&chain);
+    assert_eq!(callback.status, 303, "{return_to:?}: {}", callback.body);
+    callback
+        .location()
+        .unwrap_or_else(|| panic!("{return_to:?}: the callback's 303 has no Location"))
+}
+
 /// The callback URL the issuer sends `b` to, not followed yet (`b` holds the transaction).
 pub async fn callback_url(b: &Browser, app: &App) -> String {
     let login = b.get(&app.url("/login")).await;
