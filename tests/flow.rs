@@ -79,12 +79,7 @@ async fn happy_path_from_protected_through_login_back_to_protected() {
 }
 
 async fn sub_of(b: &Browser, s: &Setup) -> String {
-    let me = Browser {
-        navigate_headers: false,
-        ..Browser::new()
-    };
-    *me.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
-    me.get(&s.app.url("/api/me")).await.json()["sub"]
+    b.api_client().get(&s.app.url("/api/me")).await.json()["sub"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -113,12 +108,9 @@ async fn api_and_xhr_clients_get_401_never_a_redirect() {
         if !headers.iter().any(|(k, _)| *k == "accept") {
             req_headers.push(("accept", "text/html"));
         }
-        let r = Browser {
-            navigate_headers: false,
-            ..Browser::new()
-        }
-        .get_with(&s.app.url("/protected"), &req_headers)
-        .await;
+        let r = Browser::api()
+            .get_with(&s.app.url("/protected"), &req_headers)
+            .await;
         assert_eq!(r.status, 401, "{headers:?}");
     }
     let post = b.post_form(&s.app.url("/protected"), &[], &[]).await;
@@ -129,9 +121,7 @@ async fn api_and_xhr_clients_get_401_never_a_redirect() {
     );
     // Signed in, the API works.
     login(&b, &s.app, "/").await;
-    let me = Browser::api();
-    *me.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
-    let r = me.get(&s.app.url("/api/me")).await;
+    let r = b.api_client().get(&s.app.url("/api/me")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["name"], "Ada Lovelace");
     assert_eq!(r.json()["refresh"], true);
@@ -150,18 +140,12 @@ async fn return_to_tricks_all_land_on_a_local_path() {
         .collect();
     assert!(tricks.len() >= 30);
     for trick in tricks {
-        let b = Browser::new();
-        let chain = login(&b, &s.app, trick).await;
-        let callback = &chain[chain.len() - 2];
-        assert_eq!(callback.status, 303, "{trick:?}");
-        assert_eq!(callback.location().as_deref(), Some("/"), "{trick:?}");
+        assert_eq!(landing_of(&s.app, trick).await, "/", "{trick:?}");
     }
     // A good one is kept.
-    let b = Browser::new();
-    let chain = login(&b, &s.app, "/protected?tab=2").await;
     assert_eq!(
-        chain[chain.len() - 2].location().as_deref(),
-        Some("/protected?tab=2")
+        landing_of(&s.app, "/protected?tab=2").await,
+        "/protected?tab=2"
     );
     s.stop().await;
 }
@@ -239,20 +223,8 @@ async fn authorization_response_iss_is_checked() {
         Fault::AuthResponseWrongIssuer,
         Fault::AuthResponseMissingIssuer,
     ] {
-        s.issuer.clear_faults();
-        s.issuer.set_fault(fault.clone());
-        let b = Browser::new();
-        let token_calls = s.issuer.counters().token;
-        let chain = login(&b, &s.app, "/").await;
-        let last = chain.last().unwrap();
-        assert_eq!(last.status, 401, "{fault:?}");
-        assert!(last.body.contains("issuer_mismatch"), "{fault:?}");
-        assert_eq!(
-            s.issuer.counters().token,
-            token_calls,
-            "no code exchange after a bad iss"
-        );
-        assert!(session_cookies(&b, &s.app).is_empty());
+        // No session, and no code exchange after a bad iss.
+        login_case(&s, &[fault], Expect::Rejected(401, "issuer_mismatch")).await;
     }
     s.stop().await;
 }
@@ -279,28 +251,8 @@ async fn every_id_token_fault_is_rejected_with_no_session_and_no_userinfo_call()
         Fault::WrongAtHash,
     ];
     for fault in faults {
-        s.issuer.clear_faults();
-        s.issuer.set_fault(fault.clone());
-        let before = s.issuer.counters().userinfo;
-        let b = Browser::new();
-        let chain = login(&b, &s.app, "/protected").await;
-        let last = chain.last().unwrap();
-        assert_eq!(last.status, 401, "{fault:?}: {}", last.body);
-        assert!(
-            last.body.contains("invalid_id_token"),
-            "{fault:?}: {}",
-            last.body
-        );
-        assert!(session_cookies(&b, &s.app).is_empty(), "{fault:?}");
-        assert!(
-            tx_cookies(&b, &s.app).is_empty(),
-            "{fault:?}: transaction removed"
-        );
-        assert_eq!(
-            s.issuer.counters().userinfo,
-            before,
-            "{fault:?}: userinfo called"
-        );
+        // No session, the transaction removed, no userinfo call.
+        login_case(&s, &[fault], ID_TOKEN_REJECTED).await;
     }
     s.stop().await;
 }
@@ -319,13 +271,7 @@ async fn provider_failures_end_on_an_error_page_without_a_session() {
         (Fault::UserinfoUnauthorized, 502, "userinfo"),
     ];
     for (fault, status, code) in cases {
-        s.issuer.clear_faults();
-        s.issuer.set_fault(fault.clone());
-        let b = Browser::new();
-        let last = login(&b, &s.app, "/").await.pop().unwrap();
-        assert_eq!(last.status, status, "{fault:?}: {}", last.body);
-        assert!(last.body.contains(code), "{fault:?}");
-        assert!(session_cookies(&b, &s.app).is_empty(), "{fault:?}");
+        login_case(&s, &[fault], Expect::Rejected(status, code)).await;
     }
     s.stop().await;
 }
@@ -333,14 +279,15 @@ async fn provider_failures_end_on_an_error_page_without_a_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_error_with_html_is_escaped() {
     let s = setup().await;
-    s.issuer.set_fault(Fault::AuthResponseErrorHtml);
-    let b = Browser::new();
-    let last = login(&b, &s.app, "/").await.pop().unwrap();
-    assert_eq!(last.status, 401);
+    // A 401, no session, the transaction removed.
+    let last = login_case(
+        &s,
+        &[Fault::AuthResponseErrorHtml],
+        Expect::Rejected(401, "provider_error"),
+    )
+    .await;
     assert!(!last.body.contains("<script>"), "{}", last.body);
     assert!(last.body.contains("&lt;script&gt;"), "{}", last.body);
-    assert!(session_cookies(&b, &s.app).is_empty());
-    assert!(tx_cookies(&b, &s.app).is_empty());
     s.stop().await;
 }
 
@@ -350,10 +297,7 @@ async fn failure_destination_is_configurable() {
     s.issuer.set_fault(Fault::WrongNonce);
     let b = Browser::new();
     let chain = login(&b, &s.app, "/").await;
-    let callback = chain
-        .iter()
-        .find(|r| r.url.contains("/authorization-code/callback"))
-        .unwrap();
+    let callback = callback_of(&chain);
     assert_eq!(callback.status, 303);
     assert_eq!(
         callback.location().as_deref(),
@@ -396,8 +340,7 @@ async fn sign_in_with_groups(s: &Setup, groups: usize) -> (Browser, Vec<usize>) 
     s.issuer.set_fault(Fault::ManyGroups(groups));
     let b = Browser::new();
     let chain = login(&b, &s.app, "/api/me").await;
-    let callback = &chain[chain.len() - 2];
-    let sizes = callback
+    let sizes = callback_of(&chain)
         .set_cookies
         .iter()
         .filter(|c| c.starts_with("oidc_session"))
@@ -420,8 +363,7 @@ async fn a_user_with_many_groups_gets_a_chunked_session_that_works() {
         sizes.len(),
         sizes.iter().sum::<usize>()
     );
-    let me = Browser::api();
-    *me.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
+    let me = b.api_client();
     let r = me.get(&s.app.url("/api/me")).await;
     assert_eq!(r.status, 200);
     assert!(r.json()["groups"].as_array().unwrap().len() >= 100);
@@ -607,22 +549,13 @@ async fn cross_site_logout_is_refused_and_get_does_not_log_out() {
     let s = setup().await;
     let b = Browser::new();
     login(&b, &s.app, "/").await;
-    let r = b
-        .post_form(
-            &s.app.url("/logout"),
-            &[],
-            &[("origin", "http://evil.example")],
-        )
-        .await;
-    assert_eq!(r.status, 403);
-    let r = b
-        .post_form(
-            &s.app.url("/logout"),
-            &[],
-            &[("sec-fetch-site", "cross-site")],
-        )
-        .await;
-    assert_eq!(r.status, 403);
+    for header in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let r = b.post_form(&s.app.url("/logout"), &[], &[header]).await;
+        assert_eq!(r.status, 403, "{header:?}");
+    }
     let r = b.get(&s.app.url("/logout")).await;
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -685,7 +618,6 @@ async fn tokens_codes_and_cookie_values_never_reach_the_log() {
         .await;
     let revoked = s.issuer.counters().revoked_tokens;
     assert_eq!(revoked.len(), 2);
-    let lines = all_log_lines();
     // Tokens and secrets appear in no line at all.
     for secret in [
         revoked[0].as_str(),
@@ -693,11 +625,9 @@ async fn tokens_codes_and_cookie_values_never_reach_the_log() {
         common::TEST_SECRET_KEY,
         "quickstart-dev-secret",
     ] {
-        assert!(
-            lines.iter().all(|l| !l.contains(secret)),
-            "secret in the log: {secret}"
-        );
+        assert_not_logged(secret);
     }
+    let lines = all_log_lines();
     // The one-time code appears only where Rocket itself logs request lines at the `normal`
     // level (`GET /authorization-code/callback?code=...`), never in this crate's own lines.
     // Rocket's release default (`critical`) logs no request lines; the README says so.
@@ -727,9 +657,7 @@ async fn provider_quirks_auth0_updated_at_and_string_booleans_sign_in() {
     let b = Browser::new();
     let last = login(&b, &s.app, "/").await.pop().unwrap();
     assert_eq!(last.body, "Hi Ada Lovelace!");
-    let api = Browser::api();
-    *api.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
-    assert_eq!(api.get(&s.app.url("/api/me")).await.status, 200);
+    assert_eq!(b.api_client().get(&s.app.url("/api/me")).await.status, 200);
     s.stop().await;
 }
 
@@ -800,20 +728,13 @@ async fn a_300_group_token_set_fits_and_a_larger_one_fails_with_advice() {
     );
     assert!(sizes.len() > 4 && sizes.len() <= 8, "{sizes:?}");
     assert!(sizes.iter().all(|n| *n <= 4096), "{sizes:?}");
-    let me = Browser::api();
-    *me.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
-    let r = me.get(&s.app.url("/api/me")).await;
+    let r = b.api_client().get(&s.app.url("/api/me")).await;
     assert_eq!(r.status, 200);
     assert!(r.json()["groups"].as_array().unwrap().len() >= 300);
 
     // 1000 groups cannot fit: a clear error page, no session, and the log says what to change.
-    s.issuer.clear_faults();
-    s.issuer.set_fault(Fault::ManyGroups(1000));
-    let b = Browser::new();
-    let last = login(&b, &s.app, "/").await.pop().unwrap();
-    assert_eq!(last.status, 500, "{}", last.body);
-    assert!(last.body.contains("internal"));
-    assert!(session_cookies(&b, &s.app).is_empty());
-    assert!(!log_lines_with(&["more than 8 cookies can carry", "oidc.fetch_userinfo"]).is_empty());
+    let internal = Expect::Rejected(500, "internal");
+    login_case(&s, &[Fault::ManyGroups(1000)], internal).await;
+    assert_logged(&["more than 8 cookies can carry", "oidc.fetch_userinfo"]);
     s.stop().await;
 }

@@ -82,9 +82,7 @@ async fn quickstart_signs_in_through_the_development_issuer_form() {
         .body
         .contains("<form method=\"post\" action=\"/logout\">"));
 
-    let api = Browser::api();
-    *api.jar.lock().unwrap() = b.jar.lock().unwrap().clone();
-    let me = api.get(&app.url("/api/me")).await;
+    let me = b.api_client().get(&app.url("/api/me")).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["name"], "Ada Lovelace");
     assert_eq!(me.json()["preferred_username"], "ada");
