@@ -13,6 +13,7 @@ use url::Url;
 use super::faults::{Fault, Faults};
 use super::jwt;
 use super::keys;
+use super::metadata;
 use super::params::{ParamError, Params, RequestInfo};
 use super::reply::{error_page, login_page, page, signed_out_page, Reply};
 use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
@@ -84,13 +85,29 @@ pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &m
 #[rocket::get("/.well-known/openid-configuration")]
 async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.discovery).await;
+    if let Some(reply) = metadata::discovery_redirect(inner.issuer(), &faults) {
+        return reply;
+    }
+    serve_discovery(&faults, openid_configuration(inner.issuer(), &faults))
+}
+
+/// Answers a discovery request with `document`, or as the discovery response faults say.
+pub(crate) fn serve_discovery(faults: &Faults, document: Value) -> Reply {
     if faults.has(&Fault::DiscoveryServerError) {
         return Reply::server_error();
     }
     if faults.has(&Fault::DiscoveryNotJson) {
         return Reply::html(Status::Ok, page("Welcome", "<p>This is not JSON.</p>"));
     }
-    let issuer = inner.issuer();
+    match faults.huge_discovery() {
+        Some(mb) => Reply::padded_json(&document, mb),
+        None => Reply::json(Status::Ok, &document),
+    }
+}
+
+/// The OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3) of the issuer at `issuer`,
+/// with the document faults applied.
+pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
     let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -128,10 +145,8 @@ async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
             fields.remove("token_endpoint");
         }
     }
-    match faults.huge_discovery() {
-        Some(mb) => Reply::padded_json(&document, mb),
-        None => Reply::json(Status::Ok, &document),
-    }
+    metadata::apply_document_faults(&mut document, faults);
+    document
 }
 
 #[rocket::get("/jwks")]
@@ -141,7 +156,8 @@ async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
     if !jwks_delay.is_zero() {
         rocket::tokio::time::sleep(jwks_delay).await;
     }
-    let document = keys::jwks(&jwt::published_keys(&faults));
+    let mut document = keys::jwks(&jwt::published_keys(&faults));
+    metadata::apply_jwks_faults(&mut document, &faults);
     match faults.huge_jwks() {
         Some(mb) => Reply::padded_json(&document, mb),
         None => Reply::json(Status::Ok, &document),

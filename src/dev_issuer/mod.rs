@@ -14,11 +14,12 @@
 //!
 //! # Endpoints
 //!
-//! All are advertised in `/.well-known/openid-configuration`:
+//! All but the metadata documents are advertised in `/.well-known/openid-configuration`:
 //!
 //! | Path | What |
 //! |------|------|
 //! | `GET /.well-known/openid-configuration` | discovery |
+//! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata: the discovery document without its OpenID-only members (`userinfo_endpoint`, `subject_types_supported`, `id_token_signing_alg_values_supported`, `claims_supported`, `claims_parameter_supported`) |
 //! | `GET /jwks` | the public signing key(s): RS256, `use: sig`, `kid` = RFC 7638 thumbprint |
 //! | `GET /authorize` | authorization code flow only, PKCE `S256` required, a login page |
 //! | `POST /login` | the login page's form |
@@ -76,13 +77,16 @@
 //! # Faults
 //!
 //! [`DevIssuer::set_fault`] switches on a [`Fault`]: a wrong claim, a bad signature, a rotated
-//! key, an error or a slow answer from one endpoint, so that a test can show the client rejects
-//! exactly that.
+//! key, an error or a slow answer from one endpoint, metadata as real providers publish it (a
+//! discovery redirect, `client_secret_post` only, encryption keys in the JWKS, a revocation
+//! endpoint only in the RFC 8414 document), so that a test can show the client rejects, or
+//! copes with, exactly that.
 
 mod endpoints;
 mod faults;
 pub(crate) mod jwt;
 mod keys;
+mod metadata;
 mod params;
 mod reply;
 mod server;
@@ -267,8 +271,11 @@ pub fn default_users() -> Vec<DevUser> {
 /// answers included). [`DevIssuer::counters`] returns a snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
-    /// `GET /.well-known/openid-configuration`.
+    /// `GET /.well-known/openid-configuration`, and the other paths that serve a discovery
+    /// document (the redirect hops of [`Fault::DiscoveryRedirect`]).
     pub discovery: u64,
+    /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+    pub authorization_server_metadata: u64,
     /// `GET /jwks`.
     pub jwks: u64,
     /// `GET /authorize`.

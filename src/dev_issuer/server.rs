@@ -13,7 +13,7 @@ use rocket::tokio::task::JoinHandle;
 
 use super::faults::Fault;
 use super::state::Inner;
-use super::{default_users, endpoints, Counters, DevClient, DevUser};
+use super::{default_users, endpoints, metadata, Counters, DevClient, DevUser};
 
 /// A running development issuer. Dropping it stops the server (without waiting); prefer
 /// [`DevIssuer::stop`] in async code, which waits until it is down.
@@ -166,6 +166,7 @@ impl DevIssuerBuilder {
         let rocket = rocket::custom(rocket_config(self.address, self.port))
             .manage(inner.clone())
             .mount("/", endpoints::routes())
+            .mount("/", metadata::routes())
             .register("/", endpoints::catchers())
             .attach(AdHoc::on_liftoff("dev issuer port", move |rocket| {
                 Box::pin(async move {

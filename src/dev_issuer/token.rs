@@ -46,13 +46,17 @@ fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<De
         CredentialsError::Missing => invalid_client("client authentication is required", false),
     })?;
     let basic = credentials.basic;
-    if !basic
-        && credentials.client_secret.is_some()
-        && inner.lock().faults.has(&Fault::ClientSecretBasicOnly)
-    {
+    let faults = inner.lock().faults.clone();
+    if !basic && credentials.client_secret.is_some() && faults.has(&Fault::ClientSecretBasicOnly) {
         return Err(invalid_client(
             "this client must authenticate with client_secret_basic",
             false,
+        ));
+    }
+    if basic && faults.has(&Fault::ClientSecretPostOnly) {
+        return Err(invalid_client(
+            "this client must authenticate with client_secret_post",
+            true,
         ));
     }
     let Some(client) = inner.lock().clients.get(&credentials.client_id).cloned() else {

@@ -47,6 +47,8 @@ async fn no_endpoint_answers_5xx_to_garbage() {
             "/userinfo",
             "/jwks",
             "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+            "/moved/1/openid-configuration",
             "/token",
         ] {
             let response = http

@@ -3,6 +3,7 @@
 mod bad_input;
 mod faults;
 mod flows;
+mod metadata;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
