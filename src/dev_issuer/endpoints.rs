@@ -17,6 +17,7 @@ use super::metadata;
 use super::params::{ParamError, Params, RequestInfo};
 use super::reply::{error_page, login_page, page, signed_out_page, Reply};
 use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
+use super::tenants;
 use super::DevUser;
 
 /// The scopes the issuer knows; others are ignored (RFC 6749 §3.3 lets a server narrow scopes).
@@ -85,6 +86,9 @@ pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &m
 #[rocket::get("/.well-known/openid-configuration")]
 async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.discovery).await;
+    if let Some(reply) = tenants::root_discovery(inner) {
+        return reply;
+    }
     if let Some(reply) = metadata::discovery_redirect(inner.issuer(), &faults) {
         return reply;
     }
@@ -187,11 +191,12 @@ pub(crate) fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     registered == requested
 }
 
-/// `redirect_uri` with `params` (and RFC 9207 `iss`, unless a fault says otherwise) appended.
+/// `redirect_uri` with `params` and RFC 9207 `iss` (unless a fault or the multi-tenant mode
+/// says otherwise) appended.
 fn redirect_to(
     redirect_uri: &str,
     params: &[(&str, &str)],
-    issuer: &str,
+    inner: &Inner,
     faults: &Faults,
 ) -> Reply {
     let Ok(mut url) = Url::parse(redirect_uri) else {
@@ -204,8 +209,10 @@ fn redirect_to(
         }
         if faults.has(&Fault::AuthResponseWrongIssuer) {
             query.append_pair("iss", WRONG_ISSUER);
-        } else if !faults.has(&Fault::AuthResponseMissingIssuer) {
-            query.append_pair("iss", issuer);
+        } else if let Some(issuer) = tenants::response_issuer(inner) {
+            if !faults.has(&Fault::AuthResponseMissingIssuer) {
+                query.append_pair("iss", issuer);
+            }
         }
     }
     Reply::redirect(url.into()).no_store()
@@ -224,7 +231,7 @@ fn error_redirect(
     if let Some(state) = state {
         params.push(("state", state));
     }
-    redirect_to(redirect_uri, &params, inner.issuer(), faults)
+    redirect_to(redirect_uri, &params, inner, faults)
 }
 
 #[rocket::get("/authorize")]
@@ -402,7 +409,7 @@ fn complete_login(
     if let Some(s) = pending.state.as_deref() {
         params.push(("state", s));
     }
-    redirect_to(&pending.redirect_uri, &params, inner.issuer(), &faults)
+    redirect_to(&pending.redirect_uri, &params, inner, &faults)
 }
 
 #[rocket::post("/login", data = "<data>")]
@@ -482,7 +489,7 @@ fn end_session(inner: &Inner, params: Result<Params, ParamError>) -> Reply {
     let mut client_id = params.get("client_id").map(str::to_owned);
     if let Some(hint) = params.get("id_token_hint") {
         let Some(claims) =
-            jwt::verify_own(hint).filter(|c| c.get("iss") == Some(&json!(inner.issuer())))
+            jwt::verify_own(hint).filter(|c| tenants::is_own_issuer(inner, c.get("iss")))
         else {
             return error_page("The id_token_hint was not issued by this issuer.");
         };

@@ -18,6 +18,7 @@ use super::endpoints::{enter, openid_configuration, serve_discovery};
 use super::faults::{Fault, Faults};
 use super::reply::Reply;
 use super::state::Inner;
+use super::tenants;
 
 /// The RSA encryption key of [`Fault::JwksEncryptionKeys`]: the public half of an RSA-2048 key
 /// generated with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 | openssl pkey
@@ -62,6 +63,9 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
 #[rocket::get("/.well-known/oauth-authorization-server")]
 async fn authorization_server_metadata(inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.authorization_server_metadata).await;
+    if let Some(reply) = tenants::root_discovery(inner) {
+        return reply;
+    }
     Reply::json(
         Status::Ok,
         &authorization_server_document(inner.issuer(), &faults),

@@ -20,6 +20,7 @@
 //! |------|------|
 //! | `GET /.well-known/openid-configuration` | discovery |
 //! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata: the discovery document without its OpenID-only members (`userinfo_endpoint`, `subject_types_supported`, `id_token_signing_alg_values_supported`, `claims_supported`, `claims_parameter_supported`) |
+//! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | multi-tenant mode only (see [below](#multi-tenant-issuer-entra-style)) |
 //! | `GET /jwks` | the public signing key(s): RS256, `use: sig`, `kid` = RFC 7638 thumbprint |
 //! | `GET /authorize` | authorization code flow only, PKCE `S256` required, a login page |
 //! | `POST /login` | the login page's form |
@@ -74,6 +75,45 @@
 //! | sign one ID token | 31 ms | 1.4 ms |
 //! | a full login by a strict client (discovery to userinfo) | 46 ms | 4.7 ms |
 //!
+//! # Multi-tenant issuer (Entra style)
+//!
+//! With [`DevIssuerBuilder::multi_tenant`] the issuer behaves like Microsoft Entra ID v2.0
+//! (`https://login.microsoftonline.com`) for multi-tenant apps. With `{base}` the
+//! [issuer URL](DevIssuer::issuer_url) and `{tid}` a tenant id:
+//!
+//! | Discovery URL | Its `issuer` | Entra |
+//! |---|---|---|
+//! | `{base}/common/v2.0/.well-known/openid-configuration` | `{base}/{tenantid}/v2.0`, literally, braces included | `/common/v2.0/…` has `"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0"` |
+//! | `{base}/organizations/v2.0/.well-known/openid-configuration` | the same template | the same for `/organizations` |
+//! | `{base}/consumers/v2.0/.well-known/openid-configuration` | `{base}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0` ([`CONSUMERS_TENANT_ID`]) | the tenant of personal accounts |
+//! | `{base}/{tid}/v2.0/.well-known/openid-configuration`, `{tid}` the default tenant, a user's `tid` or [`CONSUMERS_TENANT_ID`] | `{base}/{tid}/v2.0` | a tenant's own document |
+//! | `{base}/{other}/v2.0/.well-known/openid-configuration` | 400 `{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant '{other}' not found. …"}` | Entra's AADSTS90002 |
+//! | `{base}/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server` | 404 `invalid_tenant`, naming the paths above | Entra serves no document at its root |
+//!
+//! Every tenant document is the ordinary one with that `issuer` and with the same shared
+//! endpoints `{base}/authorize`, `{base}/token`, `{base}/userinfo`, `{base}/jwks`,
+//! `{base}/end_session` (Entra's are per path, `…/common/oauth2/v2.0/authorize`, and reach one
+//! service). As Entra's, it has no `revocation_endpoint` and no
+//! `authorization_response_iss_parameter_supported`, lists `tid` in `claims_supported`, and has
+//! `tenant_region_scope` (`null` for `/common` and `/organizations`, `"WW"` otherwise) and
+//! `cloud_instance_name: "microsoftonline.com"`. The document faults apply to it
+//! ([`Fault::DiscoveryWrongIssuer`] appends `/other` to its `issuer`); the redirect faults do not.
+//! Each fetch counts as a discovery call.
+//!
+//! A user's tenant is the string claim `tid` in [`DevUser::extra`]; at start, users without one
+//! get the default tenant id given to `multi_tenant` (for example [`DEFAULT_TENANT_ID`]). Since
+//! `extra` claims are always released, ID tokens and userinfo carry `tid`, and every ID token
+//! has `iss = {base}/{tid}/v2.0` for the user's tenant, whichever document the client read, as
+//! Entra's v2.0 ID tokens have `iss: "https://login.microsoftonline.com/<tid>/v2.0"` and
+//! `tid: "<tid>"`. The authorization response carries no RFC 9207 `iss` (Entra sends none). So a
+//! client of `/common` or `/organizations` must take the tenant from the token's `tid` and check
+//! `iss` against the template filled in with it; a client of a fixed tenant checks `iss` as
+//! usual. `end_session` accepts such tokens as `id_token_hint`.
+//! [`DevIssuer::tenant_issuer_url`] and [`DevIssuer::tenant_discovery_url`] build these URLs.
+//!
+//! Not mimicked: `/organizations` lets personal-account users sign in too; `sub` is not
+//! pairwise; Entra's `oid` and `ver` claims are absent (add them to [`DevUser::extra`]).
+//!
 //! # Faults
 //!
 //! [`DevIssuer::set_fault`] switches on a [`Fault`]: a wrong claim, a bad signature, a rotated
@@ -91,10 +131,12 @@ mod params;
 mod reply;
 mod server;
 mod state;
+mod tenants;
 mod token;
 
 pub use faults::Fault;
 pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};
+pub use tenants::{CONSUMERS_TENANT_ID, DEFAULT_TENANT_ID};
 
 use rocket::serde::json::serde_json::{Map, Value};
 
@@ -272,7 +314,7 @@ pub fn default_users() -> Vec<DevUser> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
     /// `GET /.well-known/openid-configuration`, and the other paths that serve a discovery
-    /// document (the redirect hops of [`Fault::DiscoveryRedirect`]).
+    /// document (redirect hops, multi-tenant paths).
     pub discovery: u64,
     /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
     pub authorization_server_metadata: u64,

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use rand::RngCore;
 
 use super::faults::Faults;
+use super::tenants::Tenants;
 use super::{Counters, DevClient, DevUser};
 
 /// How long a login page stays usable.
@@ -20,6 +21,8 @@ pub(crate) struct Inner {
     pub issuer: OnceLock<String>,
     pub code_lifetime: Duration,
     pub token_lifetime: Duration,
+    /// The multi-tenant mode, if on (set before the issuer starts).
+    pub tenants: Option<Tenants>,
     state: Mutex<State>,
 }
 
@@ -39,6 +42,7 @@ impl Inner {
             issuer: OnceLock::new(),
             code_lifetime,
             token_lifetime,
+            tenants: None,
             state: Mutex::new(state),
         }
     }

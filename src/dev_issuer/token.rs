@@ -18,6 +18,7 @@ use super::jwt::{self, IdTokenInput};
 use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
 use super::reply::Reply;
 use super::state::{unix_now, AccessGrant, Grant, Inner};
+use super::tenants;
 use super::DevClient;
 
 fn invalid_request(description: &str) -> Reply {
@@ -222,9 +223,10 @@ fn issue_tokens(
         (state.faults.clone(), user, access_token, refresh_token)
     };
     let lifetime = inner.token_lifetime.as_secs();
+    let issuer = tenants::id_token_issuer(inner, &user);
     let id_token = jwt::id_token(
         &IdTokenInput {
-            issuer: inner.issuer(),
+            issuer: &issuer,
             client_id: &client.client_id,
             client_secret: client.client_secret.as_deref(),
             user: &user,

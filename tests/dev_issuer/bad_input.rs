@@ -49,6 +49,7 @@ async fn no_endpoint_answers_5xx_to_garbage() {
             "/.well-known/openid-configuration",
             "/.well-known/oauth-authorization-server",
             "/moved/1/openid-configuration",
+            "/common/v2.0/.well-known/openid-configuration",
             "/token",
         ] {
             let response = http

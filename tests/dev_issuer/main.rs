@@ -4,6 +4,7 @@ mod bad_input;
 mod faults;
 mod flows;
 mod metadata;
+mod tenants;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
