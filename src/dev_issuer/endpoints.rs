@@ -11,6 +11,7 @@ use rocket::State;
 use url::Url;
 
 use super::faults::{Fault, Faults};
+use super::form_post::{form_post_page, ResponseMode};
 use super::jwt;
 use super::keys;
 use super::metadata;
@@ -121,7 +122,7 @@ pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
         "revocation_endpoint": format!("{issuer}/revoke"),
         "end_session_endpoint": format!("{issuer}/end_session"),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -191,10 +192,11 @@ pub(crate) fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     registered == requested
 }
 
-/// `redirect_uri` with `params` and RFC 9207 `iss` (unless a fault or the multi-tenant mode
-/// says otherwise) appended.
+/// The authorization response: `params` and RFC 9207 `iss` (unless a fault or the multi-tenant
+/// mode says otherwise), appended to `redirect_uri` or posted to it (`form_post`).
 fn redirect_to(
     redirect_uri: &str,
+    mode: ResponseMode,
     params: &[(&str, &str)],
     inner: &Inner,
     faults: &Faults,
@@ -202,19 +204,18 @@ fn redirect_to(
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return error_page("The redirect_uri is not a valid URL.");
     };
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in params {
-            query.append_pair(name, value);
-        }
-        if faults.has(&Fault::AuthResponseWrongIssuer) {
-            query.append_pair("iss", WRONG_ISSUER);
-        } else if let Some(issuer) = tenants::response_issuer(inner) {
-            if !faults.has(&Fault::AuthResponseMissingIssuer) {
-                query.append_pair("iss", issuer);
-            }
+    let mut params = params.to_vec();
+    if faults.has(&Fault::AuthResponseWrongIssuer) {
+        params.push(("iss", WRONG_ISSUER));
+    } else if let Some(issuer) = tenants::response_issuer(inner) {
+        if !faults.has(&Fault::AuthResponseMissingIssuer) {
+            params.push(("iss", issuer));
         }
     }
+    if mode == ResponseMode::FormPost {
+        return form_post_page(redirect_uri, &params);
+    }
+    url.query_pairs_mut().extend_pairs(&params);
     Reply::redirect(url.into()).no_store()
 }
 
@@ -223,6 +224,7 @@ fn error_redirect(
     inner: &Inner,
     faults: &Faults,
     redirect_uri: &str,
+    mode: ResponseMode,
     state: Option<&str>,
     error: &str,
     description: &str,
@@ -231,7 +233,7 @@ fn error_redirect(
     if let Some(state) = state {
         params.push(("state", state));
     }
-    redirect_to(redirect_uri, &params, inner, faults)
+    redirect_to(redirect_uri, mode, &params, inner, faults)
 }
 
 #[rocket::get("/authorize")]
@@ -263,11 +265,14 @@ fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
 
     let faults = state.faults.clone();
     let state_param = params.get("state");
+    // OAuth 2.0 Form Post Response Mode §2; an unsupported mode is answered in the default one.
+    let response_mode = ResponseMode::parse(params.get("response_mode"));
     let fail = |error: &str, description: &str| {
         error_redirect(
             inner,
             &faults,
             redirect_uri,
+            response_mode.unwrap_or_default(),
             state_param,
             error,
             description,
@@ -283,12 +288,12 @@ fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
             )
         }
     }
-    if params
-        .get("response_mode")
-        .is_some_and(|mode| mode != "query")
-    {
-        return fail("invalid_request", "only response_mode=query is supported");
-    }
+    let Some(response_mode) = response_mode else {
+        return fail(
+            "invalid_request",
+            "response_mode must be query or form_post",
+        );
+    };
     if params.get("request").is_some() {
         return fail("request_not_supported", "request objects are not supported");
     }
@@ -334,6 +339,7 @@ fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.to_owned(),
         login_hint: params.get("login_hint").map(str::to_owned),
+        response_mode,
         created: Instant::now(),
     };
     let prompt_none = params
@@ -386,6 +392,7 @@ fn complete_login(
             inner,
             &faults,
             &pending.redirect_uri,
+            pending.response_mode,
             pending.state.as_deref(),
             "access_denied",
             "<script>alert(1)</script>",
@@ -409,7 +416,13 @@ fn complete_login(
     if let Some(s) = pending.state.as_deref() {
         params.push(("state", s));
     }
-    redirect_to(&pending.redirect_uri, &params, inner, &faults)
+    redirect_to(
+        &pending.redirect_uri,
+        pending.response_mode,
+        &params,
+        inner,
+        &faults,
+    )
 }
 
 #[rocket::post("/login", data = "<data>")]
@@ -438,6 +451,7 @@ async fn login(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> 
                 inner,
                 &faults,
                 &pending.redirect_uri,
+                pending.response_mode,
                 pending.state.as_deref(),
                 "access_denied",
                 "the user denied the request",

@@ -35,8 +35,16 @@
 //!   works with the default client. The same rule applies to post-logout redirect URIs.
 //! - **Unknown `client_id` or unregistered `redirect_uri`** at `/authorize` gives an HTML 400 page,
 //!   never a redirect. Other errors (no `openid` scope, missing PKCE, `plain` PKCE, another
-//!   `response_type`, `prompt=none` without auto-login) redirect with `error`,
-//!   `error_description`, `state` and `iss`.
+//!   `response_type`, a `response_mode` other than `query` and `form_post`, `prompt=none`
+//!   without auto-login) redirect with `error`, `error_description`, `state` and `iss`.
+//! - **`response_mode=form_post`** (OAuth 2.0 Form Post Response Mode): instead of a 303, the
+//!   authorization response (the code, or an error) is a 200 HTML page with
+//!   `Cache-Control: no-store` holding `<form method="post" action="{redirect_uri}">` with one
+//!   `<input type="hidden">` per parameter: `code`, `state` (when sent), `iss`; or `error`,
+//!   `error_description`, `state`, `iss`. `<body onload="document.forms[0].submit()">` submits
+//!   it; with JavaScript off, a `<noscript>` "Continue" button does. This holds after the login
+//!   page and with auto-login alike. Other modes (`fragment`, JARM's `*.jwt`) are refused with
+//!   `invalid_request` in the query.
 //! - **Logging in without a browser**: `GET /authorize` answers a form
 //!   `<form method="post" action="/login">` with a hidden `request_id`, radio buttons named
 //!   `username` (the users' `preferred_username`; `login_hint` selects one) and buttons
@@ -124,6 +132,7 @@
 
 mod endpoints;
 mod faults;
+mod form_post;
 pub(crate) mod jwt;
 mod keys;
 mod metadata;

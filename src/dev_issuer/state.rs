@@ -9,6 +9,7 @@ use base64::Engine as _;
 use rand::RngCore;
 
 use super::faults::Faults;
+use super::form_post::ResponseMode;
 use super::tenants::Tenants;
 use super::{Counters, DevClient, DevUser};
 
@@ -132,6 +133,7 @@ pub(crate) struct Pending {
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub login_hint: Option<String>,
+    pub response_mode: ResponseMode,
     pub created: Instant,
 }
 

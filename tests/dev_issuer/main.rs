@@ -3,6 +3,7 @@
 mod bad_input;
 mod faults;
 mod flows;
+mod form_post;
 mod metadata;
 mod tenants;
 
