@@ -68,6 +68,9 @@
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
 //!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, or `none` for public
 //!   clients (PKCE protects them).
+//! - **Client key fixtures**, public and for development only: [`CLIENT_RSA_KEY_PEM`] and
+//!   [`CLIENT_P256_KEY_PEM`] for `private_key_jwt`, [`APPLE_AUTH_KEY_P8`] in the form of Apple's
+//!   `.p8` files; [`DevClientKey::from_pem`] takes their public halves.
 //! - **Bad input** (missing, repeated or badly encoded parameters, invalid UTF-8, a body over
 //!   1 MiB) gives a standard OAuth error or a 400 page, never a 500.
 //! - **Logging**: the issuer's Rocket logs nothing. Rocket 0.5's log level is process-wide and
@@ -130,6 +133,7 @@
 //! endpoint only in the RFC 8414 document), so that a test can show the client rejects, or
 //! copes with, exactly that.
 
+mod client_keys;
 mod endpoints;
 mod faults;
 mod form_post;
@@ -143,6 +147,9 @@ mod state;
 mod tenants;
 mod token;
 
+pub use client_keys::{
+    DevClientKey, DevClientKeyError, APPLE_AUTH_KEY_P8, CLIENT_P256_KEY_PEM, CLIENT_RSA_KEY_PEM,
+};
 pub use faults::Fault;
 pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};
 pub use tenants::{CONSUMERS_TENANT_ID, DEFAULT_TENANT_ID};
