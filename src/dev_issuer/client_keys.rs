@@ -1,13 +1,16 @@
 //! Public keys that clients register instead of a shared secret (`private_key_jwt`, Sign in
-//! with Apple's client secret), and the development-only client key fixtures.
+//! with Apple's client secret), the JWS checks made with them, and the development-only client
+//! key fixtures.
 
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use p256::ecdsa::signature::Verifier as _;
 use p256::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
-use rocket::serde::json::serde_json::{json, Value};
+use rocket::serde::json::serde_json::{self, json, Map, Value};
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
+use rsa::signature::Verifier as _;
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256};
@@ -27,6 +30,10 @@ pub const CLIENT_P256_KEY_PEM: &str = include_str!("keys/client-p256-key.pem");
 /// EC -pkeyopt ec_paramgen_curve:P-256` on 2026-12-01 (`src/dev_issuer/keys/apple-auth-key.p8`).
 /// **Development only**: it is public.
 pub const APPLE_AUTH_KEY_P8: &str = include_str!("keys/apple-auth-key.p8");
+
+/// The JWS algorithms accepted for client assertions, as advertised in
+/// `token_endpoint_auth_signing_alg_values_supported`.
+pub(crate) const ASSERTION_ALGS: &[&str] = &["RS256", "PS256", "ES256"];
 
 /// Why a [`DevClientKey`] could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +209,34 @@ impl DevClientKey {
         self.kid = Some(kid);
         self
     }
+
+    /// Whether this key may check a JWS with `alg`.
+    fn accepts(&self, alg: &str) -> bool {
+        compatible(&self.key, alg) && self.alg.as_deref().is_none_or(|own| own == alg)
+    }
+
+    /// Checks the signature `signature` of `message` with `alg`.
+    fn verify(&self, alg: &str, message: &[u8], signature: &[u8]) -> bool {
+        match (&self.key, alg) {
+            (PublicKey::Rsa(key), "RS256") => rsa::pkcs1v15::Signature::try_from(signature)
+                .is_ok_and(|signature| {
+                    rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key.clone())
+                        .verify(message, &signature)
+                        .is_ok()
+                }),
+            (PublicKey::Rsa(key), "PS256") => {
+                rsa::pss::Signature::try_from(signature).is_ok_and(|signature| {
+                    rsa::pss::VerifyingKey::<Sha256>::new(key.clone())
+                        .verify(message, &signature)
+                        .is_ok()
+                })
+            }
+            // RFC 7518 §3.4: ES256 signatures are R || S, 64 bytes, not DER.
+            (PublicKey::P256(key), "ES256") => p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|signature| key.verify(message, &signature).is_ok()),
+            _ => false,
+        }
+    }
 }
 
 fn compatible(key: &PublicKey, alg: &str) -> bool {
@@ -248,9 +283,97 @@ fn thumbprint(key: &PublicKey) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
+/// A JWS's decoded header and claims.
+pub(crate) type HeaderAndClaims = (Map<String, Value>, Map<String, Value>);
+
+/// The decoded header and claims of a compact JWS, unverified; `None` if it is not one.
+pub(crate) fn decode_unverified(token: &str) -> Option<HeaderAndClaims> {
+    let mut parts = token.split('.');
+    let (header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let object = |part: &str| match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?) {
+        Ok(Value::Object(members)) => Some(members),
+        _ => None,
+    };
+    Some((object(header)?, object(payload)?))
+}
+
+/// Verifies a compact JWS (RFC 7515 §5.2) with one of `keys` and one of `algs`, and returns its
+/// header and claims; `Err` is the `error_description`. A `kid` in the header selects the keys
+/// with that `kid` (and those without one); `none`, HMAC and any `crit` header are refused.
+pub(crate) fn verify_jws(
+    token: &str,
+    keys: &[DevClientKey],
+    algs: &[&str],
+) -> Result<HeaderAndClaims, String> {
+    let (header, claims) =
+        decode_unverified(token).ok_or("the JWT is not a compact JWS of JSON objects")?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or("the JWT header has no alg")?;
+    if !algs.contains(&alg) {
+        return Err(format!(
+            "the JWT's alg `{alg}` is not accepted; sign with {}",
+            algs.join(", ")
+        ));
+    }
+    if header.contains_key("crit") {
+        return Err("the JWT header has `crit` extensions, which are not supported".into());
+    }
+    let kid = header.get("kid").and_then(Value::as_str);
+    let candidates: Vec<&DevClientKey> = keys
+        .iter()
+        .filter(|key| kid.is_none_or(|kid| key.kid().is_none_or(|own| own == kid)))
+        .collect();
+    if candidates.is_empty() {
+        return Err(format!(
+            "no registered key has kid `{}`",
+            kid.unwrap_or_default()
+        ));
+    }
+    let (signing_input, signature) = token
+        .rsplit_once('.')
+        .ok_or("the JWT is not a compact JWS")?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| "the JWT's signature is not base64url")?;
+    let verified = candidates
+        .iter()
+        .filter(|key| key.accepts(alg))
+        .any(|key| key.verify(alg, signing_input.as_bytes(), &signature));
+    if !verified {
+        return Err(format!(
+            "the JWT's {alg} signature does not verify with the client's registered key"
+        ));
+    }
+    Ok((header, claims))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::ecdsa::signature::Signer as _;
+
+    fn jws(header: &Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn es256(pem: &str) -> impl Fn(&[u8]) -> Vec<u8> {
+        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(pem).unwrap();
+        move |message| {
+            let signature: p256::ecdsa::Signature = key.sign(message);
+            signature.to_bytes().to_vec()
+        }
+    }
 
     #[test]
     fn fixtures_parse_and_pem_keys_round_trip_through_their_jwk() {
@@ -294,5 +417,49 @@ mod tests {
         assert!(
             DevClientKey::from_pem("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----").is_err()
         );
+    }
+
+    #[test]
+    fn es256_verifies_with_the_right_key_and_kid_only() {
+        let key = DevClientKey::from_pem(CLIENT_P256_KEY_PEM).unwrap();
+        let other = DevClientKey::from_pem(APPLE_AUTH_KEY_P8).unwrap();
+        let claims = json!({"sub": "c"});
+        let token = jws(
+            &json!({"alg": "ES256", "kid": key.kid()}),
+            &claims,
+            es256(CLIENT_P256_KEY_PEM),
+        );
+        let (_, verified) =
+            verify_jws(&token, &[other.clone(), key.clone()], ASSERTION_ALGS).unwrap();
+        assert_eq!(verified["sub"], "c");
+        assert!(
+            verify_jws(&token, std::slice::from_ref(&other), ASSERTION_ALGS)
+                .unwrap_err()
+                .contains("no registered key has kid")
+        );
+        let no_kid = jws(&json!({"alg": "ES256"}), &claims, es256(APPLE_AUTH_KEY_P8));
+        assert!(
+            verify_jws(&no_kid, std::slice::from_ref(&key), ASSERTION_ALGS)
+                .unwrap_err()
+                .contains("does not verify")
+        );
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"c"}"#)
+        );
+        assert!(
+            verify_jws(&none, std::slice::from_ref(&key), ASSERTION_ALGS)
+                .unwrap_err()
+                .contains("alg `none` is not accepted")
+        );
+        let crit = jws(
+            &json!({"alg": "ES256", "crit": ["exp"]}),
+            &claims,
+            es256(CLIENT_P256_KEY_PEM),
+        );
+        assert!(verify_jws(&crit, &[key], ASSERTION_ALGS).is_err());
+        assert!(decode_unverified("a.b").is_none());
+        assert!(decode_unverified("a.b.c.d").is_none());
     }
 }

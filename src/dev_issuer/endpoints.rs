@@ -10,6 +10,7 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use url::Url;
 
+use super::client_keys;
 use super::faults::{Fault, Faults};
 use super::form_post::{form_post_page, ResponseMode};
 use super::jwt;
@@ -127,8 +128,10 @@ pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": SCOPES,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": client_keys::ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": client_keys::ASSERTION_ALGS,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name",
             "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"

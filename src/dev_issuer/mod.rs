@@ -66,8 +66,22 @@
 //!   for), never expires, and is rotated on use: the old one then fails with `invalid_grant`.
 //!   ID tokens from a refresh keep the original `nonce` and `auth_time`.
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
-//!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, or `none` for public
-//!   clients (PKCE protects them).
+//!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, `none` for public
+//!   clients (PKCE protects them), and `private_key_jwt` (below). One method per request
+//!   (RFC 6749 §2.3), else 400 `invalid_request`.
+//! - **`private_key_jwt`** (RFC 7523 §2.2 and §3, OpenID Connect Core §9), for clients made
+//!   with [`DevClient::private_key_jwt`] from [`DevClientKey`]s (a JWK, a JWK Set or PEM): the
+//!   request carries `client_assertion_type=`[`CLIENT_ASSERTION_TYPE_JWT_BEARER`] and a
+//!   `client_assertion` JWT (`client_id` is optional and must then equal its `sub`). The JWT is
+//!   signed RS256, PS256 or ES256 by a registered key (a header `kid` selects the key with that
+//!   `kid`; without one every key is tried; `none`, HMAC and `crit` are refused); `iss` = `sub` =
+//!   the `client_id`; `aud` (a string or an array) names `{issuer}/token`, `{issuer}/revoke` or
+//!   the issuer URL; `exp` is in the future and at most [`MAX_ASSERTION_LIFETIME`] (3600 s)
+//!   ahead; `nbf` and `iat`, if present, at most 60 s ahead; `jti` is present and not used before
+//!   by that client (remembered until `exp`). A refusal is 401 `invalid_client` whose
+//!   `error_description` names the check that failed. Discovery advertises `private_key_jwt` and
+//!   `token_endpoint_auth_signing_alg_values_supported: ["RS256", "PS256", "ES256"]` (and the
+//!   same for revocation). Such a client's secret, or its bare `client_id`, is refused.
 //! - **Client key fixtures**, public and for development only: [`CLIENT_RSA_KEY_PEM`] and
 //!   [`CLIENT_P256_KEY_PEM`] for `private_key_jwt`, [`APPLE_AUTH_KEY_P8`] in the form of Apple's
 //!   `.p8` files; [`DevClientKey::from_pem`] takes their public halves.
@@ -133,6 +147,7 @@
 //! endpoint only in the RFC 8414 document), so that a test can show the client rejects, or
 //! copes with, exactly that.
 
+mod client_auth;
 mod client_keys;
 mod endpoints;
 mod faults;
@@ -147,6 +162,7 @@ mod state;
 mod tenants;
 mod token;
 
+pub use client_auth::{JwtClientAuth, CLIENT_ASSERTION_TYPE_JWT_BEARER, MAX_ASSERTION_LIFETIME};
 pub use client_keys::{
     DevClientKey, DevClientKeyError, APPLE_AUTH_KEY_P8, CLIENT_P256_KEY_PEM, CLIENT_RSA_KEY_PEM,
 };
@@ -168,8 +184,12 @@ pub struct DevClient {
     /// The `client_id`.
     pub client_id: String,
     /// The secret of a confidential client; `None` for a public client, which must use PKCE and
-    /// authenticates with its `client_id` alone.
+    /// authenticates with its `client_id` alone, and for a client with `jwt_auth`.
     pub client_secret: Option<String>,
+    /// How a client without a shared secret authenticates: `private_key_jwt`
+    /// ([`DevClient::private_key_jwt`]). Such a client is not a public client: without its JWT
+    /// it is refused.
+    pub jwt_auth: Option<JwtClientAuth>,
     /// Registered redirect URIs (exact match, except loopback ports; see the module docs).
     pub redirect_uris: Vec<String>,
     /// Registered post-logout redirect URIs (same matching rule).
@@ -182,6 +202,7 @@ impl DevClient {
         DevClient {
             client_id: client_id.into(),
             client_secret: Some(client_secret.into()),
+            jwt_auth: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
         }
@@ -192,6 +213,7 @@ impl DevClient {
         DevClient {
             client_id: client_id.into(),
             client_secret: None,
+            jwt_auth: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
         }

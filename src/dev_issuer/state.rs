@@ -69,6 +69,9 @@ pub(crate) struct State {
     pub users: Vec<DevUser>,
     pub faults: Faults,
     pub auto_login: Option<String>,
+    /// `(client_id, jti)` of the `private_key_jwt` assertions seen, with their `exp` (RFC 7523
+    /// §3 item 7: replay protection).
+    pub client_assertion_jtis: HashMap<(String, String), u64>,
     pub counters: Counters,
     /// Authorization requests waiting for the login form, by opaque id.
     pub pending: HashMap<String, Pending>,

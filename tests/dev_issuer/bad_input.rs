@@ -24,6 +24,8 @@ fn garbage(huge: usize) -> Vec<String> {
         "grant_type=authorization_code&code=%00&code_verifier=%0A".into(),
         format!("grant_type=refresh_token&refresh_token={huge}"),
         "grant_type=password&username=a&password=b".into(),
+        "client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOjF9.AAAA".into(),
+        format!("client_assertion_type=x&client_assertion={huge}.{huge}."),
         format!("client_id={DEFAULT_CLIENT_ID}&redirect_uri={REDIRECT_URI}&scope=openid&response_type=code&response_mode=form_post&state=%22%3E%3Cscript%3E"),
         "token=..&id_token_hint=a.b.c&request_id=x".into(),
         "id_token_hint=....&post_logout_redirect_uri=http://localhost:1/".into(),

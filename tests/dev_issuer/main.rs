@@ -1,6 +1,7 @@
 //! The development issuer over real loopback HTTP, driven by openidconnect 4's own client.
 
 mod bad_input;
+mod client_auth;
 mod faults;
 mod flows;
 mod form_post;
