@@ -1,6 +1,6 @@
 //! Client authentication at `/token` and `/revoke` (RFC 6749 §2.3): a client secret (Basic or
-//! form body), none for public clients, and `private_key_jwt` (RFC 7523 §2.2, OpenID Connect
-//! Core §9).
+//! form body), none for public clients, `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core
+//! §9), and Sign in with Apple's JWT client secret.
 
 use rocket::http::Status;
 use rocket::serde::json::serde_json::{Map, Value};
@@ -15,6 +15,13 @@ use super::DevClient;
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const CLIENT_ASSERTION_TYPE_JWT_BEARER: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The `aud` of a Sign in with Apple client secret.
+pub const APPLE_AUDIENCE: &str = "https://appleid.apple.com";
+
+/// The longest a Sign in with Apple client secret may live, in seconds: Apple's "not greater
+/// than 15777000 (6 months in seconds) from the Current UNIX Time on the server".
+pub const APPLE_MAX_SECRET_LIFETIME: u64 = 15_777_000;
 
 /// The longest a `private_key_jwt` assertion may live (`exp - now`), in seconds, as Okta
 /// requires; it also bounds how long a `jti` must be remembered.
@@ -34,6 +41,18 @@ pub enum JwtClientAuth {
     /// `client_id`, `aud` the token endpoint URL, the revocation endpoint URL or the issuer URL,
     /// an `exp` at most [`MAX_ASSERTION_LIFETIME`] ahead, and a `jti` never used before.
     PrivateKeyJwt(Vec<DevClientKey>),
+    /// Sign in with Apple: the `client_secret` (sent with `client_secret_post`) is an ES256 JWT
+    /// signed by `key` (whose `kid` is `key_id`), with header `kid` = `key_id` and claims `iss` = `team_id`, `sub` = the
+    /// `client_id`, `aud` = [`APPLE_AUDIENCE`], `iat`, and `exp` in the future and at most
+    /// [`APPLE_MAX_SECRET_LIFETIME`] after `iat` and after now. It may be used many times.
+    AppleClientSecret {
+        /// The Apple Developer team id (the secret's `iss`).
+        team_id: String,
+        /// The key id of the `.p8` key (the secret's header `kid`).
+        key_id: String,
+        /// The public half of the `.p8` key (P-256), with `kid` = `key_id`.
+        key: DevClientKey,
+    },
 }
 
 impl DevClient {
@@ -45,6 +64,25 @@ impl DevClient {
     ) -> Self {
         let mut client = DevClient::public(client_id);
         client.jwt_auth = Some(JwtClientAuth::PrivateKeyJwt(keys.into_iter().collect()));
+        client
+    }
+
+    /// A Sign in with Apple client: `client_id` is the Services ID, and its `client_secret` an
+    /// ES256 JWT from the `.p8` key `key_id` of team `team_id`, whose public half is `key` (see
+    /// [`JwtClientAuth::AppleClientSecret`]). No URIs yet.
+    pub fn apple(
+        client_id: impl Into<String>,
+        team_id: impl Into<String>,
+        key_id: impl Into<String>,
+        key: DevClientKey,
+    ) -> Self {
+        let key_id = key_id.into();
+        let mut client = DevClient::public(client_id);
+        client.jwt_auth = Some(JwtClientAuth::AppleClientSecret {
+            team_id: team_id.into(),
+            key: key.with_kid(key_id.clone()),
+            key_id,
+        });
         client
     }
 }
@@ -61,6 +99,11 @@ pub(crate) fn invalid_client(description: &str, basic: bool) -> Reply {
     } else {
         reply
     }
+}
+
+/// Apple answers every client-authentication failure with 400 `invalid_client`.
+fn apple_invalid_client(description: &str) -> Reply {
+    Reply::oauth_error(Status::BadRequest, "invalid_client", description)
 }
 
 /// Authenticates the client of a token or revocation request.
@@ -95,12 +138,33 @@ pub(crate) fn authenticate(
         return Err(invalid_client("unknown client", basic));
     };
     let given = credentials.client_secret.as_deref();
-    if let Some(JwtClientAuth::PrivateKeyJwt(_)) = &client.jwt_auth {
-        return Err(invalid_client(
-            "this client authenticates with private_key_jwt: send client_assertion_type and \
-             client_assertion, not a client secret",
-            basic,
-        ));
+    match &client.jwt_auth {
+        Some(JwtClientAuth::PrivateKeyJwt(_)) => {
+            return Err(invalid_client(
+                "this client authenticates with private_key_jwt: send client_assertion_type and \
+                 client_assertion, not a client secret",
+                basic,
+            ))
+        }
+        Some(JwtClientAuth::AppleClientSecret {
+            team_id,
+            key_id,
+            key,
+        }) => {
+            if basic {
+                return Err(apple_invalid_client(
+                    "Sign in with Apple takes the client secret in the form body \
+                     (client_secret_post), not in a Basic header",
+                ));
+            }
+            let Some(secret) = given else {
+                return Err(apple_invalid_client("client_secret is required"));
+            };
+            return check_apple_secret(secret, &client.client_id, team_id, key_id, key)
+                .map(|()| client.clone())
+                .map_err(|reason| apple_invalid_client(&reason));
+        }
+        None => {}
     }
     match (client.client_secret.as_deref(), given) {
         (Some(expected), Some(given)) if secrets_match(given, expected) => Ok(client),
@@ -274,6 +338,60 @@ pub(crate) fn check_assertion_claims(
     Ok((jti.to_owned(), exp))
 }
 
+/// A Sign in with Apple client secret: signature and header first, then the claims.
+fn check_apple_secret(
+    secret: &str,
+    client_id: &str,
+    team_id: &str,
+    key_id: &str,
+    key: &DevClientKey,
+) -> Result<(), String> {
+    let (header, _) = decode_unverified(secret).ok_or("the client secret is not a JWT")?;
+    if header.get("kid").and_then(Value::as_str) != Some(key_id) {
+        return Err(format!(
+            "the client secret's header kid must be the key id `{key_id}`"
+        ));
+    }
+    let (_, claims) = verify_jws(secret, std::slice::from_ref(key), &["ES256"])?;
+    check_apple_claims(&claims, client_id, team_id, unix_now())
+}
+
+/// The claims of a Sign in with Apple client secret at time `now` ("Creating a client secret"
+/// in Apple's documentation); `Err` is the `error_description`.
+pub(crate) fn check_apple_claims(
+    claims: &Map<String, Value>,
+    client_id: &str,
+    team_id: &str,
+    now: u64,
+) -> Result<(), String> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss") != Some(team_id) {
+        return Err("the client secret's iss must be the team id".into());
+    }
+    if text("sub") != Some(client_id) {
+        return Err("the client secret's sub must be the client_id (the Services ID)".into());
+    }
+    if !audience_matches(claims, &[APPLE_AUDIENCE.to_owned()]) {
+        return Err(format!("the client secret's aud must be {APPLE_AUDIENCE}"));
+    }
+    let iat = numeric_date(claims, "iat")?.ok_or("the client secret has no iat")?;
+    let exp = numeric_date(claims, "exp")?.ok_or("the client secret has no exp")?;
+    if iat > now.saturating_add(LEEWAY) {
+        return Err("the client secret's iat is in the future".into());
+    }
+    if exp <= now {
+        return Err("the client secret has expired".into());
+    }
+    if exp.saturating_sub(iat) > APPLE_MAX_SECRET_LIFETIME || exp - now > APPLE_MAX_SECRET_LIFETIME
+    {
+        return Err(format!(
+            "the client secret lives too long: exp may be at most {APPLE_MAX_SECRET_LIFETIME} s \
+             (six months) after iat and after now"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +455,36 @@ mod tests {
         assert!(check(json!({"iat": NOW + 61})).contains("iat"));
         assert!(check(json!({"jti": null})).contains("jti"));
         assert!(check(json!({"jti": ""})).contains("jti"));
+    }
+
+    #[test]
+    fn apple_claims() {
+        let secret = |changes: Value| {
+            let mut claims = object(json!({
+                "iss": "TEAM123456", "sub": "com.example.web", "aud": APPLE_AUDIENCE,
+                "iat": NOW, "exp": NOW + APPLE_MAX_SECRET_LIFETIME,
+            }));
+            claims.extend(object(changes));
+            check_apple_claims(&claims, "com.example.web", "TEAM123456", NOW)
+        };
+        assert_eq!(secret(json!({})), Ok(()));
+        assert!(secret(json!({"exp": NOW})).unwrap_err().contains("expired"));
+        assert!(secret(json!({"exp": NOW + APPLE_MAX_SECRET_LIFETIME + 1}))
+            .unwrap_err()
+            .contains("too long"));
+        // Issued long ago, so that exp - iat is too long although exp - now is not.
+        assert!(
+            secret(json!({"iat": NOW - 10, "exp": NOW + APPLE_MAX_SECRET_LIFETIME - 5}))
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(secret(json!({"iss": "OTHER"})).unwrap_err().contains("iss"));
+        assert!(secret(json!({"sub": "other"})).unwrap_err().contains("sub"));
+        assert!(secret(json!({"aud": "https://appleid.apple.com/"}))
+            .unwrap_err()
+            .contains("aud"));
+        assert!(secret(json!({"iat": NOW + 61}))
+            .unwrap_err()
+            .contains("iat"));
     }
 }

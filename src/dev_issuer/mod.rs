@@ -67,8 +67,8 @@
 //!   ID tokens from a refresh keep the original `nonce` and `auth_time`.
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
 //!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, `none` for public
-//!   clients (PKCE protects them), and `private_key_jwt` (below). One method per request
-//!   (RFC 6749 §2.3), else 400 `invalid_request`.
+//!   clients (PKCE protects them), `private_key_jwt` and Sign in with Apple's client secret
+//!   (below). One method per request (RFC 6749 §2.3), else 400 `invalid_request`.
 //! - **`private_key_jwt`** (RFC 7523 §2.2 and §3, OpenID Connect Core §9), for clients made
 //!   with [`DevClient::private_key_jwt`] from [`DevClientKey`]s (a JWK, a JWK Set or PEM): the
 //!   request carries `client_assertion_type=`[`CLIENT_ASSERTION_TYPE_JWT_BEARER`] and a
@@ -82,6 +82,14 @@
 //!   `error_description` names the check that failed. Discovery advertises `private_key_jwt` and
 //!   `token_endpoint_auth_signing_alg_values_supported: ["RS256", "PS256", "ES256"]` (and the
 //!   same for revocation). Such a client's secret, or its bare `client_id`, is refused.
+//! - **Sign in with Apple**, for clients made with [`DevClient::apple`]: the `client_secret`,
+//!   sent in the form body (`client_secret_post`; Basic is refused), is an ES256 JWT signed by
+//!   the registered P-256 key, with header `kid` = the key id and claims `iss` = the team id,
+//!   `sub` = the `client_id` (the Services ID), `aud` = [`APPLE_AUDIENCE`], `iat` (at most 60 s
+//!   ahead) and `exp`, in the future and at most [`APPLE_MAX_SECRET_LIFETIME`] (15777000 s, six
+//!   months) after `iat` and after now. It may be reused until it expires. A refusal is
+//!   **400** `invalid_client`, as `appleid.apple.com` answers (with an `error_description` here;
+//!   Apple sends none).
 //! - **Client key fixtures**, public and for development only: [`CLIENT_RSA_KEY_PEM`] and
 //!   [`CLIENT_P256_KEY_PEM`] for `private_key_jwt`, [`APPLE_AUTH_KEY_P8`] in the form of Apple's
 //!   `.p8` files; [`DevClientKey::from_pem`] takes their public halves.
@@ -162,7 +170,10 @@ mod state;
 mod tenants;
 mod token;
 
-pub use client_auth::{JwtClientAuth, CLIENT_ASSERTION_TYPE_JWT_BEARER, MAX_ASSERTION_LIFETIME};
+pub use client_auth::{
+    JwtClientAuth, APPLE_AUDIENCE, APPLE_MAX_SECRET_LIFETIME, CLIENT_ASSERTION_TYPE_JWT_BEARER,
+    MAX_ASSERTION_LIFETIME,
+};
 pub use client_keys::{
     DevClientKey, DevClientKeyError, APPLE_AUTH_KEY_P8, CLIENT_P256_KEY_PEM, CLIENT_RSA_KEY_PEM,
 };
@@ -186,9 +197,9 @@ pub struct DevClient {
     /// The secret of a confidential client; `None` for a public client, which must use PKCE and
     /// authenticates with its `client_id` alone, and for a client with `jwt_auth`.
     pub client_secret: Option<String>,
-    /// How a client without a shared secret authenticates: `private_key_jwt`
-    /// ([`DevClient::private_key_jwt`]). Such a client is not a public client: without its JWT
-    /// it is refused.
+    /// How a client without a shared secret authenticates: `private_key_jwt` or a Sign in with
+    /// Apple client secret ([`DevClient::private_key_jwt`], [`DevClient::apple`]). Such a client
+    /// is not a public client: without its JWT it is refused.
     pub jwt_auth: Option<JwtClientAuth>,
     /// Registered redirect URIs (exact match, except loopback ports; see the module docs).
     pub redirect_uris: Vec<String>,

@@ -1,14 +1,16 @@
 //! Client authentication without a shared secret: `private_key_jwt` (RFC 7523 §2.2, OpenID
-//! Connect Core §9), at `/token` and `/revoke`.
+//! Connect Core §9) and Sign in with Apple's ES256 client secret, at `/token` and `/revoke`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use openidconnect::{AuthType, ClientSecret, OAuth2TokenResponse, TokenResponse};
 use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::DecodePrivateKey as _;
 use rocket::serde::json::serde_json::{json, Value};
 use rocket_openid_connect::dev_issuer::{
-    DevClient, DevClientKey, DevIssuer, APPLE_AUTH_KEY_P8, CLIENT_ASSERTION_TYPE_JWT_BEARER,
-    CLIENT_P256_KEY_PEM, CLIENT_RSA_KEY_PEM, DEFAULT_CLIENT_ID,
+    DevClient, DevClientKey, DevIssuer, APPLE_AUDIENCE, APPLE_AUTH_KEY_P8,
+    APPLE_MAX_SECRET_LIFETIME, CLIENT_ASSERTION_TYPE_JWT_BEARER, CLIENT_P256_KEY_PEM,
+    CLIENT_RSA_KEY_PEM, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
 };
 use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _};
@@ -21,6 +23,10 @@ use crate::*;
 const RSA_CLIENT: &str = "backend-rsa";
 /// A `private_key_jwt` client registered with a JWK Set holding the P-256 key (no `kid`).
 const EC_CLIENT: &str = "backend-ec";
+/// A Sign in with Apple client (the Services ID), its team and key id.
+const APPLE_CLIENT: &str = "com.example.web";
+const TEAM_ID: &str = "TEAM123456";
+const KEY_ID: &str = "KEY1234567";
 
 /// A compact JWS of `header` and `claims`, signed with `pem` as `alg` says (any other `alg`
 /// gets the signature of `sign_as`).
@@ -68,9 +74,11 @@ async fn issuer() -> DevIssuer {
         .clone();
     ec_jwk.as_object_mut().unwrap().remove("kid");
     let ec = DevClientKey::from_jwks(&json!({ "keys": [ec_jwk] })).unwrap();
+    let apple = DevClientKey::from_pem(APPLE_AUTH_KEY_P8).unwrap();
     DevIssuer::builder()
         .client(DevClient::private_key_jwt(RSA_CLIENT, [rsa]).redirect_uri(REDIRECT_URI))
         .client(DevClient::private_key_jwt(EC_CLIENT, ec).redirect_uri(REDIRECT_URI))
+        .client(DevClient::apple(APPLE_CLIENT, TEAM_ID, KEY_ID, apple).redirect_uri(REDIRECT_URI))
         .start()
         .await
         .unwrap()
@@ -413,4 +421,139 @@ async fn discovery_advertises_private_key_jwt_and_its_algorithms() {
             .len(),
         3
     );
+}
+
+// --- Sign in with Apple ---
+
+/// A Sign in with Apple client secret as the docs describe it, with these changes.
+fn apple_secret(header: Value, claims: Value, pem: &str) -> String {
+    let mut full_header = json!({"alg": "ES256", "kid": KEY_ID});
+    let mut full_claims = json!({
+        "iss": TEAM_ID, "sub": APPLE_CLIENT, "aud": APPLE_AUDIENCE,
+        "iat": now(), "exp": now() + APPLE_MAX_SECRET_LIFETIME as i64,
+    });
+    for (target, changes) in [(&mut full_header, header), (&mut full_claims, claims)] {
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                target.as_object_mut().unwrap().remove(name);
+            } else {
+                target[name] = value.clone();
+            }
+        }
+    }
+    let sign_as = full_header["alg"].as_str().unwrap().to_owned();
+    mint(&sign_as, pem, &full_header, &full_claims)
+}
+
+#[rocket::async_test]
+async fn an_apple_client_secret_redeems_a_code_and_revokes() {
+    let issuer = issuer().await;
+    issuer.set_auto_login(Some("grace"));
+    let secret = apple_secret(json!({}), json!({}), APPLE_AUTH_KEY_P8);
+    let client = client(discover(&issuer).await.unwrap(), APPLE_CLIENT, None)
+        .set_client_secret(ClientSecret::new(secret.clone()))
+        .set_auth_type(AuthType::RequestBody);
+    let request = authorization_request(&client, &["email"]);
+    let code = param(&login_auto(&request.url).await, "code")
+        .unwrap()
+        .to_owned();
+    let tokens = exchange(&client, &code, request.verifier).await.unwrap();
+    let (_, claims) = decode(&tokens.id_token().unwrap().to_string());
+    assert_eq!(claims["aud"], APPLE_CLIENT);
+    // The secret is reusable until it expires.
+    let response = http()
+        .post(format!("{}/revoke", issuer.issuer_url()))
+        .form(&[
+            ("client_id", APPLE_CLIENT),
+            ("client_secret", secret.as_str()),
+            ("token", tokens.access_token().secret().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// One test per refusal of an Apple client secret: Apple answers 400 `invalid_client`.
+macro_rules! apple_refused {
+    ($($name:ident: $header:expr, $claims:expr, $pem:expr, $basic:literal => $reason:literal,)*) => {$(
+        #[rocket::async_test]
+        async fn $name() {
+            let issuer = issuer().await;
+            let secret = apple_secret($header, $claims, $pem);
+            let mut request = http().post(format!("{}/token", issuer.issuer_url()));
+            let mut form = vec![
+                ("grant_type", "authorization_code".to_owned()),
+                ("code", "cannot-be-valid".to_owned()),
+            ];
+            if $basic {
+                request = request.basic_auth(APPLE_CLIENT, Some(&secret));
+            } else {
+                form.push(("client_id", APPLE_CLIENT.to_owned()));
+                form.push(("client_secret", secret));
+            }
+            let response = request.form(&form).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{body}");
+            let description = body["error_description"].as_str().unwrap();
+            assert!(description.contains($reason), "{description}");
+        }
+    )*};
+}
+
+apple_refused! {
+    apple_secret_expired: json!({}), json!({"iat": now() - 100, "exp": now() - 1}),
+        APPLE_AUTH_KEY_P8, false => "has expired",
+    apple_secret_too_long_lived: json!({}),
+        json!({"exp": now() + APPLE_MAX_SECRET_LIFETIME as i64 + 60}),
+        APPLE_AUTH_KEY_P8, false => "lives too long",
+    apple_secret_badly_signed: json!({}), json!({}), CLIENT_P256_KEY_PEM, false => "does not verify",
+    apple_secret_wrong_iss: json!({}), json!({"iss": "OTHERTEAM1"}), APPLE_AUTH_KEY_P8, false
+        => "iss must be the team id",
+    apple_secret_wrong_sub: json!({}), json!({"sub": "com.example.other"}), APPLE_AUTH_KEY_P8, false
+        => "sub must be the client_id",
+    apple_secret_wrong_aud: json!({}), json!({"aud": "https://appleid.apple.com/auth/token"}),
+        APPLE_AUTH_KEY_P8, false => "aud must be https://appleid.apple.com",
+    apple_secret_wrong_kid: json!({"kid": "OTHERKEY12"}), json!({}), APPLE_AUTH_KEY_P8, false
+        => "kid must be the key id",
+    apple_secret_rs256: json!({"alg": "RS256"}), json!({}), CLIENT_RSA_KEY_PEM, false
+        => "alg `RS256` is not accepted",
+    apple_secret_in_basic: json!({}), json!({}), APPLE_AUTH_KEY_P8, true => "client_secret_post",
+}
+
+#[rocket::async_test]
+async fn a_good_apple_secret_passes_client_authentication() {
+    let issuer = issuer().await;
+    let response = http()
+        .post(format!("{}/token", issuer.issuer_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "cannot-be-valid"),
+            ("client_id", APPLE_CLIENT),
+            (
+                "client_secret",
+                &apple_secret(json!({}), json!({}), APPLE_AUTH_KEY_P8),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    // Not a JWT at all.
+    let response = http()
+        .post(format!("{}/token", issuer.issuer_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "cannot-be-valid"),
+            ("client_id", APPLE_CLIENT),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
 }
