@@ -308,6 +308,7 @@ fn main() {
         return_to: "/protected".into(),
         issuer: rec.issuer.clone(),
         created: now(),
+        provider: None,
     };
     let tx_name = tx_cookie_name(&tx.state);
     let mut tx_jar = cookie::CookieJar::new();

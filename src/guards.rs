@@ -41,7 +41,14 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             Loaded::Stale => return stale(),
             Loaded::Valid { data, rewrite } => (data, rewrite),
         };
-        let Some((userinfo, id_token_expires_at)) = user_claims(&state.config, &data) else {
+        // Bound to the provider that signed the user in: its issuer and client id. A session
+        // naming a provider no longer configured is stale, and so is one minted for another
+        // provider or client under the same secret_key.
+        let Some(provider) = state.provider_of(&data) else {
+            return stale();
+        };
+        let policy = provider.provider.issuer_policy();
+        let Some(claims) = user_claims(policy, &provider.config.client_id, &data) else {
             return stale();
         };
         if rewrite {
@@ -49,7 +56,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
             }
         }
-        SessionLookup::Some(Arc::new(into_context(userinfo, id_token_expires_at, data)))
+        SessionLookup::Some(Arc::new(into_context(claims, data)))
     })
     .await
     .clone()

@@ -126,14 +126,15 @@ mod util;
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
 
-pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem};
+pub use config::ProviderName;
+pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig};
 pub use error::{Endpoint, LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::AuthenticatedUser;
 pub use http::{FetchError, HttpError};
 pub use return_to::sanitize_return_to;
 pub use unauthorized::{unauthorized, Unauthorized};
-pub use user::{Tokens, UserContext, UserInfo};
+pub use user::{ProviderInfo, Tokens, UserContext, UserInfo};
 
 /// Crate internals for the benches and fuzz targets (feature `internals`). **Not a public API**:
 /// anything here may change or vanish in any release.
@@ -141,7 +142,8 @@ pub use user::{Tokens, UserContext, UserInfo};
 #[doc(hidden)]
 pub mod __internals {
     pub use crate::provider::{
-        validate, ExpectedNonce, IdTokenRules, Rejection, TokenResponse, ValidatedIdToken,
+        validate, ExpectedNonce, IdTokenRules, IssuerPolicy, Rejection, TenantTemplate,
+        TokenResponse, ValidatedIdToken,
     };
     pub use crate::routes::callback::{
         check_callback, new_session, parse_callback_query, CallbackParams,

@@ -9,7 +9,10 @@ use rocket::serde::json::serde_json::{self, Map, Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+#[cfg(any(test, feature = "internals"))]
 use crate::config::Config;
+use crate::config::ProviderName;
+use crate::provider::IssuerPolicy;
 use crate::session::SessionData;
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
@@ -123,6 +126,14 @@ impl fmt::Debug for Tokens {
 ///     }
 /// }
 /// ```
+///
+/// # Who the user is
+///
+/// A user is identified by the pair ([`issuer`](ProviderInfo::issuer), [`sub`](UserInfo::sub)),
+/// [`identity`](UserContext::identity): `sub` is unique and never reassigned within one issuer
+/// only (OpenID Connect Core 1.0 §2, §5.7), and two providers may well give two people the same
+/// one. Never key accounts by `email` (or `preferred_username`): the user or the provider can
+/// change it, and another provider may hand the same address to someone else.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UserContext {
@@ -130,6 +141,35 @@ pub struct UserContext {
     pub userinfo: UserInfo,
     /// The session's tokens.
     pub tokens: Tokens,
+    /// The provider that signed the user in.
+    pub provider: ProviderInfo,
+}
+
+impl UserContext {
+    /// The user's identity key: (issuer, `sub`). See [Who the user is](#who-the-user-is).
+    ///
+    /// ```
+    /// # fn f(user: rocket_openid_connect::UserContext) {
+    /// let (issuer, subject) = user.identity();
+    /// // e.g. look up the account with: WHERE issuer = $1 AND subject = $2
+    /// # let _ = (issuer, subject);
+    /// # }
+    /// ```
+    pub fn identity(&self) -> (&str, &str) {
+        (&self.provider.issuer, &self.userinfo.sub)
+    }
+}
+
+/// Which provider signed the user in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderInfo {
+    /// Its name: `NAME` of `[default.oidc.providers.NAME]`, or `default` for the one provider
+    /// of a configuration without provider tables.
+    pub name: ProviderName,
+    /// The issuer of the user's ID token (its `iss`): `oidc.issuer`, or for a multi-tenant
+    /// Entra ID provider the issuer of the user's tenant.
+    pub issuer: String,
 }
 
 /// An ID token's payload as the guards read it: `iss`, `aud` and `exp` apart, the other
@@ -185,9 +225,23 @@ impl<'de> Deserialize<'de> for IdTokenPayload {
 }
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
-/// belong to this client (another issuer, another client id).
+/// belong to this client (another issuer, another client id). For the benches and tests.
+#[cfg(any(test, feature = "internals"))]
 pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
-    let (userinfo, id_token_expires_at) = user_claims(config, data)?;
+    provider_context(
+        &IssuerPolicy::Exact(config.issuer.clone()),
+        &config.client_id,
+        data,
+    )
+}
+
+/// [`user_context`] for the provider with this issuer policy and client id.
+pub(crate) fn provider_context(
+    issuer: &IssuerPolicy,
+    client_id: &str,
+    data: &SessionData,
+) -> Option<UserContext> {
+    let claims = user_claims(issuer, client_id, data)?;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
         access_token: data.access_token.clone(),
@@ -195,14 +249,25 @@ pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> 
         userinfo_extra: Map::new(),
         ..*data
     };
-    Some(into_context(userinfo, id_token_expires_at, tokens))
+    Some(into_context(claims, tokens))
 }
 
-/// The claims part of [`user_context`], and when the ID token expires.
+/// What the guard reads from a session's ID token: the user's claims, when the token expires,
+/// and its issuer.
+pub(crate) struct Claims {
+    userinfo: UserInfo,
+    id_token_expires_at: Option<OffsetDateTime>,
+    issuer: String,
+}
+
+/// The claims part of [`user_context`]: `None` unless the ID token's `iss` is `issuer`'s and
+/// its `aud` holds `client_id` (a session of another provider or client under the same
+/// `secret_key` is not this one's).
 pub(crate) fn user_claims(
-    config: &Config,
+    issuer: &IssuerPolicy,
+    client_id: &str,
     data: &SessionData,
-) -> Option<(UserInfo, Option<OffsetDateTime>)> {
+) -> Option<Claims> {
     let payload = data.id_token.split('.').nth(1)?;
     let IdTokenPayload {
         iss,
@@ -210,12 +275,15 @@ pub(crate) fn user_claims(
         exp,
         mut claims,
     } = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    if iss.as_ref().and_then(Value::as_str) != Some(config.issuer.as_str()) {
+    let Some(Value::String(iss)) = iss else {
+        return None;
+    };
+    if !issuer.accepts(&iss) {
         return None;
     }
     let aud_ok = match aud {
-        Some(Value::String(a)) => a == config.client_id,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&config.client_id)),
+        Some(Value::String(a)) => a == client_id,
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(client_id)),
         _ => false,
     };
     if !aud_ok {
@@ -228,17 +296,26 @@ pub(crate) fn user_claims(
     for (k, v) in &data.userinfo_extra {
         claims.insert(k.clone(), v.clone());
     }
-    Some((userinfo_from_claims(claims)?, id_token_expires_at))
+    Some(Claims {
+        userinfo: userinfo_from_claims(claims)?,
+        id_token_expires_at,
+        issuer: iss,
+    })
 }
 
 /// The user context, taking the tokens out of `data` (no copies on the request path).
-pub(crate) fn into_context(
-    userinfo: UserInfo,
-    id_token_expires_at: Option<OffsetDateTime>,
-    data: SessionData,
-) -> UserContext {
+pub(crate) fn into_context(claims: Claims, data: SessionData) -> UserContext {
+    let Claims {
+        userinfo,
+        id_token_expires_at,
+        issuer,
+    } = claims;
     UserContext {
         userinfo,
+        provider: ProviderInfo {
+            name: data.provider.unwrap_or(ProviderName::DEFAULT_NAME),
+            issuer,
+        },
         tokens: Tokens {
             id_token: data.id_token,
             access_token: data.access_token,
@@ -311,6 +388,7 @@ mod tests {
             userinfo_extra: Map::new(),
             created: 1_700_000_000,
             seen: 1_700_000_000,
+            provider: None,
         }
     }
 

@@ -49,7 +49,8 @@ pub(crate) fn discovery_url(issuer: &str) -> String {
 }
 
 fn check_metadata(config: &Config, m: &ProviderMetadata) -> Result<(), StartupError> {
-    if m.issuer != config.issuer {
+    // A multi-tenant template that `oidc.issuer` fills is checked as such (`issuer.rs`).
+    if m.issuer != config.issuer && !super::issuer::template_fits(&config.issuer, &m.issuer) {
         return Err(StartupError::IssuerMismatch {
             configured: config.issuer.clone(),
             discovered: m.issuer.clone(),

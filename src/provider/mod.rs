@@ -1,14 +1,19 @@
 //! Everything that talks to one OpenID Provider: discovery (`metadata.rs`), the key cache
 //! (`jwks.rs`), the pure ID-token rules (`id_token.rs`), the token endpoint (`token.rs`) and
-//! userinfo (`userinfo.rs`). [`Provider`] ties them together for the routes.
+//! userinfo (`userinfo.rs`), which `iss` is the provider's (`issuer.rs`: one issuer, or a
+//! multi-tenant template). [`Provider`] ties them together for the routes.
 
 mod id_token;
+mod issuer;
 mod jwks;
 mod metadata;
 mod token;
 mod userinfo;
 
 pub use id_token::{validate, ExpectedNonce, IdTokenRules, Rejection, ValidatedIdToken};
+pub use issuer::IssuerPolicy;
+#[cfg(feature = "internals")]
+pub use issuer::TenantTemplate;
 pub(crate) use metadata::ProviderMetadata;
 pub use token::TokenResponse;
 
@@ -35,6 +40,25 @@ impl Provider {
             reason: "the issuer is not a URL".into(),
         })?;
         let metadata = metadata::discover(config, &http).await?;
+        let policy = IssuerPolicy::resolve(config, &metadata.issuer).ok_or_else(|| {
+            StartupError::IssuerMismatch {
+                configured: config.issuer.clone(),
+                discovered: metadata.issuer.clone(),
+            }
+        })?;
+        if policy.template().is_none() && !config.allowed_tenants.is_empty() {
+            return Err(StartupError::Config(crate::config::ConfigError::single(
+                "oidc.allowed_tenants",
+                format!(
+                    "allowed_tenants is set, but issuer {} is not a multi-tenant one (its \
+                     discovery document names no {{tenantid}} template): remove \
+                     allowed_tenants, or configure the multi-tenant issuer (for Entra ID: \
+                     https://login.microsoftonline.com/organizations/v2.0)",
+                    config.issuer
+                ),
+            )));
+        }
+        let rules = rules.with_issuer_policy(policy);
         let jwks = Jwks::load(&http, metadata.jwks_uri.as_deref().unwrap_or_default()).await?;
         Ok(Provider {
             metadata,
@@ -71,6 +95,11 @@ impl Provider {
     /// The number of usable keys in the cache.
     pub(crate) fn key_count(&self) -> usize {
         self.jwks.len()
+    }
+
+    /// Which `iss` is this provider's (the ID token rules, RFC 9207, the guard's check).
+    pub(crate) fn issuer_policy(&self) -> &IssuerPolicy {
+        self.rules.issuer_policy()
     }
 
     /// Validates an ID token completely (OIDC Core §3.1.3.7) at the current time, refetching the

@@ -21,6 +21,8 @@ use rocket::http::CookieJar;
 use rocket::serde::json::serde_json::{Map, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::config::ProviderName;
+
 /// What the session stores. Short field names keep the cookie small; the ID token carries the
 /// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
 /// ID token lacks or states differently. See `encode_body` for the compact form the ID token
@@ -48,6 +50,21 @@ pub struct SessionData {
     /// When the session was last written (Unix seconds): the idle lifetime counts from here.
     #[serde(rename = "s")]
     pub seen: i64,
+    /// The provider that signed the user in, by name; none for the provider named `default`
+    /// (the one provider of a configuration without provider tables), so that such sessions
+    /// are as they were before provider tables existed. Stored inline: reading it allocates
+    /// nothing.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderName>,
+}
+
+impl SessionData {
+    /// The name of the provider that signed the user in.
+    pub fn provider_name(&self) -> &str {
+        self.provider
+            .as_ref()
+            .map_or(ProviderName::DEFAULT, ProviderName::as_str)
+    }
 }
 
 /// `Debug` shows the times and which tokens are present, never their values.
@@ -65,6 +82,7 @@ impl std::fmt::Debug for SessionData {
             )
             .field("created", &self.created)
             .field("seen", &self.seen)
+            .field("provider", &self.provider_name())
             .finish()
     }
 }

@@ -16,6 +16,7 @@ fn sample(extra_bytes: usize) -> SessionData {
         userinfo_extra,
         created: 1_700_000_000,
         seen: 1_700_000_100,
+        provider: None,
     }
 }
 
@@ -252,6 +253,7 @@ fn debug_output_never_shows_tokens_or_transaction_secrets() {
         return_to: "/protected".into(),
         issuer: "https://op.example".into(),
         created: 1,
+        provider: None,
     };
     let shown = format!("{tx:?}");
     assert!(!shown.contains("secret"), "{shown}");
