@@ -89,6 +89,13 @@
 //!
 //! [`OidcFairing::with_config`] takes a [`Config`] built in code instead.
 //!
+//! Several providers ("Sign in with Okta or Google") go into `[default.oidc.providers.NAME]`
+//! tables ([`ProviderConfig`]; keys also as `ROCKET_OIDC_PROVIDERS_<NAME>_<KEY>`): each gets
+//! `/login/NAME` and its own callback and redirect URI, `/login` offers the choice (or goes to
+//! `default_provider`), the callback refuses answers meant for another provider (RFC 9700
+//! §4.4), and [`UserContext::provider`] says who signed the user in. Identify users by
+//! [`UserContext::identity`], (issuer, `sub`), never by email.
+//!
 //! # Security
 //!
 //! - Set Rocket's `secret_key` (Rocket refuses to start without one outside debug): it encrypts

@@ -295,7 +295,7 @@ pub(crate) fn sub_path(base: &str, name: &str) -> String {
 /// The longest provider name: it is part of paths, environment variables and every session.
 pub(crate) const MAX_NAME_LEN: usize = 32;
 
-/// A provider's name, checked (1 to [`MAX_NAME_LEN`] of `a`–`z`, `0`–`9`, `_`, starting with a
+/// A provider's name, checked (1 to 32 of `a`–`z`, `0`–`9`, `_`, starting with a
 /// letter) and stored inline: the guard reads it from every session without allocating.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProviderName {

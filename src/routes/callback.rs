@@ -185,8 +185,9 @@ async fn finish_login(
     Ok(tx.return_to)
 }
 
-/// [`check_provider_callback`] for the first provider (the only one without provider tables),
-/// for the benches.
+/// The callback's checks before any provider is asked anything (the transaction, the provider
+/// it went to, RFC 9207 `iss`, then `error` and the code), for the first provider (the only one
+/// without provider tables): for the benches.
 #[cfg(feature = "internals")]
 pub fn check_callback(
     jar: &CookieJar<'_>,
