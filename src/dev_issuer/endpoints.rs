@@ -10,13 +10,14 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use url::Url;
 
+use super::directory::DevUser;
+use super::entry::enter;
 use super::faults::{Fault, Faults};
 use super::jwt;
 use super::keys;
 use super::params::{ParamError, Params, RequestInfo};
 use super::reply::{error_page, login_page, page, signed_out_page, Reply};
 use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
-use super::DevUser;
 
 /// The scopes the issuer knows; others are ignored (RFC 6749 §3.3 lets a server narrow scopes).
 pub(crate) const SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
@@ -24,7 +25,7 @@ pub(crate) const SCOPES: &[&str] = &["openid", "profile", "email", "groups", "of
 /// The `iss` of the faults that corrupt it.
 const WRONG_ISSUER: &str = "http://wrong-issuer.invalid";
 
-/// All routes of the issuer.
+/// The routes of this module.
 pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![
         discovery,
@@ -33,10 +34,6 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         login,
         end_session_get,
         end_session_post,
-        super::token::token,
-        super::token::userinfo_get,
-        super::token::userinfo_post,
-        super::token::revoke,
     ]
 }
 
@@ -59,26 +56,6 @@ fn catch_all(status: Status, _: &Request<'_>) -> Reply {
         "invalid_request"
     };
     Reply::oauth_error(status, error, status.reason().unwrap_or("error"))
-}
-
-/// Waits for [`Fault::Delay`].
-async fn delay(faults: &Faults) {
-    let delay = faults.delay();
-    if !delay.is_zero() {
-        rocket::tokio::time::sleep(delay).await;
-    }
-}
-
-/// The start of discovery, JWKS, token and userinfo: counts the call with `counter`, takes the
-/// faults in force, and waits out any [`Fault::Delay`].
-pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &mut u64) -> Faults {
-    let faults = {
-        let mut state = inner.lock();
-        *counter(&mut state.counters) += 1;
-        state.faults.clone()
-    };
-    delay(&faults).await;
-    faults
 }
 
 #[rocket::get("/.well-known/openid-configuration")]

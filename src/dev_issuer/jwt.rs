@@ -6,9 +6,9 @@ use hmac::{Hmac, Mac};
 use rocket::serde::json::serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::directory::{default_users, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use super::faults::{many_groups, Fault, Faults};
 use super::keys::{self, to_compact, KeyId};
-use super::DevUser;
 
 /// What an ID token is about.
 pub(crate) struct IdTokenInput<'a> {
@@ -263,7 +263,7 @@ pub(crate) fn verify_own(token: &str) -> Option<Map<String, Value>> {
 /// what one signature costs).
 #[doc(hidden)]
 pub fn sign_sample_id_token() -> String {
-    let user = &super::default_users()[0];
+    let user = &default_users()[0];
     let scope = [
         "openid".to_string(),
         "profile".to_string(),
@@ -272,8 +272,8 @@ pub fn sign_sample_id_token() -> String {
     id_token(
         &IdTokenInput {
             issuer: "http://127.0.0.1:1",
-            client_id: super::DEFAULT_CLIENT_ID,
-            client_secret: Some(super::DEFAULT_CLIENT_SECRET),
+            client_id: DEFAULT_CLIENT_ID,
+            client_secret: Some(DEFAULT_CLIENT_SECRET),
             user,
             scope: &scope,
             nonce: Some("n-0S6_WzA2Mj"),
@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn claims_follow_scopes() {
-        let user = &super::super::default_users()[0];
+        let user = &default_users()[0];
         let scope = vec!["openid".to_string(), "email".to_string()];
         let claims = id_token_claims(&input(user, &scope), &Faults::default());
         assert_eq!(claims["sub"], json!(user.sub));
@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn own_tokens_verify_and_corrupted_ones_do_not() {
-        let user = &super::super::default_users()[1];
+        let user = &default_users()[1];
         let scope = vec!["openid".to_string()];
         let good = id_token(&input(user, &scope), &Faults::default());
         assert_eq!(verify_own(&good).unwrap()["sub"], json!(user.sub));

@@ -11,9 +11,11 @@ use rocket::fairing::AdHoc;
 use rocket::tokio::sync::oneshot;
 use rocket::tokio::task::JoinHandle;
 
+use super::counters::Counters;
+use super::directory::{default_users, DevClient, DevUser};
 use super::faults::Fault;
 use super::state::Inner;
-use super::{default_users, endpoints, Counters, DevClient, DevUser};
+use super::{endpoints, token};
 
 /// A running development issuer. Dropping it stops the server (without waiting); prefer
 /// [`DevIssuer::stop`] in async code, which waits until it is down.
@@ -165,7 +167,7 @@ impl DevIssuerBuilder {
         let liftoff_inner = inner.clone();
         let rocket = rocket::custom(rocket_config(self.address, self.port))
             .manage(inner.clone())
-            .mount("/", endpoints::routes())
+            .mount("/", routes())
             .register("/", endpoints::catchers())
             .attach(AdHoc::on_liftoff("dev issuer port", move |rocket| {
                 Box::pin(async move {
@@ -213,6 +215,11 @@ impl DevIssuerBuilder {
             server: Some(server),
         })
     }
+}
+
+/// Every route of the issuer: each endpoint module lists its own.
+fn routes() -> Vec<rocket::Route> {
+    [endpoints::routes(), token::routes()].concat()
 }
 
 /// A quiet, detachable configuration: no logs, no signal handling, no grace period, its own

@@ -8,8 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
 
+use super::counters::Counters;
+use super::directory::{DevClient, DevUser};
 use super::faults::Faults;
-use super::{Counters, DevClient, DevUser};
 
 /// How long a login page stays usable.
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);

@@ -12,13 +12,18 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use sha2::{Digest, Sha256};
 
-use super::endpoints::enter;
+use super::directory::DevClient;
+use super::entry::enter;
 use super::faults::Fault;
 use super::jwt::{self, IdTokenInput};
 use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
 use super::reply::Reply;
 use super::state::{unix_now, AccessGrant, Grant, Inner};
-use super::DevClient;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Vec<rocket::Route> {
+    rocket::routes![token, userinfo_get, userinfo_post, revoke]
+}
 
 fn invalid_request(description: &str) -> Reply {
     Reply::oauth_error(Status::BadRequest, "invalid_request", description)
@@ -72,7 +77,7 @@ fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<De
 }
 
 #[rocket::post("/token", data = "<data>")]
-pub(crate) async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.token).await;
     if faults.has(&Fault::TokenServerError) {
         return Reply::server_error();
@@ -265,17 +270,13 @@ fn bearer_error(status: Status, error: Option<&str>, description: &str) -> Reply
 }
 
 #[rocket::get("/userinfo")]
-pub(crate) async fn userinfo_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+async fn userinfo_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
     let params = info.query_params();
     userinfo(inner, &info, params.ok()).await
 }
 
 #[rocket::post("/userinfo", data = "<data>")]
-pub(crate) async fn userinfo_post(
-    info: RequestInfo,
-    data: Data<'_>,
-    inner: &State<Arc<Inner>>,
-) -> Reply {
+async fn userinfo_post(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     let params = if info.form_body {
         info.body_params(data).await.ok()
     } else {
@@ -371,7 +372,7 @@ async fn userinfo(inner: &Inner, info: &RequestInfo, params: Option<Params>) -> 
 
 /// RFC 7009: always 200 for tokens the client may name, known or not.
 #[rocket::post("/revoke", data = "<data>")]
-pub(crate) async fn revoke(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+async fn revoke(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     inner.lock().counters.revocation += 1;
     let params = match info.body_params(data).await {
         Ok(params) => params,
