@@ -60,9 +60,14 @@
 //!   clients (PKCE protects them).
 //! - **Bad input** (missing, repeated or badly encoded parameters, invalid UTF-8, a body over
 //!   1 MiB) gives a standard OAuth error or a 400 page, never a 500.
-//! - **Logging**: the issuer's Rocket logs nothing. Rocket 0.5's log level is process-wide and
-//!   the Rocket ignited last sets it, so start the issuer before igniting your app if you want
-//!   your app's logs.
+//! - **Logging**: the issuer never changes the process-wide log level (Rocket 0.5 has one
+//!   per process): it runs at the level in force when it starts. Its request lines are
+//!   labelled and redacted, so that at `normal` the app's log shows
+//!   `GET /dev-issuer/authorize?redacted` and `Matched: (dev issuer: token) POST
+//!   /dev-issuer/token`, never a `state`, `nonce`, code or `id_token_hint`, and never a line that
+//!   looks as if the app served `/token`. (A request fairing gives Rocket a labelled, query-free
+//!   URI to log; the real paths are unchanged for clients.) At `debug`, Rocket prints every
+//!   request in full, as hyper received it, for the app and the issuer alike.
 //!
 //! # Timing (2 cores, Rust 1.95)
 //!
@@ -80,7 +85,8 @@
 //! exactly that.
 
 // Imports run downwards (each line uses only the lines above it):
-// directory, counters, faults, keys, params → jwt, reply, state → entry → endpoints, token → server.
+// directory, counters, faults, keys, request_log → params, jwt, reply, state → entry →
+// endpoints, token → server.
 // This file only declares and re-exports.
 mod counters;
 mod directory;
@@ -91,6 +97,7 @@ pub(crate) mod jwt;
 mod keys;
 mod params;
 mod reply;
+mod request_log;
 mod server;
 mod state;
 mod token;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngCore;
-use rocket::config::{LogLevel, SecretKey, Shutdown as ShutdownConfig};
+use rocket::config::{SecretKey, Shutdown as ShutdownConfig};
 use rocket::fairing::AdHoc;
 use rocket::tokio::sync::oneshot;
 use rocket::tokio::task::JoinHandle;
@@ -14,6 +14,7 @@ use rocket::tokio::task::JoinHandle;
 use super::counters::Counters;
 use super::directory::{default_users, DevClient, DevUser};
 use super::faults::Fault;
+use super::request_log::{self, LabelRequests, LOG_BASE};
 use super::state::Inner;
 use super::{endpoints, token};
 
@@ -165,23 +166,35 @@ impl DevIssuerBuilder {
         ));
         let (port_tx, port_rx) = oneshot::channel::<String>();
         let liftoff_inner = inner.clone();
-        let rocket = rocket::custom(rocket_config(self.address, self.port))
+        // Rocket sets the process-wide log level in `custom` and `ignite`: run at the level in
+        // force, and put it back afterwards (see request_log.rs).
+        let log_level = log::max_level();
+        let config = rocket_config(self.address, self.port, log_level);
+        let rocket = rocket::custom(config)
             .manage(inner.clone())
-            .mount("/", routes())
+            .mount(LOG_BASE, request_log::label_routes(routes()))
             .register("/", endpoints::catchers())
-            .attach(AdHoc::on_liftoff("dev issuer port", move |rocket| {
-                Box::pin(async move {
-                    // Rocket has bound the listener and updated `port` by now.
-                    let config = rocket.config();
-                    let url = format!("http://{}", SocketAddr::new(config.address, config.port));
-                    let _ = liftoff_inner.issuer.set(url.clone());
-                    let _ = port_tx.send(url);
-                })
-            }));
-        let rocket = rocket
-            .ignite()
-            .await
-            .map_err(|error| DevIssuerError::Ignite(error.to_string()))?;
+            .attach(LabelRequests)
+            .attach(AdHoc::on_liftoff(
+                "development issuer: its URL",
+                move |rocket| {
+                    Box::pin(async move {
+                        // Rocket has bound the listener and updated `port` by now.
+                        let config = rocket.config();
+                        let url =
+                            format!("http://{}", SocketAddr::new(config.address, config.port));
+                        log::info!(
+                            "Development issuer (an in-process OpenID Provider, not your app) at \
+                         {url}: its request lines read {LOG_BASE}/..., queries redacted."
+                        );
+                        let _ = liftoff_inner.issuer.set(url.clone());
+                        let _ = port_tx.send(url);
+                    })
+                },
+            ));
+        let rocket = rocket.ignite().await;
+        request_log::restore_level(log_level);
+        let rocket = rocket.map_err(|error| DevIssuerError::Ignite(error.to_string()))?;
         let shutdown = rocket.shutdown();
         let mut server = rocket::tokio::spawn(async move {
             rocket
@@ -222,9 +235,10 @@ fn routes() -> Vec<rocket::Route> {
     [endpoints::routes(), token::routes()].concat()
 }
 
-/// A quiet, detachable configuration: no logs, no signal handling, no grace period, its own
-/// random secret key, and nothing read from `Rocket.toml` or `ROCKET_*` variables.
-fn rocket_config(address: IpAddr, port: u16) -> rocket::Config {
+/// A detachable configuration: the log level in force (`log_level`, so that igniting changes
+/// nothing), no signal handling, no grace period, its own random secret key, and nothing read
+/// from `Rocket.toml` or `ROCKET_*` variables.
+fn rocket_config(address: IpAddr, port: u16, log_level: log::LevelFilter) -> rocket::Config {
     let mut shutdown = ShutdownConfig {
         ctrlc: false,
         grace: 0,
@@ -240,7 +254,7 @@ fn rocket_config(address: IpAddr, port: u16) -> rocket::Config {
     rocket::Config {
         address,
         port,
-        log_level: LogLevel::Off,
+        log_level: request_log::issuer_level(log_level),
         cli_colors: false,
         shutdown,
         secret_key: SecretKey::from(&secret[..]),

@@ -3,6 +3,7 @@
 mod bad_input;
 mod faults;
 mod flows;
+mod logs;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
