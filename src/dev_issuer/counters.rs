@@ -27,4 +27,27 @@ pub struct Counters {
     pub revoked_tokens: Vec<String>,
     /// The decoded parameters of the last well-formed `end_session` request, in order.
     pub last_end_session: Option<Vec<(String, String)>>,
+    /// Every grant whose code was redeemed, in the order of their ids.
+    pub grants: Vec<GrantCounters>,
+}
+
+/// What one grant (one login of one user at one client: its code, and every access and refresh
+/// token that came from it) saw at the token endpoint. In [`Counters::grants`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantCounters {
+    /// The grant's number, from 1, in the order its code was issued.
+    pub id: u64,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user's `sub`.
+    pub sub: String,
+    /// Refresh requests that presented one of its refresh tokens (current, consumed or
+    /// revoked), whatever the outcome.
+    pub refresh_calls: u64,
+    /// Whether it is revoked: by revoking one of its refresh tokens at `/revoke`, by
+    /// [`DevIssuer::revoke_grants`](super::DevIssuer::revoke_grants), or by reuse detection.
+    pub revoked: bool,
+    /// Whether reuse detection revoked it: a consumed refresh token was presented under
+    /// [`RefreshRotation::Strict`](super::RefreshRotation::Strict).
+    pub revoked_by_reuse: bool,
 }

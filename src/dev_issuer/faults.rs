@@ -113,6 +113,25 @@ pub enum Fault {
     /// `expires_in` is the string `"3600abc"`.
     TokenWrongTypes,
 
+    // --- Refresh grant ---
+    /// Only the token endpoint waits this long before answering (on top of any
+    /// [`Fault::Delay`]; several `DelayToken` faults add up): a slow refresh, while discovery,
+    /// JWKS and userinfo answer at once.
+    DelayToken(Duration),
+    /// The ID token of a refresh response has `sub: "someone-else"` (OpenID Connect Core §12.2:
+    /// its `sub` must be the original one). The authorization-code grant is unaffected.
+    RefreshWrongSub,
+    /// A refresh response has no `id_token`, as Okta's may (OpenID Connect Core §12.2 makes it
+    /// optional).
+    RefreshNoIdToken,
+    /// The ID token of a refresh response has no `nonce`, as Keycloak ≥ 25 sends it (OpenID
+    /// Connect Core §12.2 allows it to be absent).
+    RefreshNoNonce,
+    /// A refresh response has no `refresh_token` (RFC 6749 §6: the client keeps the old one), as
+    /// Google's does; the presented refresh token is not consumed and stays valid, whatever the
+    /// [`RefreshRotation`](super::RefreshRotation).
+    RefreshNoRefreshToken,
+
     // --- Userinfo ---
     /// Userinfo returns `sub: "someone-else"`.
     UserinfoSubMismatch,
@@ -209,6 +228,35 @@ impl Faults {
             Fault::HugeJwks { mb } => Some(*mb),
             _ => None,
         })
+    }
+}
+
+/// Questions about the refresh-grant faults.
+impl Faults {
+    /// Total [`Fault::DelayToken`].
+    pub fn delay_token(&self) -> Duration {
+        self.0
+            .iter()
+            .map(|fault| match fault {
+                Fault::DelayToken(delay) => *delay,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
+    /// The faults for the ID token of a refresh response: the refresh-only ones become the
+    /// ID-token faults they amount to.
+    pub fn for_refreshed_id_token(&self) -> Faults {
+        let mut faults = self.clone();
+        if self.has(&Fault::RefreshNoNonce) {
+            faults.0.push(Fault::MissingNonce);
+        }
+        if self.has(&Fault::RefreshWrongSub) {
+            faults
+                .0
+                .push(Fault::Claim("sub".into(), Value::from("someone-else")));
+        }
+        faults
     }
 }
 

@@ -50,11 +50,22 @@
 //!   carries these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when
 //!   the request had one) and `at_hash`. Other scopes are ignored.
 //! - **Tokens**: codes are one-time (gone after the first redemption attempt) and live
-//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); access tokens are opaque, 43
-//!   characters, and live [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h), as do ID
-//!   tokens. A refresh token is **always** issued (whether or not `offline_access` was asked
-//!   for), never expires, and is rotated on use: the old one then fails with `invalid_grant`.
-//!   ID tokens from a refresh keep the original `nonce` and `auth_time`.
+//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); ID tokens live
+//!   [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h); access tokens are opaque, 43
+//!   characters, and live [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime)
+//!   (`expires_in`; the `token_lifetime` unless set). A refresh token is **always** issued
+//!   (whether or not `offline_access` was asked for) and never expires.
+//! - **Refresh tokens** (RFC 6749 §6, OpenID Connect Core §12): the
+//!   [`refresh_rotation`](DevIssuerBuilder::refresh_rotation) decides what a refresh does to
+//!   the token presented. [`RefreshRotation::Rotate`] (the default): a new refresh token every
+//!   time, and the old one answers `invalid_grant`. [`RefreshRotation::Strict`]: the same, and
+//!   presenting a consumed token also revokes the whole grant (its refresh and access tokens),
+//!   as oidc-provider's `rotateRefreshToken` does; within its `grace` a consumed token is
+//!   accepted once more and returns a fresh token set. [`RefreshRotation::Off`]: the same
+//!   refresh token comes back and stays valid. ID tokens from a refresh keep the original
+//!   `nonce` and `auth_time`. [`DevIssuer::grants`] (or [`Counters::grants`]) counts each
+//!   grant's refresh calls and says whether reuse detection revoked it;
+//!   [`DevIssuer::revoke_grants`] revokes a user's grants as an administrator would.
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
 //!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, or `none` for public
 //!   clients (PKCE protects them).
@@ -85,24 +96,30 @@
 //! exactly that.
 
 // Imports run downwards (each line uses only the lines above it):
-// directory, counters, faults, keys, request_log → params, jwt, reply, state → entry →
-// endpoints, token → server.
+// directory, counters, faults, keys, options, request_log → params, jwt, reply, state →
+// entry, grants → issue → refresh → endpoints, token → server → controls.
 // This file only declares and re-exports.
+mod controls;
 mod counters;
 mod directory;
 mod endpoints;
 mod entry;
 mod faults;
+mod grants;
+mod issue;
 pub(crate) mod jwt;
 mod keys;
+mod options;
 mod params;
+mod refresh;
 mod reply;
 mod request_log;
 mod server;
 mod state;
 mod token;
 
-pub use counters::Counters;
+pub use counters::{Counters, GrantCounters};
 pub use directory::{default_users, DevClient, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use faults::Fault;
+pub use options::RefreshRotation;
 pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};

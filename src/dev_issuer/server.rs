@@ -14,6 +14,7 @@ use rocket::tokio::task::JoinHandle;
 use super::counters::Counters;
 use super::directory::{default_users, DevClient, DevUser};
 use super::faults::Fault;
+use super::options::Options;
 use super::request_log::{self, LabelRequests, LOG_BASE};
 use super::state::Inner;
 use super::{endpoints, token};
@@ -44,7 +45,7 @@ use super::{endpoints, token};
 /// # });
 /// ```
 pub struct DevIssuer {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     issuer_url: String,
     shutdown: Option<rocket::Shutdown>,
     server: Option<JoinHandle<Result<(), String>>>,
@@ -59,6 +60,8 @@ pub struct DevIssuerBuilder {
     users: Vec<DevUser>,
     code_lifetime: Duration,
     token_lifetime: Duration,
+    /// Set in controls.rs.
+    pub(crate) options: Options,
 }
 
 /// Why a [`DevIssuer`] could not start.
@@ -98,6 +101,7 @@ impl Default for DevIssuerBuilder {
             users: default_users(),
             code_lifetime: Duration::from_secs(60),
             token_lifetime: Duration::from_secs(3600),
+            options: Options::default(),
         }
     }
 }
@@ -150,7 +154,9 @@ impl DevIssuerBuilder {
         self
     }
 
-    /// How long access tokens and ID tokens live (`expires_in`, `exp - iat`). _Default:_ 1 h.
+    /// How long ID tokens live (`exp - iat`), and access tokens too unless
+    /// [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime) says otherwise.
+    /// _Default:_ 1 h.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = lifetime;
         self
@@ -158,12 +164,14 @@ impl DevIssuerBuilder {
 
     /// Starts the issuer in the current tokio runtime and returns once it accepts connections.
     pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
-        let inner = Arc::new(Inner::new(
+        let mut inner = Inner::new(
             self.clients,
             self.users,
             self.code_lifetime,
             self.token_lifetime,
-        ));
+        );
+        inner.options = self.options;
+        let inner = Arc::new(inner);
         let (port_tx, port_rx) = oneshot::channel::<String>();
         let liftoff_inner = inner.clone();
         // Rocket sets the process-wide log level in `custom` and `ignite`: run at the level in

@@ -11,6 +11,7 @@ use rand::RngCore;
 use super::counters::Counters;
 use super::directory::{DevClient, DevUser};
 use super::faults::Faults;
+use super::options::Options;
 
 /// How long a login page stays usable.
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);
@@ -21,6 +22,7 @@ pub(crate) struct Inner {
     pub issuer: OnceLock<String>,
     pub code_lifetime: Duration,
     pub token_lifetime: Duration,
+    pub options: Options,
     state: Mutex<State>,
 }
 
@@ -40,6 +42,7 @@ impl Inner {
             issuer: OnceLock::new(),
             code_lifetime,
             token_lifetime,
+            options: Options::default(),
             state: Mutex::new(state),
         }
     }
@@ -71,6 +74,10 @@ pub(crate) struct State {
     pub codes: HashMap<String, CodeGrant>,
     pub access_tokens: HashMap<String, AccessGrant>,
     pub refresh_tokens: HashMap<String, Grant>,
+    /// Refresh tokens consumed by rotation, for reuse detection.
+    pub consumed_refresh: HashMap<String, Consumed>,
+    /// Refresh tokens of revoked grants, so that a refresh with one still counts for its grant.
+    pub revoked_refresh: HashMap<String, Grant>,
     next_grant_id: u64,
 }
 
@@ -159,6 +166,15 @@ pub(crate) struct CodeGrant {
 pub(crate) struct AccessGrant {
     pub grant: Grant,
     pub expires: Instant,
+}
+
+/// A refresh token consumed by rotation.
+#[derive(Debug, Clone)]
+pub(crate) struct Consumed {
+    pub grant: Grant,
+    pub at: Instant,
+    /// Whether the grace period's one extra use is spent.
+    pub grace_used: bool,
 }
 
 /// 32 random bytes, base64url: 43 characters.

@@ -4,6 +4,7 @@ mod bad_input;
 mod faults;
 mod flows;
 mod logs;
+mod refresh;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
