@@ -29,6 +29,8 @@ pub struct Counters {
     pub last_end_session: Option<Vec<(String, String)>>,
     /// Every grant whose code was redeemed, in the order of their ids.
     pub grants: Vec<GrantCounters>,
+    /// Every back-channel logout request sent, in order.
+    pub backchannel_logouts: Vec<BackchannelLogout>,
 }
 
 /// What one grant (one login of one user at one client: its code, and every access and refresh
@@ -41,6 +43,9 @@ pub struct GrantCounters {
     pub client_id: String,
     /// The user's `sub`.
     pub sub: String,
+    /// The login's session id: the `sid` of its ID tokens and logout tokens, for a client with
+    /// `backchannel_logout_session_required` (others never see it).
+    pub sid: String,
     /// Refresh requests that presented one of its refresh tokens (current, consumed or
     /// revoked), whatever the outcome.
     pub refresh_calls: u64,
@@ -50,4 +55,28 @@ pub struct GrantCounters {
     /// Whether reuse detection revoked it: a consumed refresh token was presented under
     /// [`RefreshRotation::Strict`](super::RefreshRotation::Strict).
     pub revoked_by_reuse: bool,
+    /// Whether a back-channel logout ended it (end_session, or
+    /// [`DevIssuer::logout_everywhere`](super::DevIssuer::logout_everywhere)); a logout token was
+    /// sent for it if its client registered a `backchannel_logout_uri`.
+    pub logged_out: bool,
+}
+
+/// One back-channel logout request the issuer sent (OpenID Connect Back-Channel Logout 1.0
+/// §2.5), and what came of it. In [`Counters::backchannel_logouts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackchannelLogout {
+    /// The client it went to.
+    pub client_id: String,
+    /// Its `backchannel_logout_uri`.
+    pub uri: String,
+    /// The token's `sub`.
+    pub sub: String,
+    /// The token's `sid`, for a client with `backchannel_logout_session_required`.
+    pub sid: Option<String>,
+    /// The `logout_token` posted (a test can post it again to check replay detection).
+    pub logout_token: String,
+    /// The answer's HTTP status; `None` when there was no answer (refused, timed out).
+    pub status: Option<u16>,
+    /// Why there was no answer.
+    pub error: Option<String>,
 }

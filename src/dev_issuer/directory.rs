@@ -20,6 +20,12 @@ pub struct DevClient {
     pub redirect_uris: Vec<String>,
     /// Registered post-logout redirect URIs (same matching rule).
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where the issuer POSTs logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.2);
+    /// `None`: the client gets none. Any `http` or `https` URL.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` (Back-Channel Logout 1.0 §2.2): then its ID tokens and
+    /// logout tokens carry the login's `sid`; otherwise neither does (as oidc-provider).
+    pub backchannel_logout_session_required: bool,
 }
 
 impl DevClient {
@@ -30,6 +36,8 @@ impl DevClient {
             client_secret: Some(client_secret.into()),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 
@@ -40,6 +48,8 @@ impl DevClient {
             client_secret: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 
@@ -52,6 +62,18 @@ impl DevClient {
     /// Registers a post-logout redirect URI.
     pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.post_logout_redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Registers the back-channel logout URI.
+    pub fn backchannel_logout_uri(mut self, uri: impl Into<String>) -> Self {
+        self.backchannel_logout_uri = Some(uri.into());
+        self
+    }
+
+    /// Sets `backchannel_logout_session_required`.
+    pub fn backchannel_logout_session_required(mut self, required: bool) -> Self {
+        self.backchannel_logout_session_required = required;
         self
     }
 

@@ -132,6 +132,40 @@ pub enum Fault {
     /// [`RefreshRotation`](super::RefreshRotation).
     RefreshNoRefreshToken,
 
+    // --- Back-channel logout tokens ---
+    // Each corrupts one rule of OpenID Connect Back-Channel Logout 1.0 §2.4/§2.6 in every logout
+    // token sent; the ID-token faults above never touch logout tokens.
+    /// Logout token `iss` is `http://wrong-issuer.invalid`.
+    LogoutWrongIssuer,
+    /// Logout token `aud` is `"another-client"`.
+    LogoutWrongAudience,
+    /// Logout token `iat` is one hour in the future (`exp` = `iat` + 2 minutes).
+    LogoutIatInFuture,
+    /// Logout token expired an hour ago: `exp = now - 3600`, `iat = exp - 120`.
+    LogoutExpired,
+    /// Logout token has no `events` claim.
+    LogoutMissingEvents,
+    /// Logout token `events` holds the back-channel logout event with a non-object value:
+    /// `{"http://schemas.openid.net/event/backchannel-logout": "logout"}` (§2.4: a JSON
+    /// object, `{}` by default).
+    LogoutEventsNotObject,
+    /// Logout token has neither `sid` nor `sub` (§2.4: it must have one).
+    LogoutNoSidNoSub,
+    /// Logout token carries `nonce: "n-0S6_WzA2Mj"` (§2.4: prohibited, so that an ID token
+    /// cannot pass as a logout token).
+    LogoutWithNonce,
+    /// Logout token has no `jti`.
+    LogoutMissingJti,
+    /// Logout token header `typ` is `JWT` instead of `logout+jwt` (§2.4, explicit typing).
+    LogoutWrongTyp,
+    /// Logout token signature has its first and last bytes flipped.
+    LogoutBadSignature,
+    /// Logout token header `{"alg":"none","typ":"logout+jwt"}` and an empty signature.
+    LogoutAlgNone,
+    /// Logout token header `kid` names no published key (`unknown-<random>`), signature by the
+    /// current key.
+    LogoutUnknownKid,
+
     // --- Userinfo ---
     /// Userinfo returns `sub: "someone-else"`.
     UserinfoSubMismatch,

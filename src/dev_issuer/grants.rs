@@ -19,9 +19,11 @@ pub(crate) fn record<'s>(state: &'s mut State, grant: &Grant) -> &'s mut GrantCo
                     id: grant.id,
                     client_id: grant.client_id.clone(),
                     sub: grant.sub.clone(),
+                    sid: grant.sid.clone(),
                     refresh_calls: 0,
                     revoked: false,
                     revoked_by_reuse: false,
+                    logged_out: false,
                 },
             );
             index

@@ -83,6 +83,9 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
             user: &user,
             scope: &scope,
             nonce: grant.nonce.as_deref(),
+            sid: client
+                .backchannel_logout_session_required
+                .then_some(grant.sid.as_str()),
             auth_time: grant.auth_time,
             access_token: &access_token,
             now: unix_now(),

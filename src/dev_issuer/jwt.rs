@@ -19,6 +19,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub user: &'a DevUser,
     pub scope: &'a [String],
     pub nonce: Option<&'a str>,
+    /// The login's `sid`, for clients that require it.
+    pub sid: Option<&'a str>,
     /// Unix time of the login.
     pub auth_time: u64,
     pub access_token: &'a str,
@@ -90,6 +92,9 @@ pub(crate) fn id_token_claims(input: &IdTokenInput<'_>, faults: &Faults) -> Map<
     claims.insert("auth_time".into(), json!(auth_time));
     if let Some(nonce) = input.nonce {
         claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = input.sid {
+        claims.insert("sid".into(), json!(sid));
     }
     claims.insert("at_hash".into(), json!(at_hash(input.access_token)));
 
@@ -170,6 +175,16 @@ pub(crate) fn sign(
     client_secret: Option<&str>,
     faults: &Faults,
 ) -> String {
+    sign_typed(&Value::Object(claims.clone()), client_secret, faults, "JWT")
+}
+
+/// A compact JWS of any JSON `payload`, with header `typ`, signed as `faults` say.
+pub(crate) fn sign_typed(
+    payload: &Value,
+    client_secret: Option<&str>,
+    faults: &Faults,
+    typ: &str,
+) -> String {
     let key = keys::key(signing_key(faults));
     let mut header = Map::new();
     let mut mac_secret: Option<Vec<u8>> = None;
@@ -186,7 +201,7 @@ pub(crate) fn sign(
         header.insert("alg".into(), json!("RS256"));
         header.insert("kid".into(), json!(key.kid));
     }
-    header.insert("typ".into(), json!("JWT"));
+    header.insert("typ".into(), json!(typ));
     if faults.has(&Fault::NoKid) {
         header.remove("kid");
     }
@@ -198,7 +213,7 @@ pub(crate) fn sign(
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(to_compact(&Value::Object(header))),
-        URL_SAFE_NO_PAD.encode(to_compact(&Value::Object(claims.clone())))
+        URL_SAFE_NO_PAD.encode(to_compact(payload))
     );
     let mut signature = if faults.has(&Fault::AlgNone) {
         Vec::new()
@@ -277,6 +292,7 @@ pub fn sign_sample_id_token() -> String {
             user,
             scope: &scope,
             nonce: Some("n-0S6_WzA2Mj"),
+            sid: None,
             auth_time: 1_700_000_000,
             access_token: "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
             now: 1_700_000_010,
@@ -298,6 +314,7 @@ mod tests {
             user,
             scope,
             nonce: Some("n-0S6_WzA2Mj"),
+            sid: None,
             auth_time: 1_700_000_000,
             access_token: "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
             now: 1_700_000_010,

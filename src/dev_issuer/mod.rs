@@ -25,7 +25,7 @@
 //! | `POST /token` | `authorization_code` and `refresh_token` grants |
 //! | `GET`/`POST /userinfo` | claims, with `Authorization: Bearer` only |
 //! | `POST /revoke` | RFC 7009 token revocation |
-//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0 |
+//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0, then Back-Channel Logout 1.0 |
 //!
 //! Behaviour worth knowing:
 //! - **Redirect URIs** match exactly, except that the port of a loopback host (`127.0.0.1`,
@@ -66,6 +66,25 @@
 //!   `nonce` and `auth_time`. [`DevIssuer::grants`] (or [`Counters::grants`]) counts each
 //!   grant's refresh calls and says whether reuse detection revoked it;
 //!   [`DevIssuer::revoke_grants`] revokes a user's grants as an administrator would.
+//! - **Back-channel logout** (OpenID Connect Back-Channel Logout 1.0; discovery advertises
+//!   `backchannel_logout_supported` and `backchannel_logout_session_supported`): every login
+//!   has its own session id. A client with
+//!   [`backchannel_logout_session_required`](DevClient::backchannel_logout_session_required)
+//!   gets it as `sid` in its ID tokens (refreshed ones too) and logout tokens; others never
+//!   see it, as with oidc-provider. An `end_session` with a valid `id_token_hint`, or
+//!   [`DevIssuer::logout_everywhere`], ends every grant of that user not ended yet (the issuer
+//!   keeps no login session, so they stand for it) and, before answering, POSTs a logout token
+//!   (`application/x-www-form-urlencoded`, `logout_token=...`) to each client with a
+//!   [`backchannel_logout_uri`](DevClient::backchannel_logout_uri): one per grant with `sid` to
+//!   a client that requires it, one with `sub` only to the others. The token: header
+//!   `{"alg":"RS256","kid":...,"typ":"logout+jwt"}`, claims `iss`, `aud`, `iat`, `exp` (`iat`
+//!   + 120 s), a random `jti`, `events: {"http://schemas.openid.net/event/backchannel-logout":
+//!   {}}`, `sub`, and `sid` as above; never `nonce`. Requests run at once, each bounded by the
+//!   [`backchannel_logout_timeout`](DevIssuerBuilder::backchannel_logout_timeout) (5 s), never
+//!   under the issuer's lock; each answer (status, or the error) is in
+//!   [`Counters::backchannel_logouts`]. Logging out does not revoke grants
+//!   ([`DevIssuer::revoke_grants`] does). [`DevIssuer::logout_token_claims`] and
+//!   [`DevIssuer::sign_logout_token`] make any other logout token, for replay and `jti` tests.
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
 //!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, or `none` for public
 //!   clients (PKCE protects them).
@@ -97,8 +116,9 @@
 
 // Imports run downwards (each line uses only the lines above it):
 // directory, counters, faults, keys, options, request_log → params, jwt, reply, state →
-// entry, grants → issue → refresh → endpoints, token → server → controls.
+// entry, grants, backchannel → issue → refresh → endpoints, token → server → controls.
 // This file only declares and re-exports.
+mod backchannel;
 mod controls;
 mod counters;
 mod directory;
@@ -118,7 +138,7 @@ mod server;
 mod state;
 mod token;
 
-pub use counters::{Counters, GrantCounters};
+pub use counters::{BackchannelLogout, Counters, GrantCounters};
 pub use directory::{default_users, DevClient, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use faults::Fault;
 pub use options::RefreshRotation;

@@ -1,5 +1,5 @@
-//! Token options chosen on the builder: the access-token lifetime and how refresh tokens
-//! rotate.
+//! Token options chosen on the builder: the access-token lifetime, how refresh tokens rotate,
+//! and how long a back-channel logout may take.
 
 use std::time::Duration;
 
@@ -39,6 +39,8 @@ pub(crate) struct Options {
     /// `expires_in` of access tokens; `None`: the ID-token lifetime.
     pub access_token_lifetime: Option<Duration>,
     pub rotation: RefreshRotation,
+    /// How long a back-channel logout POST may take; `None`: 5 s.
+    pub backchannel_logout_timeout: Option<Duration>,
 }
 
 impl Options {

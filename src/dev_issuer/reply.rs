@@ -93,6 +93,11 @@ impl Reply {
         )
     }
 
+    /// The status it answers with.
+    pub fn status(&self) -> Status {
+        self.0.status
+    }
+
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
         self.0.headers.push(Header::new(name, value.into()));
         self

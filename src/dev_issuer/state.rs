@@ -150,6 +150,8 @@ pub(crate) struct Grant {
     pub scope: Vec<String>,
     pub nonce: Option<String>,
     pub auth_time: u64,
+    /// The login's session id (`sid`, Back-Channel Logout 1.0 §2.1).
+    pub sid: String,
 }
 
 /// An authorization code, one-time and short-lived.

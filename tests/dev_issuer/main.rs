@@ -1,5 +1,6 @@
 //! The development issuer over real loopback HTTP, driven by openidconnect 4's own client.
 
+mod backchannel;
 mod bad_input;
 mod faults;
 mod flows;
