@@ -9,7 +9,7 @@ use rocket::serde::json::serde_json::Value;
 use super::backchannel;
 use super::counters::{BackchannelLogout, GrantCounters};
 use super::grants;
-use super::options::RefreshRotation;
+use super::options::{AccessTokenFormat, RefreshRotation};
 use super::server::{DevIssuer, DevIssuerBuilder};
 use super::state::unix_now;
 
@@ -20,6 +20,13 @@ impl DevIssuerBuilder {
     /// count in `expires_in`. _Default:_ the `token_lifetime`.
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.options.access_token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Whether access tokens are opaque or signed JWTs with the user's claims and roles.
+    /// _Default:_ [`AccessTokenFormat::Opaque`].
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.options.access_token_format = format;
         self
     }
 

@@ -109,7 +109,21 @@ pub struct DevUser {
     pub preferred_username: String,
     /// `groups` (scope `groups`).
     pub groups: Vec<String>,
-    /// Further claims, released in the ID token and userinfo whatever the scopes.
+    /// Further claims, released in the ID token, userinfo and JWT access tokens whatever the
+    /// scopes, as they are: any JSON, nested objects and arrays included. A standard claim of
+    /// the same name (`name`, `email`, `groups`, ...) wins when its scope is granted.
+    ///
+    /// Keycloak-style roles, for authorization tests:
+    ///
+    /// ```
+    /// use rocket::serde::json::serde_json::json;
+    /// use rocket_openid_connect::dev_issuer::DevUser;
+    ///
+    /// let mut admin = DevUser::new("root-1", "root");
+    /// admin.extra.insert("realm_access".into(), json!({"roles": ["admin", "user"]}));
+    /// admin.extra.insert("resource_access".into(), json!({"my-app": {"roles": ["editor"]}}));
+    /// admin.extra.insert("tenant".into(), json!("acme"));
+    /// ```
     pub extra: Map<String, Value>,
 }
 

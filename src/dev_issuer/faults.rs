@@ -53,8 +53,9 @@ pub enum Fault {
     Claim(String, Value),
     /// Removes one ID-token claim, after every other fault is applied.
     RemoveClaim(String),
-    /// Adds a `groups` claim with this many long group names to the ID token and userinfo (whatever
-    /// the scopes), so that 300 groups make the token set larger than 8 KB.
+    /// Adds a `groups` claim with this many long group names to the ID token, userinfo and JWT
+    /// access tokens (whatever the scopes), so that 300 groups make the token set larger than
+    /// 8 KB.
     ManyGroups(usize),
 
     // --- ID token signature ---
@@ -165,6 +166,14 @@ pub enum Fault {
     /// Logout token header `kid` names no published key (`unknown-<random>`), signature by the
     /// current key.
     LogoutUnknownKid,
+
+    // --- Claims for authorization ---
+    /// Entra ID's group overage (more than 200 groups; OpenID Connect Core §5.6.2, distributed
+    /// claims): the ID token, userinfo and JWT access tokens have no `groups` claim, whatever
+    /// the scopes, and instead `_claim_names: {"groups": "src1"}` and `_claim_sources: {"src1":
+    /// {"endpoint": "https://graph.microsoft.com/v1.0/users/<sub>/getMemberObjects"}}`, as
+    /// Entra sends them. (The issuer does not serve that endpoint.)
+    GroupOverage,
 
     // --- Userinfo ---
     /// Userinfo returns `sub: "someone-else"`.

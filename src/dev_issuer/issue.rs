@@ -6,12 +6,14 @@ use std::time::Instant;
 use rocket::http::Status;
 use rocket::serde::json::serde_json::{json, Value};
 
+use super::access_token::{jwt_access_token, AccessTokenInput};
 use super::directory::DevClient;
 use super::faults::Fault;
 use super::grants;
 use super::jwt::{self, IdTokenInput};
+use super::options::AccessTokenFormat;
 use super::reply::Reply;
-use super::state::{unix_now, AccessGrant, Grant, Inner};
+use super::state::{random_token, unix_now, AccessGrant, Grant, Inner};
 
 /// Which refresh token a response carries.
 pub(crate) enum RefreshToken {
@@ -45,8 +47,8 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
         is_refresh,
     } = issue;
     let access_lifetime = inner.options.access_lifetime(inner.token_lifetime);
-    let (faults, user, access_token, refresh_token) = {
-        let mut state = inner.lock();
+    let (faults, user) = {
+        let state = inner.lock();
         let Some(user) = state.users.iter().find(|u| u.sub == grant.sub).cloned() else {
             return Reply::oauth_error(
                 Status::BadRequest,
@@ -54,6 +56,27 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
                 "the user no longer exists",
             );
         };
+        (state.faults.clone(), user)
+    };
+    let now = unix_now();
+    // Signed outside the lock: an RSA signature takes milliseconds.
+    let access_token = match inner.options.access_token_format {
+        AccessTokenFormat::Opaque => random_token(),
+        AccessTokenFormat::Jwt => jwt_access_token(
+            &AccessTokenInput {
+                issuer: inner.issuer(),
+                client,
+                grant: &grant,
+                user: &user,
+                scope: &scope,
+                now,
+                lifetime: access_lifetime.as_secs(),
+            },
+            &faults,
+        ),
+    };
+    let refresh_token = {
+        let mut state = inner.lock();
         let access = AccessGrant {
             grant: Grant {
                 scope: scope.clone(),
@@ -61,14 +84,14 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
             },
             expires: Instant::now() + access_lifetime,
         };
-        let access_token = state.add_access_token(access);
+        state.insert_access_token(access_token.clone(), access);
         let refresh_token = match refresh_token {
             RefreshToken::New => Some(state.add_refresh_token(grant.clone())),
             RefreshToken::Same(token) => Some(token),
             RefreshToken::Omitted => None,
         };
         grants::record(&mut state, &grant);
-        (state.faults.clone(), user, access_token, refresh_token)
+        refresh_token
     };
     let id_faults = if is_refresh {
         faults.for_refreshed_id_token()
@@ -88,7 +111,7 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
                 .then_some(grant.sid.as_str()),
             auth_time: grant.auth_time,
             access_token: &access_token,
-            now: unix_now(),
+            now,
             lifetime: inner.token_lifetime.as_secs(),
         },
         &id_faults,

@@ -61,6 +61,18 @@ pub(crate) fn user_claims(user: &DevUser, scope: &[String], faults: &Faults) -> 
         groups.extend(many_groups(n));
         claims.insert("groups".into(), json!(groups));
     }
+    if faults.has(&Fault::GroupOverage) {
+        claims.remove("groups");
+        let endpoint = format!(
+            "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects",
+            user.sub
+        );
+        claims.insert("_claim_names".into(), json!({"groups": "src1"}));
+        claims.insert(
+            "_claim_sources".into(),
+            json!({"src1": {"endpoint": endpoint}}),
+        );
+    }
     claims
 }
 

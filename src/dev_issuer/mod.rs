@@ -46,15 +46,20 @@
 //!   `/authorize` shows the page unless auto-login is on.
 //! - **Scopes and claims**: `openid` is required; `profile` releases `name`, `given_name`,
 //!   `family_name`, `preferred_username`; `email` releases `email`, `email_verified`; `groups`
-//!   releases `groups`; a user's [`DevUser::extra`] claims are always released. The ID token
-//!   carries these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when
-//!   the request had one) and `at_hash`. Other scopes are ignored.
+//!   releases `groups`; a user's [`DevUser::extra`] claims are always released, as they are
+//!   (nested objects such as Keycloak's `realm_access: {"roles": [...]}` or `resource_access`
+//!   included, so a test user can carry whatever roles the app checks). The ID token carries
+//!   these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when the
+//!   request had one), `at_hash`, and `sid` (see back-channel logout). Other scopes are ignored.
 //! - **Tokens**: codes are one-time (gone after the first redemption attempt) and live
 //!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); ID tokens live
-//!   [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h); access tokens are opaque, 43
-//!   characters, and live [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime)
-//!   (`expires_in`; the `token_lifetime` unless set). A refresh token is **always** issued
-//!   (whether or not `offline_access` was asked for) and never expires.
+//!   [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h); access tokens live
+//!   [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime) (`expires_in`; the
+//!   `token_lifetime` unless set) and are opaque (43 characters) or, with
+//!   [`AccessTokenFormat::Jwt`], signed JWTs (`typ: at+jwt`) with the user's claims, `scope`
+//!   and Keycloak's `realm_access.roles` (the user's groups), so that an app can authorize
+//!   from the access token. A refresh token is **always** issued (whether or not
+//!   `offline_access` was asked for) and never expires.
 //! - **Refresh tokens** (RFC 6749 §6, OpenID Connect Core §12): the
 //!   [`refresh_rotation`](DevIssuerBuilder::refresh_rotation) decides what a refresh does to
 //!   the token presented. [`RefreshRotation::Rotate`] (the default): a new refresh token every
@@ -77,9 +82,10 @@
 //!   (`application/x-www-form-urlencoded`, `logout_token=...`) to each client with a
 //!   [`backchannel_logout_uri`](DevClient::backchannel_logout_uri): one per grant with `sid` to
 //!   a client that requires it, one with `sub` only to the others. The token: header
-//!   `{"alg":"RS256","kid":...,"typ":"logout+jwt"}`, claims `iss`, `aud`, `iat`, `exp` (`iat`
-//!   + 120 s), a random `jti`, `events: {"http://schemas.openid.net/event/backchannel-logout":
-//!   {}}`, `sub`, and `sid` as above; never `nonce`. Requests run at once, each bounded by the
+//!   `{"alg":"RS256","kid":...,"typ":"logout+jwt"}`, claims `iss`, `aud`, `iat`, `exp`
+//!   (two minutes after `iat`), a random `jti`, `events` holding
+//!   `http://schemas.openid.net/event/backchannel-logout: {}`, `sub`, and `sid` as above;
+//!   never `nonce`. Requests run at once, each bounded by the
 //!   [`backchannel_logout_timeout`](DevIssuerBuilder::backchannel_logout_timeout) (5 s), never
 //!   under the issuer's lock; each answer (status, or the error) is in
 //!   [`Counters::backchannel_logouts`]. Logging out does not revoke grants
@@ -112,12 +118,28 @@
 //!
 //! [`DevIssuer::set_fault`] switches on a [`Fault`]: a wrong claim, a bad signature, a rotated
 //! key, an error or a slow answer from one endpoint, so that a test can show the client rejects
-//! exactly that.
+//! exactly that. The groups, each documented on its variants:
+//! - ID-token claims and signatures (`WrongIssuer`, `Expired`, `AlgNone`, `RotatedKey`, ...);
+//! - the authorization response, the token endpoint, userinfo, discovery and JWKS;
+//! - refreshes: `RefreshWrongSub`, `RefreshNoIdToken` (Okta), `RefreshNoNonce` (Keycloak 25+),
+//!   `RefreshNoRefreshToken` (Google), and `DelayToken`, a slow token endpoint alone;
+//! - logout tokens, one per rule of Back-Channel Logout 1.0 §2.6: `LogoutWrongIssuer`,
+//!   `LogoutWrongAudience`, `LogoutIatInFuture`, `LogoutExpired`, `LogoutMissingEvents`,
+//!   `LogoutEventsNotObject`, `LogoutNoSidNoSub`, `LogoutWithNonce`, `LogoutMissingJti`,
+//!   `LogoutWrongTyp`, `LogoutBadSignature`, `LogoutAlgNone`, `LogoutUnknownKid`;
+//! - claims for authorization: `GroupOverage` (Entra's `_claim_names` / `_claim_sources` in
+//!   place of `groups`), `ManyGroups`;
+//! - timing: `Delay`, `DelayJwks`, `DelayToken`.
 
-// Imports run downwards (each line uses only the lines above it):
-// directory, counters, faults, keys, options, request_log → params, jwt, reply, state →
-// entry, grants, backchannel → issue → refresh → endpoints, token → server → controls.
+// Imports run one way (a module uses only modules of the lines above it):
+//   counters, directory, faults, keys, options, request_log
+//   params, jwt, reply, state
+//   entry, grants, backchannel, access_token
+//   issue → refresh
+//   endpoints, token
+//   server → controls
 // This file only declares and re-exports.
+mod access_token;
 mod backchannel;
 mod controls;
 mod counters;
@@ -141,5 +163,5 @@ mod token;
 pub use counters::{BackchannelLogout, Counters, GrantCounters};
 pub use directory::{default_users, DevClient, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use faults::Fault;
-pub use options::RefreshRotation;
+pub use options::{AccessTokenFormat, RefreshRotation};
 pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};

@@ -1,5 +1,5 @@
-//! Token options chosen on the builder: the access-token lifetime, how refresh tokens rotate,
-//! and how long a back-channel logout may take.
+//! Token options chosen on the builder: the access tokens' lifetime and format, how refresh
+//! tokens rotate, and how long a back-channel logout may take.
 
 use std::time::Duration;
 
@@ -33,12 +33,33 @@ pub enum RefreshRotation {
     Off,
 }
 
+/// What access tokens look like; chosen with
+/// [`DevIssuerBuilder::access_token_format`](super::DevIssuerBuilder::access_token_format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AccessTokenFormat {
+    /// 43 random base64url characters, meaningful only to the issuer (userinfo, revocation).
+    /// _The default._
+    #[default]
+    Opaque,
+    /// A signed JWT, as Keycloak issues them, so that an app can read claims (roles) from the
+    /// access token: header `{"alg":"RS256","kid":...,"typ":"at+jwt"}` (RFC 9068 §2.1), claims
+    /// `iss`, `sub`, `aud` and `azp` and `client_id` (the client's id), `iat`, `exp`, a random
+    /// `jti`, `scope` (space-separated), `realm_access: {"roles": [the user's groups]}`, `sid`
+    /// for a client that requires it, and the user's claims for the scopes (as in the ID
+    /// token, [`DevUser::extra`](super::DevUser::extra) included, which may replace
+    /// `realm_access` or add `resource_access`). Userinfo and revocation accept it as they do
+    /// an opaque one.
+    Jwt,
+}
+
 /// The builder's token options, kept by the running issuer.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Options {
     /// `expires_in` of access tokens; `None`: the ID-token lifetime.
     pub access_token_lifetime: Option<Duration>,
     pub rotation: RefreshRotation,
+    pub access_token_format: AccessTokenFormat,
     /// How long a back-channel logout POST may take; `None`: 5 s.
     pub backchannel_logout_timeout: Option<Duration>,
 }

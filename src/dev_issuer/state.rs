@@ -111,12 +111,11 @@ impl State {
         self.next_grant_id
     }
 
-    pub fn add_access_token(&mut self, grant: AccessGrant) -> String {
+    /// Records an access token (opaque or JWT).
+    pub fn insert_access_token(&mut self, token: String, grant: AccessGrant) {
         let now = Instant::now();
         self.access_tokens.retain(|_, t| t.expires > now);
-        let token = random_token();
-        self.access_tokens.insert(token.clone(), grant);
-        token
+        self.access_tokens.insert(token, grant);
     }
 
     pub fn add_refresh_token(&mut self, grant: Grant) -> String {

@@ -4,8 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use rocket::config::LogLevel;
 use rocket::fairing::AdHoc;
@@ -13,10 +11,6 @@ use rocket::http::{ContentType, Status};
 use rocket::serde::json::serde_json::{json, Map, Value};
 use rocket::tokio::sync::oneshot;
 use rocket_openid_connect::dev_issuer::{DevClient, DevIssuer, Fault};
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
-use rsa::{BigUint, RsaPublicKey};
-use sha2::Sha256;
 
 use crate::*;
 
@@ -140,46 +134,6 @@ async fn login_at(
 
 fn id_token_claims(tokens: &openidconnect::core::CoreTokenResponse) -> Map<String, Value> {
     decode(&tokens.id_token().unwrap().to_string()).1
-}
-
-async fn jwks(issuer: &DevIssuer) -> Value {
-    http()
-        .get(format!("{}/jwks", issuer.issuer_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Whether `token` is RS256-signed by the JWKS key its `kid` names.
-fn signature_verifies(token: &str, jwks: &Value) -> bool {
-    let (header, _) = decode(token);
-    let Some(key) = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| Some(&k["kid"]) == header.get("kid"))
-    else {
-        return false;
-    };
-    let number = |name: &str| {
-        BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(key[name].as_str().unwrap()).unwrap())
-    };
-    let public = RsaPublicKey::new(number("n"), number("e")).unwrap();
-    let (input, signature) = token.rsplit_once('.').unwrap();
-    let Ok(signature) = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(drop)
-        .and_then(|s| Signature::try_from(s.as_slice()).map_err(drop))
-    else {
-        return false;
-    };
-    header["alg"] == "RS256"
-        && VerifyingKey::<Sha256>::new(public)
-            .verify(input.as_bytes(), &signature)
-            .is_ok()
 }
 
 /// Checks every rule of Back-Channel Logout 1.0 §2.4 that a receiver checks (§2.6), for a
