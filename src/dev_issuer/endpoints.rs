@@ -10,13 +10,17 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use url::Url;
 
+use super::backchannel;
+use super::directory::DevUser;
+use super::entry::enter;
 use super::faults::{Fault, Faults};
 use super::jwt;
 use super::keys;
 use super::params::{ParamError, Params, RequestInfo};
 use super::reply::{error_page, login_page, page, signed_out_page, Reply};
-use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
-use super::DevUser;
+use super::state::{
+    random_token, unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState,
+};
 
 /// The scopes the issuer knows; others are ignored (RFC 6749 §3.3 lets a server narrow scopes).
 pub(crate) const SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
@@ -24,7 +28,7 @@ pub(crate) const SCOPES: &[&str] = &["openid", "profile", "email", "groups", "of
 /// The `iss` of the faults that corrupt it.
 const WRONG_ISSUER: &str = "http://wrong-issuer.invalid";
 
-/// All routes of the issuer.
+/// The routes of this module.
 pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![
         discovery,
@@ -33,10 +37,6 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         login,
         end_session_get,
         end_session_post,
-        super::token::token,
-        super::token::userinfo_get,
-        super::token::userinfo_post,
-        super::token::revoke,
     ]
 }
 
@@ -59,26 +59,6 @@ fn catch_all(status: Status, _: &Request<'_>) -> Reply {
         "invalid_request"
     };
     Reply::oauth_error(status, error, status.reason().unwrap_or("error"))
-}
-
-/// Waits for [`Fault::Delay`].
-async fn delay(faults: &Faults) {
-    let delay = faults.delay();
-    if !delay.is_zero() {
-        rocket::tokio::time::sleep(delay).await;
-    }
-}
-
-/// The start of discovery, JWKS, token and userinfo: counts the call with `counter`, takes the
-/// faults in force, and waits out any [`Fault::Delay`].
-pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &mut u64) -> Faults {
-    let faults = {
-        let mut state = inner.lock();
-        *counter(&mut state.counters) += 1;
-        state.faults.clone()
-    };
-    delay(&faults).await;
-    faults
 }
 
 #[rocket::get("/.well-known/openid-configuration")]
@@ -109,13 +89,15 @@ async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name",
-            "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"
+            "given_name", "family_name", "preferred_username", "email", "email_verified", "groups", "sid"
         ],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     if let Value::Object(fields) = &mut document {
         if faults.has(&Fault::DiscoveryWrongIssuer) {
@@ -375,6 +357,7 @@ fn complete_login(
         scope: pending.scope,
         nonce: pending.nonce,
         auth_time: unix_now(),
+        sid: random_token(),
     };
     let code = state.add_code(CodeGrant {
         grant,
@@ -443,14 +426,35 @@ async fn login(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> 
 }
 
 #[rocket::get("/end_session")]
-fn end_session_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
-    end_session(inner, info.query_params())
+async fn end_session_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+    let params = info.query_params();
+    let sub = hint_subject(inner, &params);
+    logged_out(inner, sub, end_session(inner, params)).await
 }
 
 #[rocket::post("/end_session", data = "<data>")]
 async fn end_session_post(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     let params = info.body_params(data).await;
-    end_session(inner, params)
+    let sub = hint_subject(inner, &params);
+    logged_out(inner, sub, end_session(inner, params)).await
+}
+
+/// The `sub` of a valid `id_token_hint`.
+fn hint_subject(inner: &Inner, params: &Result<Params, ParamError>) -> Option<String> {
+    let hint = params.as_ref().ok()?.get("id_token_hint")?;
+    let claims = jwt::verify_own(hint).filter(|c| c.get("iss") == Some(&json!(inner.issuer())))?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// After an end_session that succeeded with an `id_token_hint`, and before answering (as
+/// oidc-provider does): back-channel logout of that user's grants at every client
+/// (Back-Channel Logout 1.0 §2.5). The issuer keeps no login session, so all of the user's
+/// grants stand for "the session".
+async fn logged_out(inner: &Inner, sub: Option<String>, reply: Reply) -> Reply {
+    if let (Some(sub), true) = (sub, reply.status().code < 400) {
+        backchannel::logout_user(inner, &sub).await;
+    }
+    reply
 }
 
 /// RP-Initiated Logout 1.0 §2–3. The issuer keeps no login session, so there is nothing to end

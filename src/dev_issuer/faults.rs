@@ -53,8 +53,9 @@ pub enum Fault {
     Claim(String, Value),
     /// Removes one ID-token claim, after every other fault is applied.
     RemoveClaim(String),
-    /// Adds a `groups` claim with this many long group names to the ID token and userinfo (whatever
-    /// the scopes), so that 300 groups make the token set larger than 8 KB.
+    /// Adds a `groups` claim with this many long group names to the ID token, userinfo and JWT
+    /// access tokens (whatever the scopes), so that 300 groups make the token set larger than
+    /// 8 KB.
     ManyGroups(usize),
 
     // --- ID token signature ---
@@ -112,6 +113,67 @@ pub enum Fault {
     /// The token response has wrong JSON types: `access_token` is the number `12345` and
     /// `expires_in` is the string `"3600abc"`.
     TokenWrongTypes,
+
+    // --- Refresh grant ---
+    /// Only the token endpoint waits this long before answering (on top of any
+    /// [`Fault::Delay`]; several `DelayToken` faults add up): a slow refresh, while discovery,
+    /// JWKS and userinfo answer at once.
+    DelayToken(Duration),
+    /// The ID token of a refresh response has `sub: "someone-else"` (OpenID Connect Core §12.2:
+    /// its `sub` must be the original one). The authorization-code grant is unaffected.
+    RefreshWrongSub,
+    /// A refresh response has no `id_token`, as Okta's may (OpenID Connect Core §12.2 makes it
+    /// optional).
+    RefreshNoIdToken,
+    /// The ID token of a refresh response has no `nonce`, as Keycloak ≥ 25 sends it (OpenID
+    /// Connect Core §12.2 allows it to be absent).
+    RefreshNoNonce,
+    /// A refresh response has no `refresh_token` (RFC 6749 §6: the client keeps the old one), as
+    /// Google's does; the presented refresh token is not consumed and stays valid, whatever the
+    /// [`RefreshRotation`](super::RefreshRotation).
+    RefreshNoRefreshToken,
+
+    // --- Back-channel logout tokens ---
+    // Each corrupts one rule of OpenID Connect Back-Channel Logout 1.0 §2.4/§2.6 in every logout
+    // token sent; the ID-token faults above never touch logout tokens.
+    /// Logout token `iss` is `http://wrong-issuer.invalid`.
+    LogoutWrongIssuer,
+    /// Logout token `aud` is `"another-client"`.
+    LogoutWrongAudience,
+    /// Logout token `iat` is one hour in the future (`exp` = `iat` + 2 minutes).
+    LogoutIatInFuture,
+    /// Logout token expired an hour ago: `exp = now - 3600`, `iat = exp - 120`.
+    LogoutExpired,
+    /// Logout token has no `events` claim.
+    LogoutMissingEvents,
+    /// Logout token `events` holds the back-channel logout event with a non-object value:
+    /// `{"http://schemas.openid.net/event/backchannel-logout": "logout"}` (§2.4: a JSON
+    /// object, `{}` by default).
+    LogoutEventsNotObject,
+    /// Logout token has neither `sid` nor `sub` (§2.4: it must have one).
+    LogoutNoSidNoSub,
+    /// Logout token carries `nonce: "n-0S6_WzA2Mj"` (§2.4: prohibited, so that an ID token
+    /// cannot pass as a logout token).
+    LogoutWithNonce,
+    /// Logout token has no `jti`.
+    LogoutMissingJti,
+    /// Logout token header `typ` is `JWT` instead of `logout+jwt` (§2.4, explicit typing).
+    LogoutWrongTyp,
+    /// Logout token signature has its first and last bytes flipped.
+    LogoutBadSignature,
+    /// Logout token header `{"alg":"none","typ":"logout+jwt"}` and an empty signature.
+    LogoutAlgNone,
+    /// Logout token header `kid` names no published key (`unknown-<random>`), signature by the
+    /// current key.
+    LogoutUnknownKid,
+
+    // --- Claims for authorization ---
+    /// Entra ID's group overage (more than 200 groups; OpenID Connect Core §5.6.2, distributed
+    /// claims): the ID token, userinfo and JWT access tokens have no `groups` claim, whatever
+    /// the scopes, and instead `_claim_names: {"groups": "src1"}` and `_claim_sources: {"src1":
+    /// {"endpoint": "https://graph.microsoft.com/v1.0/users/<sub>/getMemberObjects"}}`, as
+    /// Entra sends them. (The issuer does not serve that endpoint.)
+    GroupOverage,
 
     // --- Userinfo ---
     /// Userinfo returns `sub: "someone-else"`.
@@ -209,6 +271,35 @@ impl Faults {
             Fault::HugeJwks { mb } => Some(*mb),
             _ => None,
         })
+    }
+}
+
+/// Questions about the refresh-grant faults.
+impl Faults {
+    /// Total [`Fault::DelayToken`].
+    pub fn delay_token(&self) -> Duration {
+        self.0
+            .iter()
+            .map(|fault| match fault {
+                Fault::DelayToken(delay) => *delay,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
+    /// The faults for the ID token of a refresh response: the refresh-only ones become the
+    /// ID-token faults they amount to.
+    pub fn for_refreshed_id_token(&self) -> Faults {
+        let mut faults = self.clone();
+        if self.has(&Fault::RefreshNoNonce) {
+            faults.0.push(Fault::MissingNonce);
+        }
+        if self.has(&Fault::RefreshWrongSub) {
+            faults
+                .0
+                .push(Fault::Claim("sub".into(), Value::from("someone-else")));
+        }
+        faults
     }
 }
 

@@ -25,7 +25,7 @@
 //! | `POST /token` | `authorization_code` and `refresh_token` grants |
 //! | `GET`/`POST /userinfo` | claims, with `Authorization: Bearer` only |
 //! | `POST /revoke` | RFC 7009 token revocation |
-//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0 |
+//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0, then Back-Channel Logout 1.0 |
 //!
 //! Behaviour worth knowing:
 //! - **Redirect URIs** match exactly, except that the port of a loopback host (`127.0.0.1`,
@@ -46,23 +46,64 @@
 //!   `/authorize` shows the page unless auto-login is on.
 //! - **Scopes and claims**: `openid` is required; `profile` releases `name`, `given_name`,
 //!   `family_name`, `preferred_username`; `email` releases `email`, `email_verified`; `groups`
-//!   releases `groups`; a user's [`DevUser::extra`] claims are always released. The ID token
-//!   carries these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when
-//!   the request had one) and `at_hash`. Other scopes are ignored.
+//!   releases `groups`; a user's [`DevUser::extra`] claims are always released, as they are
+//!   (nested objects such as Keycloak's `realm_access: {"roles": [...]}` or `resource_access`
+//!   included, so a test user can carry whatever roles the app checks). The ID token carries
+//!   these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when the
+//!   request had one), `at_hash`, and `sid` (see back-channel logout). Other scopes are ignored.
 //! - **Tokens**: codes are one-time (gone after the first redemption attempt) and live
-//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); access tokens are opaque, 43
-//!   characters, and live [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h), as do ID
-//!   tokens. A refresh token is **always** issued (whether or not `offline_access` was asked
-//!   for), never expires, and is rotated on use: the old one then fails with `invalid_grant`.
-//!   ID tokens from a refresh keep the original `nonce` and `auth_time`.
+//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); ID tokens live
+//!   [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h); access tokens live
+//!   [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime) (`expires_in`; the
+//!   `token_lifetime` unless set) and are opaque (43 characters) or, with
+//!   [`AccessTokenFormat::Jwt`], signed JWTs (`typ: at+jwt`) with the user's claims, `scope`
+//!   and Keycloak's `realm_access.roles` (the user's groups), so that an app can authorize
+//!   from the access token. A refresh token is **always** issued (whether or not
+//!   `offline_access` was asked for) and never expires.
+//! - **Refresh tokens** (RFC 6749 §6, OpenID Connect Core §12): the
+//!   [`refresh_rotation`](DevIssuerBuilder::refresh_rotation) decides what a refresh does to
+//!   the token presented. [`RefreshRotation::Rotate`] (the default): a new refresh token every
+//!   time, and the old one answers `invalid_grant`. [`RefreshRotation::Strict`]: the same, and
+//!   presenting a consumed token also revokes the whole grant (its refresh and access tokens),
+//!   as oidc-provider's `rotateRefreshToken` does; within its `grace` a consumed token is
+//!   accepted once more and returns a fresh token set. [`RefreshRotation::Off`]: the same
+//!   refresh token comes back and stays valid. ID tokens from a refresh keep the original
+//!   `nonce` and `auth_time`. [`DevIssuer::grants`] (or [`Counters::grants`]) counts each
+//!   grant's refresh calls and says whether reuse detection revoked it;
+//!   [`DevIssuer::revoke_grants`] revokes a user's grants as an administrator would.
+//! - **Back-channel logout** (OpenID Connect Back-Channel Logout 1.0; discovery advertises
+//!   `backchannel_logout_supported` and `backchannel_logout_session_supported`): every login
+//!   has its own session id. A client with
+//!   [`backchannel_logout_session_required`](DevClient::backchannel_logout_session_required)
+//!   gets it as `sid` in its ID tokens (refreshed ones too) and logout tokens; others never
+//!   see it, as with oidc-provider. An `end_session` with a valid `id_token_hint`, or
+//!   [`DevIssuer::logout_everywhere`], ends every grant of that user not ended yet (the issuer
+//!   keeps no login session, so they stand for it) and, before answering, POSTs a logout token
+//!   (`application/x-www-form-urlencoded`, `logout_token=...`) to each client with a
+//!   [`backchannel_logout_uri`](DevClient::backchannel_logout_uri): one per grant with `sid` to
+//!   a client that requires it, one with `sub` only to the others. The token: header
+//!   `{"alg":"RS256","kid":...,"typ":"logout+jwt"}`, claims `iss`, `aud`, `iat`, `exp`
+//!   (two minutes after `iat`), a random `jti`, `events` holding
+//!   `http://schemas.openid.net/event/backchannel-logout: {}`, `sub`, and `sid` as above;
+//!   never `nonce`. Requests run at once, each bounded by the
+//!   [`backchannel_logout_timeout`](DevIssuerBuilder::backchannel_logout_timeout) (5 s), never
+//!   under the issuer's lock; each answer (status, or the error) is in
+//!   [`Counters::backchannel_logouts`]. Logging out does not revoke grants
+//!   ([`DevIssuer::revoke_grants`] does). [`DevIssuer::logout_token_claims`] and
+//!   [`DevIssuer::sign_logout_token`] make any other logout token, for replay and `jti` tests.
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
 //!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, or `none` for public
 //!   clients (PKCE protects them).
 //! - **Bad input** (missing, repeated or badly encoded parameters, invalid UTF-8, a body over
 //!   1 MiB) gives a standard OAuth error or a 400 page, never a 500.
-//! - **Logging**: the issuer's Rocket logs nothing. Rocket 0.5's log level is process-wide and
-//!   the Rocket ignited last sets it, so start the issuer before igniting your app if you want
-//!   your app's logs.
+//! - **Logging**: the issuer never changes the process-wide log level (Rocket 0.5 has one
+//!   per process): it runs at the level in force when it starts. Its request lines are
+//!   labelled and redacted, so that at `normal` the app's log shows
+//!   `GET /dev-issuer/authorize?redacted` and `Matched: (dev issuer: token) POST
+//!   /dev-issuer/token`, never a `state`, `nonce`, code or `id_token_hint`, and never a line that
+//!   looks as if the app served `/token`. (A request fairing gives Rocket a labelled, query-free
+//!   URI to log; the real paths are unchanged for clients.) At `debug`, Rocket prints every
+//!   request in full, as hyper received it, for the app and the issuer alike.
 //!
 //! # Timing (2 cores, Rust 1.95)
 //!
@@ -77,215 +118,50 @@
 //!
 //! [`DevIssuer::set_fault`] switches on a [`Fault`]: a wrong claim, a bad signature, a rotated
 //! key, an error or a slow answer from one endpoint, so that a test can show the client rejects
-//! exactly that.
+//! exactly that. The groups, each documented on its variants:
+//! - ID-token claims and signatures (`WrongIssuer`, `Expired`, `AlgNone`, `RotatedKey`, ...);
+//! - the authorization response, the token endpoint, userinfo, discovery and JWKS;
+//! - refreshes: `RefreshWrongSub`, `RefreshNoIdToken` (Okta), `RefreshNoNonce` (Keycloak 25+),
+//!   `RefreshNoRefreshToken` (Google), and `DelayToken`, a slow token endpoint alone;
+//! - logout tokens, one per rule of Back-Channel Logout 1.0 §2.6: `LogoutWrongIssuer`,
+//!   `LogoutWrongAudience`, `LogoutIatInFuture`, `LogoutExpired`, `LogoutMissingEvents`,
+//!   `LogoutEventsNotObject`, `LogoutNoSidNoSub`, `LogoutWithNonce`, `LogoutMissingJti`,
+//!   `LogoutWrongTyp`, `LogoutBadSignature`, `LogoutAlgNone`, `LogoutUnknownKid`;
+//! - claims for authorization: `GroupOverage` (Entra's `_claim_names` / `_claim_sources` in
+//!   place of `groups`), `ManyGroups`;
+//! - timing: `Delay`, `DelayJwks`, `DelayToken`.
 
+// Imports run one way (a module uses only modules of the lines above it):
+//   counters, directory, faults, keys, options, request_log
+//   params, jwt, reply, state
+//   entry, grants, backchannel, access_token
+//   issue → refresh
+//   endpoints, token
+//   server → controls
+// This file only declares and re-exports.
+mod access_token;
+mod backchannel;
+mod controls;
+mod counters;
+mod directory;
 mod endpoints;
+mod entry;
 mod faults;
+mod grants;
+mod issue;
 pub(crate) mod jwt;
 mod keys;
+mod options;
 mod params;
+mod refresh;
 mod reply;
+mod request_log;
 mod server;
 mod state;
 mod token;
 
+pub use counters::{BackchannelLogout, Counters, GrantCounters};
+pub use directory::{default_users, DevClient, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use faults::Fault;
+pub use options::{AccessTokenFormat, RefreshRotation};
 pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};
-
-use rocket::serde::json::serde_json::{Map, Value};
-
-/// The default client's id.
-pub const DEFAULT_CLIENT_ID: &str = "rocket-quickstart";
-
-/// The default client's secret. **Development-only**: it is public.
-pub const DEFAULT_CLIENT_SECRET: &str = "quickstart-dev-secret";
-
-/// A client registered with the issuer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DevClient {
-    /// The `client_id`.
-    pub client_id: String,
-    /// The secret of a confidential client; `None` for a public client, which must use PKCE and
-    /// authenticates with its `client_id` alone.
-    pub client_secret: Option<String>,
-    /// Registered redirect URIs (exact match, except loopback ports; see the module docs).
-    pub redirect_uris: Vec<String>,
-    /// Registered post-logout redirect URIs (same matching rule).
-    pub post_logout_redirect_uris: Vec<String>,
-}
-
-impl DevClient {
-    /// A confidential client (`client_secret_basic` or `client_secret_post`) with no URIs yet.
-    pub fn confidential(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
-        DevClient {
-            client_id: client_id.into(),
-            client_secret: Some(client_secret.into()),
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-        }
-    }
-
-    /// A public client (token endpoint auth method `none`) with no URIs yet.
-    pub fn public(client_id: impl Into<String>) -> Self {
-        DevClient {
-            client_id: client_id.into(),
-            client_secret: None,
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-        }
-    }
-
-    /// Registers a redirect URI.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uris.push(uri.into());
-        self
-    }
-
-    /// Registers a post-logout redirect URI.
-    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.post_logout_redirect_uris.push(uri.into());
-        self
-    }
-
-    /// The default client: [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`], redirect URIs
-    /// `http://localhost:8000/authorization-code/callback` and
-    /// `http://127.0.0.1:8000/authorization-code/callback`, post-logout redirect URIs
-    /// `http://localhost:8000/` and `http://127.0.0.1:8000/` (any port, since these are loopback).
-    pub fn default_client() -> Self {
-        DevClient::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-            .redirect_uri("http://localhost:8000/authorization-code/callback")
-            .redirect_uri("http://127.0.0.1:8000/authorization-code/callback")
-            .post_logout_redirect_uri("http://localhost:8000/")
-            .post_logout_redirect_uri("http://127.0.0.1:8000/")
-    }
-}
-
-/// A user in the issuer's directory. Anyone can log in as any user: there are no passwords.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DevUser {
-    /// `sub`: stable, unique.
-    pub sub: String,
-    /// `name` (scope `profile`).
-    pub name: String,
-    /// `given_name` (scope `profile`).
-    pub given_name: String,
-    /// `family_name` (scope `profile`).
-    pub family_name: String,
-    /// `email` (scope `email`).
-    pub email: String,
-    /// `email_verified` (scope `email`).
-    pub email_verified: bool,
-    /// `preferred_username` (scope `profile`); also what the login form submits.
-    pub preferred_username: String,
-    /// `groups` (scope `groups`).
-    pub groups: Vec<String>,
-    /// Further claims, released in the ID token and userinfo whatever the scopes.
-    pub extra: Map<String, Value>,
-}
-
-impl DevUser {
-    /// A user with this `sub` and `preferred_username`, the other claims derived from them
-    /// (`name` = username, `email` = `username@example.com`, verified, no groups).
-    pub fn new(sub: impl Into<String>, preferred_username: impl Into<String>) -> Self {
-        let username = preferred_username.into();
-        DevUser {
-            sub: sub.into(),
-            name: username.clone(),
-            given_name: username.clone(),
-            family_name: String::new(),
-            email: format!("{username}@example.com"),
-            email_verified: true,
-            preferred_username: username,
-            groups: Vec::new(),
-            extra: Map::new(),
-        }
-    }
-}
-
-fn person(
-    sub: &str,
-    username: &str,
-    given: &str,
-    family: &str,
-    email: &str,
-    groups: &[&str],
-) -> DevUser {
-    DevUser {
-        sub: sub.into(),
-        name: format!("{given} {family}"),
-        given_name: given.into(),
-        family_name: family.into(),
-        email: email.into(),
-        email_verified: true,
-        preferred_username: username.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        extra: Map::new(),
-    }
-}
-
-/// The default directory: `ada` (Ada Lovelace), `grace` (Grace Hopper) and `alan` (Alan Turing).
-///
-/// | username | sub | email | groups |
-/// |----------|-----|-------|--------|
-/// | `ada` | `ada-lovelace-1815` | `ada@example.com` | `admins`, `engineering` |
-/// | `grace` | `grace-hopper-1906` | `grace@example.com` | `engineering`, `navy` |
-/// | `alan` | `alan-turing-1912` | `alan@example.org` (unverified) | `research` |
-pub fn default_users() -> Vec<DevUser> {
-    let mut alan = person(
-        "alan-turing-1912",
-        "alan",
-        "Alan",
-        "Turing",
-        "alan@example.org",
-        &["research"],
-    );
-    alan.email_verified = false;
-    vec![
-        person(
-            "ada-lovelace-1815",
-            "ada",
-            "Ada",
-            "Lovelace",
-            "ada@example.com",
-            &["admins", "engineering"],
-        ),
-        person(
-            "grace-hopper-1906",
-            "grace",
-            "Grace",
-            "Hopper",
-            "grace@example.com",
-            &["engineering", "navy"],
-        ),
-        alan,
-    ]
-}
-
-/// How often each endpoint was called, and what revocation and logout saw.
-///
-/// Every request that reaches an endpoint counts, whatever its outcome (errors and faulted
-/// answers included). [`DevIssuer::counters`] returns a snapshot.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Counters {
-    /// `GET /.well-known/openid-configuration`.
-    pub discovery: u64,
-    /// `GET /jwks`.
-    pub jwks: u64,
-    /// `GET /authorize`.
-    pub authorize: u64,
-    /// `POST /login` (the login form).
-    pub login: u64,
-    /// `POST /token`.
-    pub token: u64,
-    /// `GET`/`POST /userinfo`.
-    pub userinfo: u64,
-    /// `POST /revoke`.
-    pub revocation: u64,
-    /// `GET`/`POST /end_session`.
-    pub end_session: u64,
-    /// The `token` of every revocation request from an authenticated client, in order, whether
-    /// or not the token was known.
-    pub revoked_tokens: Vec<String>,
-    /// The decoded parameters of the last well-formed `end_session` request, in order.
-    pub last_end_session: Option<Vec<(String, String)>>,
-}
