@@ -7,7 +7,9 @@
 //! - `app`: servers, the test app and its routes, `setup`, the fairing-failure check;
 //! - `browser`: `Browser` (cookie jar, navigation headers, redirects) and `Resp`;
 //! - `flows`: the steps of a login and what the jar holds after them;
-//! - `cases`: how a login or a callback ends, asserted with all that goes with the ending.
+//! - `cases`: how a login or a callback ends, asserted with all that goes with the ending;
+//! - `session`: the browser's session cookie opened and resealed, to age a session without
+//!   sleeping.
 
 // Every test binary compiles its own copy of this harness and uses only part of it, so a helper
 // that one binary leaves unused is not dead: `quickstart.rs` launches no test app and reads no
@@ -25,8 +27,10 @@ mod flows;
 #[allow(dead_code)]
 mod log;
 #[allow(dead_code)]
+mod session;
+#[allow(dead_code)]
 mod open_redirects {
-    // One list for the unit tests (src/routes/tests.rs) and the HTTP tests.
+    // One list for the unit tests (src/return_to.rs) and the HTTP tests.
     include!("open_redirects.rs");
 }
 
@@ -39,6 +43,8 @@ pub use self::flows::*;
 pub use self::log::*;
 #[allow(unused_imports)] // Only flow.rs tries the payloads.
 pub use self::open_redirects::OPEN_REDIRECT_TRICKS;
+#[allow(unused_imports)] // Only flow.rs ages sessions.
+pub use self::session::*;
 
 /// A development-only secret key for test apps (64 bytes, base64). Never use it anywhere else.
 pub const TEST_SECRET_KEY: &str =
