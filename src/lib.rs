@@ -1,8 +1,8 @@
 //! OpenID Connect login for [Rocket](https://rocket.rs) 0.5 apps: attach one fairing, write
 //! `user: AuthenticatedUser` on a route, and put the issuer and client credentials in
 //! `Rocket.toml`. Works with Okta, Auth0, Keycloak, Entra ID, Google and any certified OpenID
-//! Provider, and ships a [development issuer](dev_issuer) so that everything runs with no
-//! account anywhere.
+//! Provider, and ships a development issuer (module `dev_issuer`, feature `dev-issuer`) so that
+//! everything runs with no account anywhere.
 //!
 //! # Quickstart
 //!
