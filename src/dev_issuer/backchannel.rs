@@ -10,6 +10,7 @@ use super::counters::BackchannelLogout;
 use super::faults::{Fault, Faults};
 use super::jwt;
 use super::state::{random_token, unix_now, Inner, State};
+use super::tenants;
 
 /// The event a logout token announces (§2.4).
 pub(crate) const BACKCHANNEL_LOGOUT_EVENT: &str =
@@ -173,9 +174,12 @@ fn plan(state: &mut State, sub: &str) -> Vec<Target> {
 /// yet, all at once, each bounded by the timeout; records and returns the results in order.
 /// The lock is held only to plan and to record, never across a request.
 pub(crate) async fn logout_user(inner: &Inner, sub: &str) -> Vec<BackchannelLogout> {
-    let (targets, faults) = {
+    let (targets, faults, issuer) = {
         let mut state = inner.lock();
-        (plan(&mut state, sub), state.faults.clone())
+        // In multi-tenant mode the user's tenant's issuer, as in the user's ID tokens
+        // (Back-Channel Logout 1.0 §2.6: the logout token's `iss` is checked as an ID token's).
+        let issuer = tenants::subject_issuer(inner, &state.users, Some(sub));
+        (plan(&mut state, sub), state.faults.clone(), issuer)
     };
     if targets.is_empty() {
         return Vec::new();
@@ -193,7 +197,7 @@ pub(crate) async fn logout_user(inner: &Inner, sub: &str) -> Vec<BackchannelLogo
     let mut pending = JoinSet::new();
     for (index, target) in targets.into_iter().enumerate() {
         let claims = claims(
-            inner.issuer(),
+            &issuer,
             &target.client_id,
             Some(&target.sub),
             target.sid.as_deref(),

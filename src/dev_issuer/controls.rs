@@ -1,6 +1,6 @@
-//! The token options of the builder, and what a test can do to a running issuer's grants.
-//! (Above server.rs, which defines the two types; kept apart so that each capability's
-//! controls sit together.)
+//! The token options of the builder, what a test can do to a running issuer's grants, and the
+//! multi-tenant mode's switch and URLs. (Above server.rs, which defines the two types; kept
+//! apart so that each capability's controls sit together.)
 
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use rocket::serde::json::serde_json::Value;
 use super::backchannel;
 use super::counters::{BackchannelLogout, GrantCounters};
 use super::grants;
-use super::options::{AccessTokenFormat, RefreshRotation};
+use super::options::{AccessTokenFormat, RefreshRotation, Tenants};
 use super::server::{DevIssuer, DevIssuerBuilder};
 use super::state::unix_now;
+use super::tenants;
 
 /// Token options.
 impl DevIssuerBuilder {
@@ -42,6 +43,43 @@ impl DevIssuerBuilder {
     pub fn backchannel_logout_timeout(mut self, timeout: Duration) -> Self {
         self.options.backchannel_logout_timeout = Some(timeout);
         self
+    }
+}
+
+/// Multi-tenant mode.
+impl DevIssuerBuilder {
+    /// Entra-style multi-tenant mode (see "Multi-tenant issuer" in the [module
+    /// docs](super)): discovery at `/common`, `/organizations`, `/consumers` and
+    /// `/{tenant id}` (each `/v2.0/.well-known/openid-configuration`), none at the root; ID
+    /// tokens (and JWT access tokens and logout tokens) with `iss = {issuer URL}/{tid}/v2.0`,
+    /// and `tid` among the claims. A user's tenant is the string claim `tid` in
+    /// [`DevUser::extra`](super::DevUser::extra); users without one get `default_tenant_id`
+    /// (for example [`DEFAULT_TENANT_ID`](super::DEFAULT_TENANT_ID)). _Default:_ off.
+    pub fn multi_tenant(mut self, default_tenant_id: impl Into<String>) -> Self {
+        self.tenants = Some(Tenants {
+            default_tenant: default_tenant_id.into(),
+        });
+        self
+    }
+}
+
+/// Multi-tenant URLs.
+impl DevIssuer {
+    /// `{issuer URL}/{tenant}/v2.0`: in multi-tenant mode, the `iss` of tokens for users of
+    /// tenant `tenant` and the `issuer` of that tenant's discovery document (Entra's
+    /// `https://login.microsoftonline.com/{tenant}/v2.0`). With `"{tenantid}"`, the template the
+    /// `/common` and `/organizations` documents announce.
+    pub fn tenant_issuer_url(&self, tenant: &str) -> String {
+        tenants::tenant_issuer(self.issuer_url(), tenant)
+    }
+
+    /// `{issuer URL}/{tenant}/v2.0/.well-known/openid-configuration`, the discovery URL of
+    /// `tenant`: `common`, `organizations`, `consumers` or a tenant id.
+    pub fn tenant_discovery_url(&self, tenant: &str) -> String {
+        format!(
+            "{}/.well-known/openid-configuration",
+            tenants::tenant_issuer(self.issuer_url(), tenant)
+        )
     }
 }
 
@@ -92,15 +130,18 @@ impl DevIssuer {
     /// The claims of a valid logout token from this issuer for `client_id` (Back-Channel
     /// Logout 1.0 §2.4): `iss`, `aud`, `iat` (now), `exp` (`iat` + 120 s), a fresh random
     /// `jti`, `events: {"http://schemas.openid.net/event/backchannel-logout": {}}`, and the
-    /// `sub` and `sid` given. A starting point for [`DevIssuer::sign_logout_token`].
+    /// `sub` and `sid` given. A starting point for [`DevIssuer::sign_logout_token`]. `iss` is
+    /// the issuer URL, or in multi-tenant mode the issuer of the tenant of the user with that
+    /// `sub` (without one, of the default tenant), as in the logout tokens the issuer sends.
     pub fn logout_token_claims(
         &self,
         client_id: &str,
         sub: Option<&str>,
         sid: Option<&str>,
     ) -> Value {
+        let issuer = tenants::subject_issuer(&self.inner, &self.inner.lock().users, sub);
         Value::Object(backchannel::claims(
-            self.issuer_url(),
+            &issuer,
             client_id,
             sub,
             sid,

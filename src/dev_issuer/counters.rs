@@ -6,8 +6,11 @@
 /// answers included). [`DevIssuer::counters`](super::DevIssuer::counters) returns a snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
-    /// `GET /.well-known/openid-configuration`.
+    /// `GET /.well-known/openid-configuration`, and the other paths that serve a discovery
+    /// document (redirect hops, multi-tenant paths).
     pub discovery: u64,
+    /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+    pub authorization_server_metadata: u64,
     /// `GET /jwks`.
     pub jwks: u64,
     /// `GET /authorize`.

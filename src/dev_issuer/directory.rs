@@ -1,6 +1,9 @@
-//! The issuer's directory: registered clients and users, and the default ones.
+//! The issuer's directory: registered clients (with how each authenticates) and users, and the
+//! default ones.
 
 use rocket::serde::json::serde_json::{Map, Value};
+
+use super::client_keys::DevClientKey;
 
 /// The default client's id.
 pub const DEFAULT_CLIENT_ID: &str = "rocket-quickstart";
@@ -14,8 +17,12 @@ pub struct DevClient {
     /// The `client_id`.
     pub client_id: String,
     /// The secret of a confidential client; `None` for a public client, which must use PKCE and
-    /// authenticates with its `client_id` alone.
+    /// authenticates with its `client_id` alone, and for a client with `jwt_auth`.
     pub client_secret: Option<String>,
+    /// How a client without a shared secret authenticates: `private_key_jwt` or a Sign in with
+    /// Apple client secret ([`DevClient::private_key_jwt`], [`DevClient::apple`]). Such a client
+    /// is not a public client: without its JWT it is refused.
+    pub jwt_auth: Option<JwtClientAuth>,
     /// Registered redirect URIs (exact match, except loopback ports; see the module docs).
     pub redirect_uris: Vec<String>,
     /// Registered post-logout redirect URIs (same matching rule).
@@ -34,6 +41,7 @@ impl DevClient {
         DevClient {
             client_id: client_id.into(),
             client_secret: Some(client_secret.into()),
+            jwt_auth: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
@@ -46,11 +54,42 @@ impl DevClient {
         DevClient {
             client_id: client_id.into(),
             client_secret: None,
+            jwt_auth: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
         }
+    }
+
+    /// A `private_key_jwt` client with these public keys (see [`JwtClientAuth::PrivateKeyJwt`])
+    /// and no URIs yet. It has no secret, and a secret it sends is refused.
+    pub fn private_key_jwt(
+        client_id: impl Into<String>,
+        keys: impl IntoIterator<Item = DevClientKey>,
+    ) -> Self {
+        let mut client = DevClient::public(client_id);
+        client.jwt_auth = Some(JwtClientAuth::PrivateKeyJwt(keys.into_iter().collect()));
+        client
+    }
+
+    /// A Sign in with Apple client: `client_id` is the Services ID, and its `client_secret` an
+    /// ES256 JWT from the `.p8` key `key_id` of team `team_id`, whose public half is `key` (see
+    /// [`JwtClientAuth::AppleClientSecret`]). No URIs yet.
+    pub fn apple(
+        client_id: impl Into<String>,
+        team_id: impl Into<String>,
+        key_id: impl Into<String>,
+        key: DevClientKey,
+    ) -> Self {
+        let key_id = key_id.into();
+        let mut client = DevClient::public(client_id);
+        client.jwt_auth = Some(JwtClientAuth::AppleClientSecret {
+            team_id: team_id.into(),
+            key: key.with_kid(key_id.clone()),
+            key_id,
+        });
+        client
     }
 
     /// Registers a redirect URI.
@@ -88,6 +127,35 @@ impl DevClient {
             .post_logout_redirect_uri("http://localhost:8000/")
             .post_logout_redirect_uri("http://127.0.0.1:8000/")
     }
+}
+
+/// How a client without a shared secret authenticates at `/token` and `/revoke`: the
+/// [`DevClient::jwt_auth`] of such a client. The checks are in client_auth.rs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwtClientAuth {
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): the client sends
+    /// `client_assertion_type=`[`CLIENT_ASSERTION_TYPE_JWT_BEARER`](super::CLIENT_ASSERTION_TYPE_JWT_BEARER)
+    /// and a `client_assertion` JWT signed (RS256, PS256 or ES256) by one of these keys, with
+    /// `iss` = `sub` = its `client_id`, `aud` the token endpoint URL, the revocation endpoint URL
+    /// or the issuer URL, an `exp` at most
+    /// [`MAX_ASSERTION_LIFETIME`](super::MAX_ASSERTION_LIFETIME) ahead, and a `jti` never used
+    /// before.
+    PrivateKeyJwt(Vec<DevClientKey>),
+    /// Sign in with Apple: the `client_secret` (sent with `client_secret_post`) is an ES256 JWT
+    /// signed by `key` (whose `kid` is `key_id`), with header `kid` = `key_id` and claims `iss` =
+    /// `team_id`, `sub` = the `client_id`, `aud` = [`APPLE_AUDIENCE`](super::APPLE_AUDIENCE),
+    /// `iat`, and `exp` in the future and at most
+    /// [`APPLE_MAX_SECRET_LIFETIME`](super::APPLE_MAX_SECRET_LIFETIME) after `iat` and after now.
+    /// It may be used many times.
+    AppleClientSecret {
+        /// The Apple Developer team id (the secret's `iss`).
+        team_id: String,
+        /// The key id of the `.p8` key (the secret's header `kid`).
+        key_id: String,
+        /// The public half of the `.p8` key (P-256), with `kid` = `key_id`.
+        key: DevClientKey,
+    },
 }
 
 /// A user in the issuer's directory. Anyone can log in as any user: there are no passwords.

@@ -14,6 +14,7 @@ use super::jwt::{self, IdTokenInput};
 use super::options::AccessTokenFormat;
 use super::reply::Reply;
 use super::state::{random_token, unix_now, AccessGrant, Grant, Inner};
+use super::tenants;
 
 /// Which refresh token a response carries.
 pub(crate) enum RefreshToken {
@@ -59,12 +60,15 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
         (state.faults.clone(), user)
     };
     let now = unix_now();
+    // The `iss` of ID tokens and JWT access tokens alike: in multi-tenant mode, the user's
+    // tenant's (Entra's v2.0 tokens have `iss: https://login.microsoftonline.com/{tid}/v2.0`).
+    let issuer = tenants::id_token_issuer(inner, &user);
     // Signed outside the lock: an RSA signature takes milliseconds.
     let access_token = match inner.options.access_token_format {
         AccessTokenFormat::Opaque => random_token(),
         AccessTokenFormat::Jwt => jwt_access_token(
             &AccessTokenInput {
-                issuer: inner.issuer(),
+                issuer: &issuer,
                 client,
                 grant: &grant,
                 user: &user,
@@ -100,7 +104,7 @@ pub(crate) fn token_response(inner: &Inner, issue: Issue<'_>) -> Reply {
     };
     let id_token = jwt::id_token(
         &IdTokenInput {
-            issuer: inner.issuer(),
+            issuer: &issuer,
             client_id: &client.client_id,
             client_secret: client.client_secret.as_deref(),
             user: &user,

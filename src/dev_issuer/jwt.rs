@@ -6,7 +6,9 @@ use hmac::{Hmac, Mac};
 use rocket::serde::json::serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::directory::{default_users, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use super::directory::DevUser;
+#[cfg(any(test, feature = "internals"))]
+use super::directory::{default_users, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use super::faults::{many_groups, Fault, Faults};
 use super::keys::{self, to_compact, KeyId};
 

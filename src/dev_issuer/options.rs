@@ -1,5 +1,5 @@
-//! Token options chosen on the builder: the access tokens' lifetime and format, how refresh
-//! tokens rotate, and how long a back-channel logout may take.
+//! Options chosen on the builder: the access tokens' lifetime and format, how refresh tokens
+//! rotate, how long a back-channel logout may take, and the multi-tenant mode.
 
 use std::time::Duration;
 
@@ -48,8 +48,10 @@ pub enum AccessTokenFormat {
     /// `jti`, `scope` (space-separated), `realm_access: {"roles": [the user's groups]}`, `sid`
     /// for a client that requires it, and the user's claims for the scopes (as in the ID
     /// token, [`DevUser::extra`](super::DevUser::extra) included, which may replace
-    /// `realm_access` or add `resource_access`). Userinfo and revocation accept it as they do
-    /// an opaque one.
+    /// `realm_access` or add `resource_access`). `iss` is the ID tokens' `iss`: in
+    /// [multi-tenant mode](super::DevIssuerBuilder::multi_tenant), `{issuer URL}/{tid}/v2.0`
+    /// for the user's tenant, as Entra's v2.0 access tokens have. Userinfo and revocation
+    /// accept it as they do an opaque one.
     Jwt,
 }
 
@@ -69,4 +71,12 @@ impl Options {
     pub fn access_lifetime(&self, token_lifetime: Duration) -> Duration {
         self.access_token_lifetime.unwrap_or(token_lifetime)
     }
+}
+
+/// The multi-tenant mode ([`DevIssuerBuilder::multi_tenant`](super::DevIssuerBuilder::multi_tenant));
+/// what it serves is in tenants.rs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tenants {
+    /// The `tid` of users who have none.
+    pub default_tenant: String,
 }

@@ -14,10 +14,10 @@ use rocket::tokio::task::JoinHandle;
 use super::counters::Counters;
 use super::directory::{default_users, DevClient, DevUser};
 use super::faults::Fault;
-use super::options::Options;
+use super::options::{Options, Tenants};
 use super::request_log::{self, LabelRequests, LOG_BASE};
 use super::state::Inner;
-use super::{endpoints, token};
+use super::{endpoints, metadata, tenants, token};
 
 /// A running development issuer. Dropping it stops the server (without waiting); prefer
 /// [`DevIssuer::stop`] in async code, which waits until it is down.
@@ -62,6 +62,8 @@ pub struct DevIssuerBuilder {
     token_lifetime: Duration,
     /// Set in controls.rs.
     pub(crate) options: Options,
+    /// Set in controls.rs ([`DevIssuerBuilder::multi_tenant`]).
+    pub(crate) tenants: Option<Tenants>,
 }
 
 /// Why a [`DevIssuer`] could not start.
@@ -102,6 +104,7 @@ impl Default for DevIssuerBuilder {
             code_lifetime: Duration::from_secs(60),
             token_lifetime: Duration::from_secs(3600),
             options: Options::default(),
+            tenants: None,
         }
     }
 }
@@ -164,13 +167,13 @@ impl DevIssuerBuilder {
 
     /// Starts the issuer in the current tokio runtime and returns once it accepts connections.
     pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
-        let mut inner = Inner::new(
-            self.clients,
-            self.users,
-            self.code_lifetime,
-            self.token_lifetime,
-        );
+        let mut users = self.users;
+        if let Some(tenants) = &self.tenants {
+            tenants::assign(tenants, &mut users);
+        }
+        let mut inner = Inner::new(self.clients, users, self.code_lifetime, self.token_lifetime);
         inner.options = self.options;
+        inner.tenants = self.tenants;
         let inner = Arc::new(inner);
         let (port_tx, port_rx) = oneshot::channel::<String>();
         let liftoff_inner = inner.clone();
@@ -238,9 +241,17 @@ impl DevIssuerBuilder {
     }
 }
 
-/// Every route of the issuer: each endpoint module lists its own.
+/// Every route of the issuer: each endpoint module lists its own. All are mounted under
+/// [`LOG_BASE`] and reached through [`LabelRequests`], which rewrites each request's path to it;
+/// the URLs the issuer advertises and redirects to keep the real paths.
 fn routes() -> Vec<rocket::Route> {
-    [endpoints::routes(), token::routes()].concat()
+    [
+        endpoints::routes(),
+        token::routes(),
+        metadata::routes(),
+        tenants::routes(),
+    ]
+    .concat()
 }
 
 /// A detachable configuration: the log level in force (`log_level`, so that igniting changes

@@ -11,7 +11,8 @@ use rand::RngCore;
 use super::counters::Counters;
 use super::directory::{DevClient, DevUser};
 use super::faults::Faults;
-use super::options::Options;
+use super::form_post::ResponseMode;
+use super::options::{Options, Tenants};
 
 /// How long a login page stays usable.
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);
@@ -23,6 +24,8 @@ pub(crate) struct Inner {
     pub code_lifetime: Duration,
     pub token_lifetime: Duration,
     pub options: Options,
+    /// The multi-tenant mode, if on (set before the issuer starts).
+    pub tenants: Option<Tenants>,
     state: Mutex<State>,
 }
 
@@ -43,6 +46,7 @@ impl Inner {
             code_lifetime,
             token_lifetime,
             options: Options::default(),
+            tenants: None,
             state: Mutex::new(state),
         }
     }
@@ -68,6 +72,9 @@ pub(crate) struct State {
     pub users: Vec<DevUser>,
     pub faults: Faults,
     pub auto_login: Option<String>,
+    /// `(client_id, jti)` of the `private_key_jwt` assertions seen, with their `exp` (RFC 7523
+    /// §3 item 7: replay protection).
+    pub client_assertion_jtis: HashMap<(String, String), u64>,
     pub counters: Counters,
     /// Authorization requests waiting for the login form, by opaque id.
     pub pending: HashMap<String, Pending>,
@@ -135,6 +142,7 @@ pub(crate) struct Pending {
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub login_hint: Option<String>,
+    pub response_mode: ResponseMode,
     pub created: Instant,
 }
 

@@ -12,13 +12,14 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use sha2::{Digest, Sha256};
 
+use super::client_auth::{authenticate, invalid_client};
 use super::directory::DevClient;
 use super::entry::enter;
 use super::faults::Fault;
 use super::grants;
 use super::issue::{self, Issue, RefreshToken};
 use super::jwt;
-use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
+use super::params::{Params, RequestInfo};
 use super::refresh;
 use super::reply::Reply;
 use super::state::{Grant, Inner};
@@ -34,49 +35,6 @@ fn invalid_request(description: &str) -> Reply {
 
 fn invalid_grant(description: &str) -> Reply {
     Reply::oauth_error(Status::BadRequest, "invalid_grant", description)
-}
-
-/// RFC 6749 §5.2: 401, and a `WWW-Authenticate` challenge when the client used Basic.
-fn invalid_client(description: &str, basic: bool) -> Reply {
-    let reply = Reply::oauth_error(Status::Unauthorized, "invalid_client", description);
-    if basic {
-        reply.header("WWW-Authenticate", "Basic realm=\"dev-issuer\"")
-    } else {
-        reply
-    }
-}
-
-/// Authenticates the client of a token or revocation request.
-fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<DevClient, Reply> {
-    let credentials = client_credentials(info, params).map_err(|error| match error {
-        CredentialsError::Malformed(description) => invalid_request(description),
-        CredentialsError::BadBasic(description) => invalid_client(description, true),
-        CredentialsError::Missing => invalid_client("client authentication is required", false),
-    })?;
-    let basic = credentials.basic;
-    if !basic
-        && credentials.client_secret.is_some()
-        && inner.lock().faults.has(&Fault::ClientSecretBasicOnly)
-    {
-        return Err(invalid_client(
-            "this client must authenticate with client_secret_basic",
-            false,
-        ));
-    }
-    let Some(client) = inner.lock().clients.get(&credentials.client_id).cloned() else {
-        return Err(invalid_client("unknown client", basic));
-    };
-    let given = credentials.client_secret.as_deref();
-    match (client.client_secret.as_deref(), given) {
-        (Some(expected), Some(given)) if secrets_match(given, expected) => Ok(client),
-        (Some(_), Some(_)) => Err(invalid_client("wrong client secret", basic)),
-        (Some(_), None) => Err(invalid_client(
-            "this client must authenticate with its secret",
-            basic,
-        )),
-        (None, None | Some("")) => Ok(client),
-        (None, Some(_)) => Err(invalid_client("a public client has no secret", basic)),
-    }
 }
 
 #[rocket::post("/token", data = "<data>")]

@@ -10,7 +10,7 @@ use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Status};
 use rocket::serde::json::serde_json::{json, Map, Value};
 use rocket::tokio::sync::oneshot;
-use rocket_openid_connect::dev_issuer::{DevClient, DevIssuer, Fault};
+use rocket_openid_connect::dev_issuer::{DevClient, DevIssuer, DevUser, Fault, DEFAULT_TENANT_ID};
 
 use crate::*;
 
@@ -441,6 +441,83 @@ async fn sign_logout_token_signs_any_claims_with_the_current_key() {
     // Any JSON, even what no logout token may be.
     let odd = issuer.sign_logout_token(&json!({"nonce": "n", "sub": ADA}));
     assert_eq!(decode(&odd).1["nonce"], "n");
+}
+
+#[rocket::async_test]
+async fn multi_tenant_logout_tokens_name_the_users_tenant() {
+    const OTHER_TENANT: &str = "6a1d96bf-6b6e-4f07-87d6-b25b79c5bc92";
+    let receiver = Receiver::start().await;
+    let mut eve = DevUser::new("eve-1", "eve");
+    eve.extra.insert("tid".into(), json!(OTHER_TENANT));
+    let issuer = DevIssuer::builder()
+        .user(eve)
+        .client(logout_client(
+            "with-sid",
+            Some(format!("{}/ok/s", receiver.url)),
+            true,
+        ))
+        .multi_tenant(DEFAULT_TENANT_ID)
+        .start()
+        .await
+        .unwrap();
+    // Each user logs in through their own tenant's document (there is none at the root).
+    let mut id_tokens = Vec::new();
+    for (username, tid) in [("ada", DEFAULT_TENANT_ID), ("eve", OTHER_TENANT)] {
+        let url = openidconnect::IssuerUrl::new(issuer.tenant_issuer_url(tid)).unwrap();
+        let metadata = openidconnect::core::CoreProviderMetadata::discover_async(url, &http())
+            .await
+            .unwrap();
+        issuer.set_auto_login(Some(username));
+        let client = client(metadata, "with-sid", Some("secret"));
+        let request = authorization_request(&client, &["profile"]);
+        let code = param(&login_auto(&request.url).await, "code")
+            .unwrap()
+            .to_owned();
+        let tokens = exchange(&client, &code, request.verifier).await.unwrap();
+        id_tokens.push(tokens.id_token().unwrap().to_string());
+    }
+    let jwks = jwks(&issuer).await;
+
+    // end_session takes ada's tenant ID token as id_token_hint, and logs her out over the
+    // back channel with a logout token whose iss is her ID token's.
+    let ended = http()
+        .get(format!("{}/end_session", issuer.issuer_url()))
+        .query(&[("id_token_hint", id_tokens[0].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    let logouts = issuer.counters().backchannel_logouts;
+    assert_eq!(logouts.len(), 1);
+    let token = &logouts[0].logout_token;
+    assert!(signature_verifies(token, &jwks));
+    let (_, claims) = decode(token);
+    assert_eq!(
+        claims["iss"],
+        json!(issuer.tenant_issuer_url(DEFAULT_TENANT_ID))
+    );
+    assert_eq!(claims["iss"], decode(&id_tokens[0]).1["iss"]);
+    assert_eq!(claims["sub"], ADA);
+    assert_eq!(claims["sid"], json!(issuer.grants()[0].sid));
+    assert_eq!(receiver.posts().len(), 1);
+
+    // logout_everywhere: eve's tenant.
+    let results = issuer.logout_everywhere("eve").await;
+    assert_eq!(results.len(), 1);
+    let (_, claims) = decode(&results[0].logout_token);
+    assert_eq!(claims["iss"], json!(issuer.tenant_issuer_url(OTHER_TENANT)));
+    assert_eq!(claims["sub"], "eve-1");
+
+    // The claims a test builds by hand agree; without a known sub, the default tenant's.
+    let claims_for = |sub: Option<&str>| issuer.logout_token_claims("with-sid", sub, None);
+    assert_eq!(
+        claims_for(Some("eve-1"))["iss"],
+        json!(issuer.tenant_issuer_url(OTHER_TENANT))
+    );
+    assert_eq!(
+        claims_for(None)["iss"],
+        json!(issuer.tenant_issuer_url(DEFAULT_TENANT_ID))
+    );
 }
 
 /// Logs ada in at a client that requires `sid`, switches `fault` on, logs her out everywhere;

@@ -11,8 +11,11 @@ use std::sync::Mutex;
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use rocket::config::LogLevel;
 use rocket::fairing::AdHoc;
+use rocket::serde::json::serde_json::Value;
 use rocket::tokio::sync::oneshot;
-use rocket_openid_connect::dev_issuer::{DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use rocket_openid_connect::dev_issuer::{
+    DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID,
+};
 
 use crate::*;
 
@@ -262,4 +265,141 @@ fn the_issuer_keeps_the_app_log_level() {
             app_shutdown.notify();
         });
     });
+}
+
+#[test]
+fn metadata_tenant_and_form_post_requests_are_labelled_and_keep_real_urls() {
+    in_own_process(
+        "logs::metadata_tenant_and_form_post_requests_are_labelled_and_keep_real_urls",
+        || {
+            log::set_boxed_logger(Box::new(Capture)).expect("the first logger of this process");
+            log::set_max_level(LogLevel::Normal.into());
+            rocket::execute(metadata_tenants_and_form_post());
+        },
+    );
+}
+
+/// The routes that came with the metadata faults, the multi-tenant mode and form_post: each is
+/// reached through the labelling fairing (its line reads `/dev-issuer/...`), while what it
+/// answers (a `Location`, a document's URLs, a form's `action`) names the real paths.
+async fn metadata_tenants_and_form_post() {
+    let issuer = DevIssuer::start().await.unwrap();
+    let base = issuer.issuer_url().to_owned();
+    issuer.set_fault(Fault::DiscoveryRedirect {
+        status: 302,
+        hops: 2,
+    });
+    let mut url = format!("{base}/.well-known/openid-configuration");
+    let mut locations = Vec::new();
+    let document: Value = loop {
+        let response = http().get(&url).send().await.unwrap();
+        if response.status() != 302 {
+            assert_eq!(response.status(), 200);
+            break response.json().await.unwrap();
+        }
+        url = response.headers()["location"].to_str().unwrap().to_owned();
+        locations.push(url.clone());
+    };
+    assert_eq!(
+        locations,
+        [
+            format!("{base}/moved/1/openid-configuration"),
+            format!("{base}/moved/2/openid-configuration"),
+        ]
+    );
+    assert_eq!(document["token_endpoint"], format!("{base}/token"));
+    issuer.clear_faults();
+    let rfc8414: Value = http()
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rfc8414["authorization_endpoint"],
+        format!("{base}/authorize")
+    );
+
+    // form_post: the code travels in the page, whose action is the client's real redirect_uri.
+    issuer.set_auto_login(Some("ada"));
+    let client = default_client(discover(&issuer).await.unwrap());
+    let request = authorization_request(&client, &[]);
+    let page = http()
+        .get(format!("{}&response_mode=form_post", request.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("action=\"{REDIRECT_URI}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("name=\"iss\" value=\"{base}\"")),
+        "{html}"
+    );
+    let code_at = html.find("name=\"code\" value=\"").unwrap() + 19;
+    let code = html[code_at..code_at + 43].to_owned();
+    issuer.stop().await;
+
+    let tenants = DevIssuer::builder()
+        .multi_tenant(DEFAULT_TENANT_ID)
+        .start()
+        .await
+        .unwrap();
+    let tenant: Value = http()
+        .get(tenants.tenant_discovery_url("common"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tenant["issuer"],
+        format!("{}/{{tenantid}}/v2.0", tenants.issuer_url())
+    );
+    assert_eq!(
+        tenant["token_endpoint"],
+        format!("{}/token", tenants.issuer_url())
+    );
+    tenants.stop().await;
+
+    let lines = LINES.lock().unwrap().clone();
+    let log = lines.join("\n");
+    assert!(
+        !log.contains(&code),
+        "the form_post code is in the log:\n{log}"
+    );
+    for expected in [
+        "GET /dev-issuer/.well-known/openid-configuration:",
+        "GET /dev-issuer/moved/1/openid-configuration:",
+        "GET /dev-issuer/moved/2/openid-configuration:",
+        "Matched: (dev issuer: moved_discovery) GET /dev-issuer/moved/<hop>/openid-configuration",
+        "GET /dev-issuer/.well-known/oauth-authorization-server:",
+        "Matched: (dev issuer: authorization_server_metadata) GET \
+         /dev-issuer/.well-known/oauth-authorization-server",
+        "GET /dev-issuer/authorize?redacted:",
+        "GET /dev-issuer/common/v2.0/.well-known/openid-configuration:",
+        "Matched: (dev issuer: tenant_discovery) GET \
+         /dev-issuer/<tenant>/v2.0/.well-known/openid-configuration",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(expected)),
+            "no `{expected}` in:\n{log}"
+        );
+    }
+    for path in [
+        "/moved/",
+        "/common/",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        assert!(
+            !log.contains(&format!(" {path}")),
+            "an unlabelled {path} in:\n{log}"
+        );
+    }
 }

@@ -3,10 +3,14 @@
 mod backchannel;
 mod bad_input;
 mod claims;
+mod client_auth;
 mod faults;
 mod flows;
+mod form_post;
 mod logs;
+mod metadata;
 mod refresh;
+mod tenants;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
