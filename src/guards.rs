@@ -36,14 +36,16 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             session::clear_session(jar, opts);
             SessionLookup::None
         };
-        let (mut data, rewrite) = match session::load(jar, opts, lifetimes, now) {
+        let (session, rewrite) = match session::load(jar, opts, lifetimes, now) {
             Loaded::None => return SessionLookup::None,
             Loaded::Stale => return stale(),
-            Loaded::Valid { data, rewrite } => (data, rewrite),
+            Loaded::Valid { session, rewrite } => (session, rewrite),
         };
-        let Some((userinfo, id_token_expires_at)) = user_claims(&state.config, &data) else {
+        let claims = user_claims(&state.config, &session.data, session.claims_json());
+        let Some((userinfo, id_token_expires_at)) = claims else {
             return stale();
         };
+        let mut data = session.data;
         if rewrite {
             if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");

@@ -149,10 +149,10 @@ pub mod __internals {
     pub use crate::session::codec::{decode_body, decode_chunks, encode_body, encode_chunks};
     pub use crate::session::{
         check, clear_session, load, read_session, renew, tx_cookie_name, write_session,
-        write_transaction, CookieOptions, Lifetimes, Loaded, SessionData, Transaction,
+        write_transaction, CookieOptions, Lifetimes, Loaded, SessionData, Stored, Transaction,
     };
     pub use crate::state::OidcState;
-    pub use crate::user::user_context;
+    pub use crate::user::{stored_user_context, user_context};
 
     #[cfg(feature = "dev-issuer")]
     pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};

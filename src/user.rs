@@ -1,16 +1,18 @@
 //! Who is signed in: [`UserContext`] with its [`UserInfo`] claims and [`Tokens`], built from a
 //! stored session. The request guards that hand it out are in `guards.rs`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rocket::serde::json::serde_json::{self, Map, Value};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::session::SessionData;
+use crate::session::{SessionData, Stored};
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -51,24 +53,28 @@ impl UserInfo {
 }
 
 /// Claims that describe the token, not the user; they stay out of [`UserInfo`].
-const PROTOCOL_CLAIMS: &[&str] = &[
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "nonce",
-    "at_hash",
-    "c_hash",
-    "azp",
-    "jti",
-    "sid",
-    "auth_time",
-    "acr",
-    "amr",
-    "s_hash",
-    "typ",
-];
+fn is_protocol_claim(name: &str) -> bool {
+    // A match, not a list search: this runs for every claim of every signed-in request.
+    matches!(
+        name,
+        "iss"
+            | "aud"
+            | "exp"
+            | "iat"
+            | "nbf"
+            | "nonce"
+            | "at_hash"
+            | "c_hash"
+            | "azp"
+            | "jti"
+            | "sid"
+            | "auth_time"
+            | "acr"
+            | "amr"
+            | "s_hash"
+            | "typ"
+    )
+}
 
 /// The tokens of the session. `Debug` shows whether each is present, never its value.
 #[derive(Clone)]
@@ -132,62 +138,10 @@ pub struct UserContext {
     pub tokens: Tokens,
 }
 
-/// An ID token's payload as the guards read it: `iss`, `aud` and `exp` apart, the other
-/// [`PROTOCOL_CLAIMS`] skipped while parsing (never allocated, inserted and removed again: this
-/// is on every signed-in request's path), every other claim in `claims`. A repeated claim keeps
-/// its last value, as parsing into a map does.
-struct IdTokenPayload {
-    iss: Option<Value>,
-    aud: Option<Value>,
-    exp: Option<Value>,
-    claims: Map<String, Value>,
-}
-
-impl<'de> Deserialize<'de> for IdTokenPayload {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Claims;
-        impl<'de> serde::de::Visitor<'de> for Claims {
-            type Value = IdTokenPayload;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of claims")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IdTokenPayload, A::Error> {
-                let mut p = IdTokenPayload {
-                    iss: None,
-                    aud: None,
-                    exp: None,
-                    claims: Map::new(),
-                };
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "iss" => p.iss = Some(map.next_value()?),
-                        "aud" => p.aud = Some(map.next_value()?),
-                        "exp" => p.exp = Some(map.next_value()?),
-                        k if PROTOCOL_CLAIMS.contains(&k) => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                        _ => {
-                            let value = map.next_value()?;
-                            p.claims.insert(key, value);
-                        }
-                    }
-                }
-                Ok(p)
-            }
-        }
-        d.deserialize_map(Claims)
-    }
-}
-
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
 /// belong to this client (another issuer, another client id).
 pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
-    let (userinfo, id_token_expires_at) = user_claims(config, data)?;
+    let (userinfo, id_token_expires_at) = user_claims(config, data, None)?;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
         access_token: data.access_token.clone(),
@@ -198,37 +152,233 @@ pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> 
     Some(into_context(userinfo, id_token_expires_at, tokens))
 }
 
-/// The claims part of [`user_context`], and when the ID token expires.
+/// [`user_context`] for a session read back from its cookies, reading the claims from the
+/// JSON the session kept (what the guards do; for the benches).
+#[cfg(feature = "internals")]
+pub fn stored_user_context(config: &Config, stored: &Stored) -> Option<UserContext> {
+    let (userinfo, id_token_expires_at) = user_claims(config, &stored.data, stored.claims_json())?;
+    let data = &stored.data;
+    let tokens = SessionData {
+        id_token: data.id_token.clone(),
+        access_token: data.access_token.clone(),
+        refresh_token: data.refresh_token.clone(),
+        userinfo_extra: Map::new(),
+        ..*data
+    };
+    Some(into_context(userinfo, id_token_expires_at, tokens))
+}
+
+/// The claims part of [`user_context`], and when the ID token expires: the ID token's claims
+/// (read from `claims_json` when the session kept them as JSON, else decoded from the token),
+/// then the userinfo claims the session added, which win. `None` unless the token's `iss` is
+/// `config.issuer` and its `aud` names `config.client_id`: a session minted for another issuer
+/// or client under the same `secret_key` is refused.
 pub(crate) fn user_claims(
     config: &Config,
     data: &SessionData,
+    claims_json: Option<&str>,
 ) -> Option<(UserInfo, Option<OffsetDateTime>)> {
-    let payload = data.id_token.split('.').nth(1)?;
-    let IdTokenPayload {
-        iss,
-        aud,
-        exp,
-        mut claims,
-    } = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    if iss.as_ref().and_then(Value::as_str) != Some(config.issuer.as_str()) {
-        return None;
-    }
-    let aud_ok = match aud {
-        Some(Value::String(a)) => a == config.client_id,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&config.client_id)),
-        _ => false,
+    let seed = ClaimsSeed {
+        issuer: &config.issuer,
+        client_id: &config.client_id,
     };
-    if !aud_ok {
+    let parsed = match claims_json {
+        Some(json) => seed.deserialize(&mut serde_json::Deserializer::from_str(json)),
+        None => {
+            let payload = URL_SAFE_NO_PAD
+                .decode(data.id_token.split('.').nth(1)?)
+                .ok()?;
+            seed.deserialize(&mut serde_json::Deserializer::from_slice(&payload))
+        }
+    };
+    let Parsed {
+        mut userinfo,
+        sub,
+        exp,
+        bound,
+    } = parsed.ok()?;
+    if !bound {
         return None;
     }
-    let id_token_expires_at = exp
-        .as_ref()
-        .and_then(Value::as_i64)
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
-    for (k, v) in &data.userinfo_extra {
-        claims.insert(k.clone(), v.clone());
+    let mut sub = sub?;
+    for (name, value) in &data.userinfo_extra {
+        if name == "sub" {
+            sub = value.as_str()?.to_owned();
+        } else {
+            set_claim(&mut userinfo, name, value.clone());
+        }
     }
-    Some((userinfo_from_claims(claims)?, id_token_expires_at))
+    userinfo.sub = sub;
+    let id_token_expires_at = exp.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
+    Some((userinfo, id_token_expires_at))
+}
+
+/// What [`ClaimsSeed`] reads out of an ID token's payload.
+struct Parsed {
+    userinfo: UserInfo,
+    /// The last `sub`, if it is a string.
+    sub: Option<String>,
+    exp: Option<i64>,
+    /// Whether `iss` and `aud` name this provider and client.
+    bound: bool,
+}
+
+/// Parses an ID token's payload straight into [`UserInfo`]: standard claims into their fields,
+/// `iss` and `aud` compared as they are read (not kept), the other protocol claims skipped
+/// unallocated, everything else into `other`. This is on every signed-in request's path. A
+/// repeated claim keeps its last value, as parsing into a map does.
+struct ClaimsSeed<'a> {
+    issuer: &'a str,
+    client_id: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = Parsed;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let mut p = Parsed {
+            userinfo: UserInfo::default(),
+            sub: None,
+            exp: None,
+            bound: false,
+        };
+        let (mut iss_ok, mut aud_ok) = (false, false);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "iss" => iss_ok = map.next_value_seed(Names(self.issuer))?,
+                "aud" => aud_ok = map.next_value_seed(Names(self.client_id))?,
+                "exp" => p.exp = map.next_value::<Value>()?.as_i64(),
+                "sub" => {
+                    p.sub = match map.next_value()? {
+                        Value::String(sub) => Some(sub),
+                        _ => None,
+                    }
+                }
+                k if is_protocol_claim(k) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                k => {
+                    let value = map.next_value()?;
+                    set_claim(&mut p.userinfo, k, value);
+                }
+            }
+        }
+        p.bound = iss_ok && aud_ok;
+        Ok(p)
+    }
+}
+
+/// Whether a claim is `expected`, or an array containing it (`aud`, OIDC Core §2); any other
+/// value is consumed and is not a match.
+struct Names<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for Names<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Names<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(item) = seq.next_element::<Value>()? {
+            found |= item.as_str() == Some(self.0);
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+}
+
+/// Sets one claim other than `sub` on `u`, leniently: a standard claim of an unexpected type (e.g. Cognito's
+/// `"email_verified": "true"`) is converted when unambiguous and otherwise kept in `other`, so
+/// that no provider quirk can make a stored session unreadable. A later value of the same claim
+/// replaces an earlier one, wherever the earlier one went.
+fn set_claim(u: &mut UserInfo, name: &str, value: Value) {
+    let field = match name {
+        "email_verified" => {
+            u.email_verified = match &value {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+                _ => None,
+            };
+            if u.email_verified.is_some() {
+                u.other.remove(name);
+            } else {
+                u.other.insert(name.to_owned(), value);
+            }
+            return;
+        }
+        "name" => &mut u.name,
+        "given_name" => &mut u.given_name,
+        "family_name" => &mut u.family_name,
+        "preferred_username" => &mut u.preferred_username,
+        "email" => &mut u.email,
+        "picture" => &mut u.picture,
+        _ => {
+            u.other.insert(name.to_owned(), value);
+            return;
+        }
+    };
+    match value {
+        Value::String(s) => {
+            *field = Some(s);
+            if !u.other.is_empty() {
+                u.other.remove(name);
+            }
+        }
+        other => {
+            *field = None;
+            u.other.insert(name.to_owned(), other);
+        }
+    }
 }
 
 /// The user context, taking the tokens out of `data` (no copies on the request path).
@@ -253,47 +403,21 @@ pub(crate) fn into_context(
     }
 }
 
-/// Builds [`UserInfo`] from claims, leniently: a standard claim of an unexpected type (e.g.
-/// Cognito's `"email_verified": "true"`) is converted when unambiguous and otherwise kept in
-/// `other`, so that no provider quirk can make a stored session unreadable. `None` only without
-/// a string `sub`.
-pub(crate) fn userinfo_from_claims(mut claims: Map<String, Value>) -> Option<UserInfo> {
-    let sub = match claims.remove("sub") {
-        Some(Value::String(sub)) => sub,
-        _ => return None,
-    };
-    let mut take_string = |name: &str| match claims.get(name) {
-        Some(Value::String(_)) => match claims.remove(name) {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        },
-        _ => None,
-    };
-    let name = take_string("name");
-    let given_name = take_string("given_name");
-    let family_name = take_string("family_name");
-    let preferred_username = take_string("preferred_username");
-    let email = take_string("email");
-    let picture = take_string("picture");
-    let email_verified = match claims.get("email_verified") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
-        _ => None,
-    };
-    if email_verified.is_some() {
-        claims.remove("email_verified");
+/// Builds [`UserInfo`] from claims, leniently (see [`set_claim`]). `None` only without a
+/// string `sub`.
+#[cfg(test)]
+fn userinfo_from_claims(claims: Map<String, Value>) -> Option<UserInfo> {
+    let mut u = UserInfo::default();
+    let mut sub = None;
+    for (name, value) in claims {
+        if name == "sub" {
+            sub = value.as_str().map(str::to_owned);
+        } else {
+            set_claim(&mut u, &name, value);
+        }
     }
-    Some(UserInfo {
-        sub,
-        name,
-        given_name,
-        family_name,
-        preferred_username,
-        email,
-        email_verified,
-        picture,
-        other: claims,
-    })
+    u.sub = sub?;
+    Some(u)
 }
 
 #[cfg(test)]
