@@ -10,12 +10,16 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use url::Url;
 
+use super::client_keys;
 use super::faults::{Fault, Faults};
+use super::form_post::{form_post_page, ResponseMode};
 use super::jwt;
 use super::keys;
+use super::metadata;
 use super::params::{ParamError, Params, RequestInfo};
 use super::reply::{error_page, login_page, page, signed_out_page, Reply};
 use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
+use super::tenants;
 use super::DevUser;
 
 /// The scopes the issuer knows; others are ignored (RFC 6749 §3.3 lets a server narrow scopes).
@@ -84,13 +88,32 @@ pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &m
 #[rocket::get("/.well-known/openid-configuration")]
 async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.discovery).await;
+    if let Some(reply) = tenants::root_discovery(inner) {
+        return reply;
+    }
+    if let Some(reply) = metadata::discovery_redirect(inner.issuer(), &faults) {
+        return reply;
+    }
+    serve_discovery(&faults, openid_configuration(inner.issuer(), &faults))
+}
+
+/// Answers a discovery request with `document`, or as the discovery response faults say.
+pub(crate) fn serve_discovery(faults: &Faults, document: Value) -> Reply {
     if faults.has(&Fault::DiscoveryServerError) {
         return Reply::server_error();
     }
     if faults.has(&Fault::DiscoveryNotJson) {
         return Reply::html(Status::Ok, page("Welcome", "<p>This is not JSON.</p>"));
     }
-    let issuer = inner.issuer();
+    match faults.huge_discovery() {
+        Some(mb) => Reply::padded_json(&document, mb),
+        None => Reply::json(Status::Ok, &document),
+    }
+}
+
+/// The OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3) of the issuer at `issuer`,
+/// with the document faults applied.
+pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
     let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -100,13 +123,15 @@ async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
         "revocation_endpoint": format!("{issuer}/revoke"),
         "end_session_endpoint": format!("{issuer}/end_session"),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": SCOPES,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": client_keys::ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": client_keys::ASSERTION_ALGS,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name",
             "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"
@@ -128,10 +153,8 @@ async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
             fields.remove("token_endpoint");
         }
     }
-    match faults.huge_discovery() {
-        Some(mb) => Reply::padded_json(&document, mb),
-        None => Reply::json(Status::Ok, &document),
-    }
+    metadata::apply_document_faults(&mut document, faults);
+    document
 }
 
 #[rocket::get("/jwks")]
@@ -141,7 +164,8 @@ async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
     if !jwks_delay.is_zero() {
         rocket::tokio::time::sleep(jwks_delay).await;
     }
-    let document = keys::jwks(&jwt::published_keys(&faults));
+    let mut document = keys::jwks(&jwt::published_keys(&faults));
+    metadata::apply_jwks_faults(&mut document, &faults);
     match faults.huge_jwks() {
         Some(mb) => Reply::padded_json(&document, mb),
         None => Reply::json(Status::Ok, &document),
@@ -171,27 +195,30 @@ pub(crate) fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     registered == requested
 }
 
-/// `redirect_uri` with `params` (and RFC 9207 `iss`, unless a fault says otherwise) appended.
+/// The authorization response: `params` and RFC 9207 `iss` (unless a fault or the multi-tenant
+/// mode says otherwise), appended to `redirect_uri` or posted to it (`form_post`).
 fn redirect_to(
     redirect_uri: &str,
+    mode: ResponseMode,
     params: &[(&str, &str)],
-    issuer: &str,
+    inner: &Inner,
     faults: &Faults,
 ) -> Reply {
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return error_page("The redirect_uri is not a valid URL.");
     };
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in params {
-            query.append_pair(name, value);
-        }
-        if faults.has(&Fault::AuthResponseWrongIssuer) {
-            query.append_pair("iss", WRONG_ISSUER);
-        } else if !faults.has(&Fault::AuthResponseMissingIssuer) {
-            query.append_pair("iss", issuer);
+    let mut params = params.to_vec();
+    if faults.has(&Fault::AuthResponseWrongIssuer) {
+        params.push(("iss", WRONG_ISSUER));
+    } else if let Some(issuer) = tenants::response_issuer(inner) {
+        if !faults.has(&Fault::AuthResponseMissingIssuer) {
+            params.push(("iss", issuer));
         }
     }
+    if mode == ResponseMode::FormPost {
+        return form_post_page(redirect_uri, &params);
+    }
+    url.query_pairs_mut().extend_pairs(&params);
     Reply::redirect(url.into()).no_store()
 }
 
@@ -200,6 +227,7 @@ fn error_redirect(
     inner: &Inner,
     faults: &Faults,
     redirect_uri: &str,
+    mode: ResponseMode,
     state: Option<&str>,
     error: &str,
     description: &str,
@@ -208,7 +236,7 @@ fn error_redirect(
     if let Some(state) = state {
         params.push(("state", state));
     }
-    redirect_to(redirect_uri, &params, inner.issuer(), faults)
+    redirect_to(redirect_uri, mode, &params, inner, faults)
 }
 
 #[rocket::get("/authorize")]
@@ -240,11 +268,14 @@ fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
 
     let faults = state.faults.clone();
     let state_param = params.get("state");
+    // OAuth 2.0 Form Post Response Mode §2; an unsupported mode is answered in the default one.
+    let response_mode = ResponseMode::parse(params.get("response_mode"));
     let fail = |error: &str, description: &str| {
         error_redirect(
             inner,
             &faults,
             redirect_uri,
+            response_mode.unwrap_or_default(),
             state_param,
             error,
             description,
@@ -260,12 +291,12 @@ fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
             )
         }
     }
-    if params
-        .get("response_mode")
-        .is_some_and(|mode| mode != "query")
-    {
-        return fail("invalid_request", "only response_mode=query is supported");
-    }
+    let Some(response_mode) = response_mode else {
+        return fail(
+            "invalid_request",
+            "response_mode must be query or form_post",
+        );
+    };
     if params.get("request").is_some() {
         return fail("request_not_supported", "request objects are not supported");
     }
@@ -311,6 +342,7 @@ fn authorize(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.to_owned(),
         login_hint: params.get("login_hint").map(str::to_owned),
+        response_mode,
         created: Instant::now(),
     };
     let prompt_none = params
@@ -363,6 +395,7 @@ fn complete_login(
             inner,
             &faults,
             &pending.redirect_uri,
+            pending.response_mode,
             pending.state.as_deref(),
             "access_denied",
             "<script>alert(1)</script>",
@@ -386,7 +419,13 @@ fn complete_login(
     if let Some(s) = pending.state.as_deref() {
         params.push(("state", s));
     }
-    redirect_to(&pending.redirect_uri, &params, inner.issuer(), &faults)
+    redirect_to(
+        &pending.redirect_uri,
+        pending.response_mode,
+        &params,
+        inner,
+        &faults,
+    )
 }
 
 #[rocket::post("/login", data = "<data>")]
@@ -415,6 +454,7 @@ async fn login(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> 
                 inner,
                 &faults,
                 &pending.redirect_uri,
+                pending.response_mode,
                 pending.state.as_deref(),
                 "access_denied",
                 "the user denied the request",
@@ -466,7 +506,7 @@ fn end_session(inner: &Inner, params: Result<Params, ParamError>) -> Reply {
     let mut client_id = params.get("client_id").map(str::to_owned);
     if let Some(hint) = params.get("id_token_hint") {
         let Some(claims) =
-            jwt::verify_own(hint).filter(|c| c.get("iss") == Some(&json!(inner.issuer())))
+            jwt::verify_own(hint).filter(|c| tenants::is_own_issuer(inner, c.get("iss")))
         else {
             return error_page("The id_token_hint was not issued by this issuer.");
         };

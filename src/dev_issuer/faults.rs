@@ -153,6 +153,49 @@ pub enum Fault {
     /// [`Fault::Delay`]; several `DelayJwks` faults add up), so that a client's JWKS refetch can be
     /// slow while the rest of the login is not.
     DelayJwks(Duration),
+
+    // --- Metadata real providers publish (issue 12, items 8 and 9) ---
+    /// The OpenID discovery document has no `revocation_endpoint` (nor
+    /// `revocation_endpoint_auth_methods_supported`), while the RFC 8414 document at
+    /// `/.well-known/oauth-authorization-server` still lists it, as one widely used provider
+    /// publishes them. Revocation itself keeps working.
+    DiscoveryMissingRevocationEndpoint,
+    /// `/.well-known/openid-configuration` answers `status` (301, 302, 303, 307 or 308; a code
+    /// outside 300–399 is sent as 302) with an absolute `Location`, and so does every hop until the
+    /// `hops`-th (0 counts as 1), which serves the discovery document: the path chain is
+    /// `/moved/1/openid-configuration`, `/moved/2/openid-configuration`, …. The document's
+    /// `issuer` stays the issuer URL, as Verimi's does behind its 302. Every hop counts as a
+    /// discovery call and waits out [`Fault::Delay`].
+    DiscoveryRedirect {
+        /// The redirect status code.
+        status: u16,
+        /// How many redirects before the document.
+        hops: u8,
+    },
+    /// A redirect loop: `/.well-known/openid-configuration` answers `status` to
+    /// `/moved/loop/openid-configuration`, which answers `status` back to
+    /// `/.well-known/openid-configuration`, for ever.
+    DiscoveryRedirectLoop {
+        /// The redirect status code.
+        status: u16,
+    },
+    /// The issuer accepts only `client_secret_post`, as Apple and Twitch do:
+    /// `token_endpoint_auth_methods_supported` and `revocation_endpoint_auth_methods_supported`
+    /// are `["client_secret_post"]` (in both metadata documents, without the signing-algorithm
+    /// lists), and `/token` and `/revoke` refuse an `Authorization: Basic` header with 401
+    /// `invalid_client`. The opposite of [`Fault::ClientSecretBasicOnly`].
+    ClientSecretPostOnly,
+    /// Next to the signing key(s), the JWKS publishes two keys that cannot verify a signature:
+    /// an RSA encryption key `{"kty":"RSA","use":"enc","alg":"RSA-OAEP",...}` (a real RSA-2048
+    /// public key, as Keycloak publishes one) and an X25519 key
+    /// `{"kty":"OKP","crv":"X25519","x":...}` without `use` or `alg` (as PayPal publishes one).
+    /// Each has its own RFC 7638 thumbprint as `kid`; ID tokens are still signed with the
+    /// signing key and verify.
+    JwksEncryptionKeys,
+    /// The JWKS publishes the signing key(s) without `use` and `alg` (both optional, RFC 7517
+    /// §4.2 and §4.4), as MojeID does: `{"kty":"RSA","kid":...,"n":...,"e":...}`. ID tokens
+    /// still verify; a client must not require either member.
+    JwksKeyWithoutUseAndAlg,
 }
 
 /// The list of faults switched on, with questions the endpoints ask of it.
@@ -200,6 +243,16 @@ impl Faults {
         self.0.iter().rev().find_map(|fault| match fault {
             Fault::HugeDiscovery { mb } => Some(*mb),
             _ => None,
+        })
+    }
+
+    /// The last [`Fault::DiscoveryRedirect`] or [`Fault::DiscoveryRedirectLoop`], if on.
+    pub fn discovery_redirect(&self) -> Option<&Fault> {
+        self.0.iter().rev().find(|fault| {
+            matches!(
+                fault,
+                Fault::DiscoveryRedirect { .. } | Fault::DiscoveryRedirectLoop { .. }
+            )
         })
     }
 

@@ -13,7 +13,8 @@ use rocket::tokio::task::JoinHandle;
 
 use super::faults::Fault;
 use super::state::Inner;
-use super::{default_users, endpoints, Counters, DevClient, DevUser};
+use super::tenants::Tenants;
+use super::{default_users, endpoints, metadata, tenants, Counters, DevClient, DevUser};
 
 /// A running development issuer. Dropping it stops the server (without waiting); prefer
 /// [`DevIssuer::stop`] in async code, which waits until it is down.
@@ -56,6 +57,7 @@ pub struct DevIssuerBuilder {
     users: Vec<DevUser>,
     code_lifetime: Duration,
     token_lifetime: Duration,
+    tenants: Option<Tenants>,
 }
 
 /// Why a [`DevIssuer`] could not start.
@@ -95,6 +97,7 @@ impl Default for DevIssuerBuilder {
             users: default_users(),
             code_lifetime: Duration::from_secs(60),
             token_lifetime: Duration::from_secs(3600),
+            tenants: None,
         }
     }
 }
@@ -153,19 +156,35 @@ impl DevIssuerBuilder {
         self
     }
 
+    /// Entra-style multi-tenant mode (see "Multi-tenant issuer" in the [module
+    /// docs](super)): discovery at `/common`, `/organizations`, `/consumers` and
+    /// `/{tenant id}` (each `/v2.0/.well-known/openid-configuration`), none at the root; ID
+    /// tokens with `tid` and `iss = {issuer URL}/{tid}/v2.0`. A user's tenant is the string
+    /// claim `tid` in [`DevUser::extra`]; users without one get `default_tenant_id` (for
+    /// example [`DEFAULT_TENANT_ID`](super::DEFAULT_TENANT_ID)). _Default:_ off.
+    pub fn multi_tenant(mut self, default_tenant_id: impl Into<String>) -> Self {
+        self.tenants = Some(Tenants {
+            default_tenant: default_tenant_id.into(),
+        });
+        self
+    }
+
     /// Starts the issuer in the current tokio runtime and returns once it accepts connections.
     pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
-        let inner = Arc::new(Inner::new(
-            self.clients,
-            self.users,
-            self.code_lifetime,
-            self.token_lifetime,
-        ));
+        let mut users = self.users;
+        if let Some(tenants) = &self.tenants {
+            tenants.assign(&mut users);
+        }
+        let mut inner = Inner::new(self.clients, users, self.code_lifetime, self.token_lifetime);
+        inner.tenants = self.tenants;
+        let inner = Arc::new(inner);
         let (port_tx, port_rx) = oneshot::channel::<String>();
         let liftoff_inner = inner.clone();
         let rocket = rocket::custom(rocket_config(self.address, self.port))
             .manage(inner.clone())
             .mount("/", endpoints::routes())
+            .mount("/", metadata::routes())
+            .mount("/", tenants::routes())
             .register("/", endpoints::catchers())
             .attach(AdHoc::on_liftoff("dev issuer port", move |rocket| {
                 Box::pin(async move {

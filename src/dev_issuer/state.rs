@@ -9,6 +9,8 @@ use base64::Engine as _;
 use rand::RngCore;
 
 use super::faults::Faults;
+use super::form_post::ResponseMode;
+use super::tenants::Tenants;
 use super::{Counters, DevClient, DevUser};
 
 /// How long a login page stays usable.
@@ -20,6 +22,8 @@ pub(crate) struct Inner {
     pub issuer: OnceLock<String>,
     pub code_lifetime: Duration,
     pub token_lifetime: Duration,
+    /// The multi-tenant mode, if on (set before the issuer starts).
+    pub tenants: Option<Tenants>,
     state: Mutex<State>,
 }
 
@@ -39,6 +43,7 @@ impl Inner {
             issuer: OnceLock::new(),
             code_lifetime,
             token_lifetime,
+            tenants: None,
             state: Mutex::new(state),
         }
     }
@@ -64,6 +69,9 @@ pub(crate) struct State {
     pub users: Vec<DevUser>,
     pub faults: Faults,
     pub auto_login: Option<String>,
+    /// `(client_id, jti)` of the `private_key_jwt` assertions seen, with their `exp` (RFC 7523
+    /// §3 item 7: replay protection).
+    pub client_assertion_jtis: HashMap<(String, String), u64>,
     pub counters: Counters,
     /// Authorization requests waiting for the login form, by opaque id.
     pub pending: HashMap<String, Pending>,
@@ -128,6 +136,7 @@ pub(crate) struct Pending {
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub login_hint: Option<String>,
+    pub response_mode: ResponseMode,
     pub created: Instant,
 }
 

@@ -12,12 +12,14 @@ use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 use sha2::{Digest, Sha256};
 
+use super::client_auth::{authenticate, invalid_client};
 use super::endpoints::enter;
 use super::faults::Fault;
 use super::jwt::{self, IdTokenInput};
-use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
+use super::params::{Params, RequestInfo};
 use super::reply::Reply;
 use super::state::{unix_now, AccessGrant, Grant, Inner};
+use super::tenants;
 use super::DevClient;
 
 fn invalid_request(description: &str) -> Reply {
@@ -26,49 +28,6 @@ fn invalid_request(description: &str) -> Reply {
 
 fn invalid_grant(description: &str) -> Reply {
     Reply::oauth_error(Status::BadRequest, "invalid_grant", description)
-}
-
-/// RFC 6749 §5.2: 401, and a `WWW-Authenticate` challenge when the client used Basic.
-fn invalid_client(description: &str, basic: bool) -> Reply {
-    let reply = Reply::oauth_error(Status::Unauthorized, "invalid_client", description);
-    if basic {
-        reply.header("WWW-Authenticate", "Basic realm=\"dev-issuer\"")
-    } else {
-        reply
-    }
-}
-
-/// Authenticates the client of a token or revocation request.
-fn authenticate(inner: &Inner, info: &RequestInfo, params: &Params) -> Result<DevClient, Reply> {
-    let credentials = client_credentials(info, params).map_err(|error| match error {
-        CredentialsError::Malformed(description) => invalid_request(description),
-        CredentialsError::BadBasic(description) => invalid_client(description, true),
-        CredentialsError::Missing => invalid_client("client authentication is required", false),
-    })?;
-    let basic = credentials.basic;
-    if !basic
-        && credentials.client_secret.is_some()
-        && inner.lock().faults.has(&Fault::ClientSecretBasicOnly)
-    {
-        return Err(invalid_client(
-            "this client must authenticate with client_secret_basic",
-            false,
-        ));
-    }
-    let Some(client) = inner.lock().clients.get(&credentials.client_id).cloned() else {
-        return Err(invalid_client("unknown client", basic));
-    };
-    let given = credentials.client_secret.as_deref();
-    match (client.client_secret.as_deref(), given) {
-        (Some(expected), Some(given)) if secrets_match(given, expected) => Ok(client),
-        (Some(_), Some(_)) => Err(invalid_client("wrong client secret", basic)),
-        (Some(_), None) => Err(invalid_client(
-            "this client must authenticate with its secret",
-            basic,
-        )),
-        (None, None | Some("")) => Ok(client),
-        (None, Some(_)) => Err(invalid_client("a public client has no secret", basic)),
-    }
 }
 
 #[rocket::post("/token", data = "<data>")]
@@ -218,9 +177,10 @@ fn issue_tokens(
         (state.faults.clone(), user, access_token, refresh_token)
     };
     let lifetime = inner.token_lifetime.as_secs();
+    let issuer = tenants::id_token_issuer(inner, &user);
     let id_token = jwt::id_token(
         &IdTokenInput {
-            issuer: inner.issuer(),
+            issuer: &issuer,
             client_id: &client.client_id,
             client_secret: client.client_secret.as_deref(),
             user: &user,

@@ -24,6 +24,9 @@ fn garbage(huge: usize) -> Vec<String> {
         "grant_type=authorization_code&code=%00&code_verifier=%0A".into(),
         format!("grant_type=refresh_token&refresh_token={huge}"),
         "grant_type=password&username=a&password=b".into(),
+        "client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOjF9.AAAA".into(),
+        format!("client_assertion_type=x&client_assertion={huge}.{huge}."),
+        format!("client_id={DEFAULT_CLIENT_ID}&redirect_uri={REDIRECT_URI}&scope=openid&response_type=code&response_mode=form_post&state=%22%3E%3Cscript%3E"),
         "token=..&id_token_hint=a.b.c&request_id=x".into(),
         "id_token_hint=....&post_logout_redirect_uri=http://localhost:1/".into(),
         "id_token_hint=eyJhbGciOiJub25lIn0.e30.&post_logout_redirect_uri=javascript:alert(1)".into(),
@@ -47,6 +50,9 @@ async fn no_endpoint_answers_5xx_to_garbage() {
             "/userinfo",
             "/jwks",
             "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+            "/moved/1/openid-configuration",
+            "/common/v2.0/.well-known/openid-configuration",
             "/token",
         ] {
             let response = http

@@ -1,8 +1,12 @@
 //! The development issuer over real loopback HTTP, driven by openidconnect 4's own client.
 
 mod bad_input;
+mod client_auth;
 mod faults;
 mod flows;
+mod form_post;
+mod metadata;
+mod tenants;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
