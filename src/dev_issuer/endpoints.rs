@@ -152,6 +152,16 @@ pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
         if faults.has(&Fault::DiscoveryMissingTokenEndpoint) {
             fields.remove("token_endpoint");
         }
+        if faults.has(&Fault::NoEndSessionEndpoint) {
+            fields.remove("end_session_endpoint");
+        }
+        if faults.has(&Fault::ImplicitOnly) {
+            fields.remove("token_endpoint");
+            fields.insert(
+                "response_types_supported".into(),
+                json!(["id_token", "token id_token"]),
+            );
+        }
     }
     metadata::apply_document_faults(&mut document, faults);
     document
@@ -166,6 +176,9 @@ async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
     }
     let mut document = keys::jwks(&jwt::published_keys(&faults));
     metadata::apply_jwks_faults(&mut document, &faults);
+    if faults.has(&Fault::JwksStandardBase64) {
+        super::faults::standard_base64(&mut document);
+    }
     match faults.huge_jwks() {
         Some(mb) => Reply::padded_json(&document, mb),
         None => Reply::json(Status::Ok, &document),
