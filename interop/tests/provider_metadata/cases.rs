@@ -102,6 +102,9 @@ pub const CASES: &[Case] = &[
         ..MAIN
     },
     launches("authentik"),
+    // Its JWKS moduli are standard base64 with `=` padding; the crate reads them as base64
+    // (openidconnect alone drops them, and no ID token would verify: see the conformance case
+    // `provider_jwks_standard_base64`, since this step does not sign in).
     launches("battle-net"),
     // Issuer on cognito-idp, endpoints on the hosted-UI domain.
     launches("cognito"),
