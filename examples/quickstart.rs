@@ -80,7 +80,7 @@ fn protected(user: AuthenticatedUser) -> Template {
             signed_in: describe_time(tokens.signed_in_at),
             refresh_token: tokens.refresh_token.is_some(),
             provider: provider_name(&user),
-            issuer: &user.provider.issuer,
+            issuer: &*user.provider.issuer,
         },
     )
 }

@@ -9,7 +9,7 @@ use rocket::{Build, Rocket};
 use crate::config::{scope_message, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
-use crate::provider::Provider;
+use crate::provider::{CheckOutcome, Provider};
 use crate::routes;
 use crate::state::{OidcState, ProviderState};
 use crate::unauthorized;
@@ -24,14 +24,21 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 /// 1. **configure**: reads the `oidc` table of Rocket's configuration (or the [`Config`] given to
 ///    [`with_config`](OidcFairing::with_config)) with the `ROCKET_OIDC_<KEY>` environment
 ///    variables, and validates it before any network call, reporting every problem at once;
-/// 2. **discover**: fetches `<issuer>/.well-known/openid-configuration` within
-///    `oidc.http_timeout_secs`, requires its `issuer` to equal `oidc.issuer` exactly, the `code`
-///    response type, a token endpoint and a JWKS, and loads the signing keys (keys it cannot
-///    parse are skipped);
+/// 2. **discover** (with provider tables, every provider at once; see
+///    [`Config::providers`]): fetches `<issuer>/.well-known/openid-configuration` within
+///    `oidc.http_timeout_secs` (following up to 5 redirects, never from https to http), requires
+///    its `issuer` to equal `oidc.issuer` exactly (or be the multi-tenant template that
+///    `oidc.issuer` fills, see [`Config::allowed_tenants`]), the `code` response type, a token endpoint, a
+///    JWKS, and an ID-token signing algorithm that `oidc.id_token_signing_algs` accepts; takes
+///    endpoints it lacks (such as `revocation_endpoint`) from the RFC 8414 metadata
+///    (`/.well-known/oauth-authorization-server`) when that names the same issuer; chooses the
+///    client authentication method (see [`Config::client_auth_method`]); and loads the keys that
+///    can verify a signature (encryption keys are ignored, malformed ones skipped with a
+///    warning);
 /// 3. **check credentials**: sends the token endpoint an authorization-code grant with a code that
-///    cannot be valid; `invalid_client` (or any 401) means the client id or secret is wrong and
-///    launch fails, `invalid_grant` means they were accepted (`oidc.check_credentials = false`
-///    skips this);
+///    cannot be valid; `invalid_client` (or any 401 or 403) means the client id or secret is
+///    wrong and launch fails, `invalid_grant` means they were accepted, and an answer that says
+///    neither is quoted in a warning (`oidc.check_credentials = false` skips this);
 /// 4. **mount** the login, callback and logout routes at their configured paths, register the
 ///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
 ///    and manage the state the guards need.
@@ -136,12 +143,7 @@ impl OidcFairing {
         providers.sort_by_key(|(index, _, _)| *index);
         let providers = providers
             .into_iter()
-            .map(|(_, p, provider)| ProviderState {
-                name: p.name,
-                display_name: p.display_name,
-                config: p.config,
-                provider,
-            })
+            .map(|(_, p, provider)| ProviderState::new(p.name, p.display_name, p.config, provider))
             .collect();
         Ok(OidcState::new(
             resolved.app,
@@ -178,22 +180,35 @@ async fn ignite_provider(
     let config = &p.config;
     let prefix = prefix(&p.name, named);
     let provider = Provider::discover(config, http).await?;
+    if let Some(warning) = provider.token_auth_warning() {
+        log::warn!("{prefix}: {}", scoped(&warning, &p.name, named));
+    }
+    let yes_no = |present: bool| if present { "yes" } else { "no" };
+    let end_session = provider.metadata.end_session_endpoint.is_some();
+    let revocation = provider.metadata.revocation_endpoint.is_some();
     log::info!(
-        "{prefix}: 2/4 discovered {} ({} signing key(s), end_session {}, revocation {}) in {} ms",
+        "{prefix}: 2/4 discovered {} ({}, end_session {}, revocation {}) in {} ms",
         config.issuer,
-        provider.key_count(),
-        if provider.metadata.end_session_endpoint.is_some() {
-            "yes"
-        } else {
-            "no"
-        },
-        if provider.metadata.revocation_endpoint.is_some() {
-            "yes"
-        } else {
-            "no"
-        },
+        provider.key_summary(),
+        yes_no(end_session),
+        yes_no(revocation),
         started.elapsed().as_millis()
     );
+    // What a missing endpoint means for the user (OpenID Connect RP-Initiated Logout 1.0,
+    // RFC 7009): said once at launch, at info, since many providers publish neither.
+    let logout = &config.logout_path;
+    if !end_session {
+        log::info!(
+            "{prefix}: {logout} signs out of this app only (the provider advertises no \
+             end_session_endpoint)"
+        );
+    }
+    if !revocation {
+        log::info!(
+            "{prefix}: {logout} revokes no tokens (the provider advertises no \
+             revocation_endpoint)"
+        );
+    }
     if let Some(template) = provider.issuer_policy().template() {
         let who = if template.allowed().is_empty() {
             "users of any tenant may sign in; list the tenant IDs that may in \
@@ -211,12 +226,25 @@ async fn ignite_provider(
         );
         log::info!("{prefix}: {}", scoped(&line, &p.name, named));
     }
+
+    let auth = scoped(&provider.token_auth(), &p.name, named);
     if config.check_credentials {
-        let verdict = provider.check_credentials(config).await?;
-        log::info!("{prefix}: 3/4 client credentials: {verdict}");
+        match provider.check_credentials(config).await? {
+            CheckOutcome::Confirmed(verdict) => log::info!(
+                "{prefix}: 3/4 client credentials: {verdict}; client authentication {auth}"
+            ),
+            CheckOutcome::NotConfirmed(what) => log::warn!(
+                "{prefix}: 3/4 client credentials NOT confirmed, continuing: {}; client \
+                 authentication {auth}",
+                scoped(&what, &p.name, named)
+            ),
+        }
     } else {
-        let line = "3/4 client credential check skipped (oidc.check_credentials = false)";
-        log::info!("{prefix}: {}", scoped(line, &p.name, named));
+        let line = format!(
+            "3/4 client credential check skipped (oidc.check_credentials = false); client \
+             authentication {auth}"
+        );
+        log::info!("{prefix}: {}", scoped(&line, &p.name, named));
     }
     Ok(provider)
 }

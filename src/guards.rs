@@ -36,27 +36,28 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             session::clear_session(jar, opts);
             SessionLookup::None
         };
-        let (mut data, rewrite) = match session::load(jar, opts, lifetimes, now) {
+        let (session, rewrite) = match session::load(jar, opts, lifetimes, now) {
             Loaded::None => return SessionLookup::None,
             Loaded::Stale => return stale(),
-            Loaded::Valid { data, rewrite } => (data, rewrite),
+            Loaded::Valid { session, rewrite } => (session, rewrite),
         };
         // Bound to the provider that signed the user in: its issuer and client id. A session
         // naming a provider no longer configured is stale, and so is one minted for another
         // provider or client under the same secret_key.
-        let Some(provider) = state.provider_of(&data) else {
+        let Some(provider) = state.provider_of(&session.data) else {
             return stale();
         };
-        let policy = provider.provider.issuer_policy();
-        let Some(claims) = user_claims(policy, &provider.config.client_id, &data) else {
+        let binding = &provider.binding;
+        let Some(claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
+        let mut data = session.data;
         if rewrite {
             if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
             }
         }
-        SessionLookup::Some(Arc::new(into_context(claims, data)))
+        SessionLookup::Some(Arc::new(into_context(binding, claims, data)))
     })
     .await
     .clone()

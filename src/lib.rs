@@ -1,8 +1,8 @@
 //! OpenID Connect login for [Rocket](https://rocket.rs) 0.5 apps: attach one fairing, write
 //! `user: AuthenticatedUser` on a route, and put the issuer and client credentials in
 //! `Rocket.toml`. Works with Okta, Auth0, Keycloak, Entra ID, Google and any certified OpenID
-//! Provider, and ships a [development issuer](dev_issuer) so that everything runs with no
-//! account anywhere.
+//! Provider, and ships a development issuer (module `dev_issuer`, feature `dev-issuer`) so that
+//! everything runs with no account anywhere.
 //!
 //! # Quickstart
 //!
@@ -158,10 +158,11 @@ pub mod __internals {
     pub use crate::session::codec::{decode_body, decode_chunks, encode_body, encode_chunks};
     pub use crate::session::{
         check, clear_session, load, read_session, renew, tx_cookie_name, write_session,
-        write_transaction, CookieOptions, Lifetimes, Loaded, SessionData, Transaction,
+        write_transaction, CookieOptions, Lifetimes, Loaded, SessionBinding, SessionData, Stored,
+        Transaction,
     };
     pub use crate::state::OidcState;
-    pub use crate::user::user_context;
+    pub use crate::user::{stored_user_context, user_context};
 
     #[cfg(feature = "dev-issuer")]
     pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};

@@ -5,7 +5,7 @@ use rocket::{Ignite, Request, Rocket};
 
 use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
-use crate::session::{CookieOptions, Lifetimes, SessionData};
+use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -33,9 +33,28 @@ pub(crate) struct ProviderState {
     pub display_name: String,
     pub config: Config,
     pub provider: Provider,
+    /// What its sessions are bound to (issuer policy, client id), for the guard.
+    pub binding: SessionBinding,
 }
 
 impl ProviderState {
+    pub(crate) fn new(
+        name: ProviderName,
+        display_name: String,
+        config: Config,
+        provider: Provider,
+    ) -> ProviderState {
+        let binding =
+            SessionBinding::new(name, provider.issuer_policy().clone(), &config.client_id);
+        ProviderState {
+            name,
+            display_name,
+            config,
+            provider,
+            binding,
+        }
+    }
+
     /// `OpenID Connect` or, with provider tables, `OpenID Connect [name]`: how log lines about
     /// this provider start.
     pub(crate) fn log_prefix(&self, named: bool) -> String {
@@ -85,12 +104,12 @@ impl OidcState {
         keys: openidconnect::core::CoreJsonWebKeySet,
     ) -> Result<OidcState, String> {
         let provider = Provider::offline(&config, metadata, keys)?;
-        let provider = ProviderState {
-            name: ProviderName::DEFAULT_NAME,
-            display_name: ProviderName::DEFAULT.into(),
-            config: config.clone(),
+        let provider = ProviderState::new(
+            ProviderName::DEFAULT_NAME,
+            ProviderName::DEFAULT.into(),
+            config.clone(),
             provider,
-        };
+        );
         Ok(OidcState::new(config, vec![provider], false, Some(0)))
     }
 

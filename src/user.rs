@@ -1,19 +1,24 @@
 //! Who is signed in: [`UserContext`] with its [`UserInfo`] claims and [`Tokens`], built from a
 //! stored session. The request guards that hand it out are in `guards.rs`.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rocket::serde::json::serde_json::{self, Map, Value};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[cfg(any(test, feature = "internals"))]
+#[cfg(test)]
 use crate::config::Config;
 use crate::config::ProviderName;
 use crate::provider::IssuerPolicy;
-use crate::session::SessionData;
+#[cfg(feature = "internals")]
+use crate::session::Stored;
+use crate::session::{SessionBinding, SessionData};
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -54,24 +59,28 @@ impl UserInfo {
 }
 
 /// Claims that describe the token, not the user; they stay out of [`UserInfo`].
-const PROTOCOL_CLAIMS: &[&str] = &[
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "nonce",
-    "at_hash",
-    "c_hash",
-    "azp",
-    "jti",
-    "sid",
-    "auth_time",
-    "acr",
-    "amr",
-    "s_hash",
-    "typ",
-];
+fn is_protocol_claim(name: &str) -> bool {
+    // A match, not a list search: this runs for every claim of every signed-in request.
+    matches!(
+        name,
+        "iss"
+            | "aud"
+            | "exp"
+            | "iat"
+            | "nbf"
+            | "nonce"
+            | "at_hash"
+            | "c_hash"
+            | "azp"
+            | "jti"
+            | "sid"
+            | "auth_time"
+            | "acr"
+            | "amr"
+            | "s_hash"
+            | "typ"
+    )
+}
 
 /// The tokens of the session. `Debug` shows whether each is present, never its value.
 #[derive(Clone)]
@@ -167,81 +176,18 @@ pub struct ProviderInfo {
     /// Its name: `NAME` of `[default.oidc.providers.NAME]`, or `default` for the one provider
     /// of a configuration without provider tables.
     pub name: ProviderName,
-    /// The issuer of the user's ID token (its `iss`): `oidc.issuer`, or for a multi-tenant
-    /// Entra ID provider the issuer of the user's tenant.
-    pub issuer: String,
-}
-
-/// An ID token's payload as the guards read it: `iss`, `aud` and `exp` apart, the other
-/// [`PROTOCOL_CLAIMS`] skipped while parsing (never allocated, inserted and removed again: this
-/// is on every signed-in request's path), every other claim in `claims`. A repeated claim keeps
-/// its last value, as parsing into a map does.
-struct IdTokenPayload {
-    iss: Option<Value>,
-    aud: Option<Value>,
-    exp: Option<Value>,
-    claims: Map<String, Value>,
-}
-
-impl<'de> Deserialize<'de> for IdTokenPayload {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Claims;
-        impl<'de> serde::de::Visitor<'de> for Claims {
-            type Value = IdTokenPayload;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of claims")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IdTokenPayload, A::Error> {
-                let mut p = IdTokenPayload {
-                    iss: None,
-                    aud: None,
-                    exp: None,
-                    claims: Map::new(),
-                };
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "iss" => p.iss = Some(map.next_value()?),
-                        "aud" => p.aud = Some(map.next_value()?),
-                        "exp" => p.exp = Some(map.next_value()?),
-                        k if PROTOCOL_CLAIMS.contains(&k) => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                        _ => {
-                            let value = map.next_value()?;
-                            p.claims.insert(key, value);
-                        }
-                    }
-                }
-                Ok(p)
-            }
-        }
-        d.deserialize_map(Claims)
-    }
+    /// The issuer of the user's ID token (its `iss`): `oidc.issuer` (shared, not copied per
+    /// request), or for a multi-tenant Entra ID provider the issuer of the user's tenant.
+    pub issuer: Arc<str>,
 }
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
-/// belong to this client (another issuer, another client id). For the benches and tests.
-#[cfg(any(test, feature = "internals"))]
-pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
-    provider_context(
-        &IssuerPolicy::Exact(config.issuer.clone()),
-        &config.client_id,
-        data,
-    )
-}
-
-/// [`user_context`] for the provider with this issuer policy and client id.
-pub(crate) fn provider_context(
-    issuer: &IssuerPolicy,
-    client_id: &str,
+/// belong to `binding`'s provider and client (another issuer, another client id).
+pub(crate) fn bound_user_context(
+    binding: &SessionBinding,
     data: &SessionData,
 ) -> Option<UserContext> {
-    let claims = user_claims(issuer, client_id, data)?;
+    let claims = user_claims(binding, data, None)?;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
         access_token: data.access_token.clone(),
@@ -249,72 +195,304 @@ pub(crate) fn provider_context(
         userinfo_extra: Map::new(),
         ..*data
     };
-    Some(into_context(claims, tokens))
+    Some(into_context(binding, claims, tokens))
+}
+
+/// [`bound_user_context`] (for the benches).
+#[cfg(feature = "internals")]
+pub fn user_context(binding: &SessionBinding, data: &SessionData) -> Option<UserContext> {
+    bound_user_context(binding, data)
+}
+
+/// [`user_context`] for a session read back from its cookies, reading the claims from the
+/// JSON the session kept (what the guards do; for the benches).
+#[cfg(feature = "internals")]
+pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<UserContext> {
+    let claims = user_claims(binding, &stored.data, stored.claims_json())?;
+    let data = &stored.data;
+    let tokens = SessionData {
+        id_token: data.id_token.clone(),
+        access_token: data.access_token.clone(),
+        refresh_token: data.refresh_token.clone(),
+        userinfo_extra: Map::new(),
+        ..*data
+    };
+    Some(into_context(binding, claims, tokens))
 }
 
 /// What the guard reads from a session's ID token: the user's claims, when the token expires,
-/// and its issuer.
+/// and its issuer when it is not the provider's one (a tenant of a multi-tenant issuer).
 pub(crate) struct Claims {
     userinfo: UserInfo,
     id_token_expires_at: Option<OffsetDateTime>,
-    issuer: String,
+    tenant_issuer: Option<Arc<str>>,
 }
 
-/// The claims part of [`user_context`]: `None` unless the ID token's `iss` is `issuer`'s and
-/// its `aud` holds `client_id` (a session of another provider or client under the same
-/// `secret_key` is not this one's).
+/// The claims part of [`user_context`], and when the ID token expires: the ID token's claims
+/// (read from `claims_json` when the session kept them as JSON, else decoded from the token),
+/// then the userinfo claims the session added, which win. `None` unless the token's `iss` is
+/// the binding's (its issuer, or a tenant's of its template) and its `aud` names its client
+/// id: a session minted for another provider or client under the same `secret_key` is
+/// refused.
 pub(crate) fn user_claims(
-    issuer: &IssuerPolicy,
-    client_id: &str,
+    binding: &SessionBinding,
     data: &SessionData,
+    claims_json: Option<&str>,
 ) -> Option<Claims> {
-    let payload = data.id_token.split('.').nth(1)?;
-    let IdTokenPayload {
-        iss,
-        aud,
+    let seed = ClaimsSeed {
+        issuer: &binding.policy,
+        client_id: &binding.client_id,
+    };
+    let parsed = match claims_json {
+        Some(json) => seed.deserialize(&mut serde_json::Deserializer::from_str(json)),
+        None => {
+            let payload = URL_SAFE_NO_PAD
+                .decode(data.id_token.split('.').nth(1)?)
+                .ok()?;
+            seed.deserialize(&mut serde_json::Deserializer::from_slice(&payload))
+        }
+    };
+    let Parsed {
+        mut userinfo,
+        sub,
         exp,
-        mut claims,
-    } = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    let Some(Value::String(iss)) = iss else {
-        return None;
+        iss,
+        aud_ok,
+    } = parsed.ok()?;
+    let tenant_issuer = match iss {
+        Iss::Accepted(tenant) if aud_ok => tenant,
+        _ => return None,
     };
-    if !issuer.accepts(&iss) {
-        return None;
+    let mut sub = sub?;
+    for (name, value) in &data.userinfo_extra {
+        if name == "sub" {
+            sub = value.as_str()?.to_owned();
+        } else {
+            set_claim(&mut userinfo, name, value.clone());
+        }
     }
-    let aud_ok = match aud {
-        Some(Value::String(a)) => a == client_id,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(client_id)),
-        _ => false,
-    };
-    if !aud_ok {
-        return None;
-    }
-    let id_token_expires_at = exp
-        .as_ref()
-        .and_then(Value::as_i64)
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
-    for (k, v) in &data.userinfo_extra {
-        claims.insert(k.clone(), v.clone());
-    }
+    userinfo.sub = sub;
+    let id_token_expires_at = exp.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
     Some(Claims {
-        userinfo: userinfo_from_claims(claims)?,
+        userinfo,
         id_token_expires_at,
-        issuer: iss,
+        tenant_issuer,
     })
 }
 
+/// What [`ClaimsSeed`] reads out of an ID token's payload.
+struct Parsed {
+    userinfo: UserInfo,
+    /// The last `sub`, if it is a string.
+    sub: Option<String>,
+    exp: Option<i64>,
+    /// Whether `iss` is this provider's.
+    iss: Iss,
+    /// Whether `aud` names this client.
+    aud_ok: bool,
+}
+
+/// What [`IssSeed`] makes of an `iss` claim.
+enum Iss {
+    /// Not this provider's (or absent, or not a string).
+    Refused,
+    /// This provider's: its issuer (`None`), or the issuer of one of its tenants.
+    Accepted(Option<Arc<str>>),
+}
+
+/// Parses an ID token's payload straight into [`UserInfo`]: standard claims into their fields,
+/// `iss` and `aud` compared as they are read (not kept), the other protocol claims skipped
+/// unallocated, everything else into `other`. This is on every signed-in request's path. A
+/// repeated claim keeps its last value, as parsing into a map does.
+struct ClaimsSeed<'a> {
+    issuer: &'a IssuerPolicy,
+    client_id: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = Parsed;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let mut p = Parsed {
+            userinfo: UserInfo::default(),
+            sub: None,
+            exp: None,
+            iss: Iss::Refused,
+            aud_ok: false,
+        };
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "iss" => p.iss = map.next_value_seed(IssSeed(self.issuer))?,
+                "aud" => p.aud_ok = map.next_value_seed(Names(self.client_id))?,
+                "exp" => p.exp = map.next_value::<Value>()?.as_i64(),
+                "sub" => {
+                    p.sub = match map.next_value()? {
+                        Value::String(sub) => Some(sub),
+                        _ => None,
+                    }
+                }
+                k if is_protocol_claim(k) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                k => {
+                    let value = map.next_value()?;
+                    set_claim(&mut p.userinfo, k, value);
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// Whether an `iss` claim is a string the policy accepts, read without allocating unless it is
+/// a tenant's issuer (kept for [`ProviderInfo::issuer`]); any other value is consumed and
+/// refused.
+struct IssSeed<'a>(&'a IssuerPolicy);
+
+impl<'de> DeserializeSeed<'de> for IssSeed<'_> {
+    type Value = Iss;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Iss, D::Error> {
+        match Option::<Cow<'de, str>>::deserialize(d) {
+            Ok(Some(iss)) if self.0.accepts(&iss) => Ok(Iss::Accepted(match self.0 {
+                IssuerPolicy::Exact(_) => None,
+                IssuerPolicy::Tenant(_) => Some(Arc::from(&*iss)),
+            })),
+            Ok(_) => Ok(Iss::Refused),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether a claim is `expected`, or an array containing it (`aud`, OIDC Core §2); any other
+/// value is consumed and is not a match.
+struct Names<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for Names<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Names<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(item) = seq.next_element::<Value>()? {
+            found |= item.as_str() == Some(self.0);
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+}
+
+/// Sets one claim other than `sub` on `u`, leniently: a standard claim of an unexpected type (e.g. Cognito's
+/// `"email_verified": "true"`) is converted when unambiguous and otherwise kept in `other`, so
+/// that no provider quirk can make a stored session unreadable. A later value of the same claim
+/// replaces an earlier one, wherever the earlier one went.
+fn set_claim(u: &mut UserInfo, name: &str, value: Value) {
+    let field = match name {
+        "email_verified" => {
+            u.email_verified = match &value {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+                _ => None,
+            };
+            if u.email_verified.is_some() {
+                u.other.remove(name);
+            } else {
+                u.other.insert(name.to_owned(), value);
+            }
+            return;
+        }
+        "name" => &mut u.name,
+        "given_name" => &mut u.given_name,
+        "family_name" => &mut u.family_name,
+        "preferred_username" => &mut u.preferred_username,
+        "email" => &mut u.email,
+        "picture" => &mut u.picture,
+        _ => {
+            u.other.insert(name.to_owned(), value);
+            return;
+        }
+    };
+    match value {
+        Value::String(s) => {
+            *field = Some(s);
+            if !u.other.is_empty() {
+                u.other.remove(name);
+            }
+        }
+        other => {
+            *field = None;
+            u.other.insert(name.to_owned(), other);
+        }
+    }
+}
+
 /// The user context, taking the tokens out of `data` (no copies on the request path).
-pub(crate) fn into_context(claims: Claims, data: SessionData) -> UserContext {
+pub(crate) fn into_context(
+    binding: &SessionBinding,
+    claims: Claims,
+    data: SessionData,
+) -> UserContext {
     let Claims {
         userinfo,
         id_token_expires_at,
-        issuer,
+        tenant_issuer,
     } = claims;
     UserContext {
         userinfo,
         provider: ProviderInfo {
-            name: data.provider.unwrap_or(ProviderName::DEFAULT_NAME),
-            issuer,
+            name: binding.name,
+            issuer: tenant_issuer.unwrap_or_else(|| binding.issuer.clone()),
         },
         tokens: Tokens {
             id_token: data.id_token,
@@ -330,47 +508,21 @@ pub(crate) fn into_context(claims: Claims, data: SessionData) -> UserContext {
     }
 }
 
-/// Builds [`UserInfo`] from claims, leniently: a standard claim of an unexpected type (e.g.
-/// Cognito's `"email_verified": "true"`) is converted when unambiguous and otherwise kept in
-/// `other`, so that no provider quirk can make a stored session unreadable. `None` only without
-/// a string `sub`.
-pub(crate) fn userinfo_from_claims(mut claims: Map<String, Value>) -> Option<UserInfo> {
-    let sub = match claims.remove("sub") {
-        Some(Value::String(sub)) => sub,
-        _ => return None,
-    };
-    let mut take_string = |name: &str| match claims.get(name) {
-        Some(Value::String(_)) => match claims.remove(name) {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        },
-        _ => None,
-    };
-    let name = take_string("name");
-    let given_name = take_string("given_name");
-    let family_name = take_string("family_name");
-    let preferred_username = take_string("preferred_username");
-    let email = take_string("email");
-    let picture = take_string("picture");
-    let email_verified = match claims.get("email_verified") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
-        _ => None,
-    };
-    if email_verified.is_some() {
-        claims.remove("email_verified");
+/// Builds [`UserInfo`] from claims, leniently (see [`set_claim`]). `None` only without a
+/// string `sub`.
+#[cfg(test)]
+fn userinfo_from_claims(claims: Map<String, Value>) -> Option<UserInfo> {
+    let mut u = UserInfo::default();
+    let mut sub = None;
+    for (name, value) in claims {
+        if name == "sub" {
+            sub = value.as_str().map(str::to_owned);
+        } else {
+            set_claim(&mut u, &name, value);
+        }
     }
-    Some(UserInfo {
-        sub,
-        name,
-        given_name,
-        family_name,
-        preferred_username,
-        email,
-        email_verified,
-        picture,
-        other: claims,
-    })
+    u.sub = sub?;
+    Some(u)
 }
 
 #[cfg(test)]
@@ -406,8 +558,11 @@ mod tests {
         }));
         data.userinfo_extra.insert("name".into(), json!("Ada L."));
         data.userinfo_extra.insert("locale".into(), json!("en"));
-        let ctx = user_context(&config, &data).unwrap();
+        let binding = SessionBinding::of(&config);
+        let ctx = bound_user_context(&binding, &data).unwrap();
         assert_eq!(ctx.userinfo.sub, "ada");
+        assert_eq!(ctx.identity(), ("https://op.example", "ada"));
+        assert_eq!(ctx.provider.name.as_str(), "default");
         assert_eq!(
             ctx.userinfo.name.as_deref(),
             Some("Ada L."),
@@ -430,10 +585,40 @@ mod tests {
             json!(["not", "an", "object"]),
         ] {
             assert!(
-                user_context(&config, &session(foreign.clone())).is_none(),
+                bound_user_context(&binding, &session(foreign.clone())).is_none(),
                 "{foreign}"
             );
         }
+    }
+
+    /// A session of a multi-tenant provider names its user's tenant's issuer, and is refused
+    /// for a tenant no longer allowed.
+    #[test]
+    fn tenant_sessions_carry_their_tenants_issuer() {
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let config = |allowed: &[&str]| Config {
+            issuer: "https://login.microsoftonline.com/common/v2.0".into(),
+            client_id: "app".into(),
+            allowed_tenants: allowed.iter().map(|t| t.to_string()).collect(),
+            ..Config::default()
+        };
+        let binding = |allowed: &[&str]| {
+            let policy = IssuerPolicy::resolve(&config(allowed), template).unwrap();
+            SessionBinding::new(ProviderName::new("entra").unwrap(), policy, "app")
+        };
+        let iss = format!("https://login.microsoftonline.com/{tid}/v2.0");
+        let data = session(json!({"iss": iss, "aud": "app", "sub": "ada", "tid": tid}));
+        let ctx = bound_user_context(&binding(&[]), &data).unwrap();
+        assert_eq!(&*ctx.provider.issuer, iss);
+        assert_eq!(ctx.provider.name.as_str(), "entra");
+        assert!(bound_user_context(&binding(&[tid]), &data).is_some());
+        assert!(
+            bound_user_context(&binding(&["fbf0c628-dc8f-44f4-b9b4-b79ee550e242"]), &data)
+                .is_none()
+        );
+        let templated = session(json!({"iss": template, "aud": "app", "sub": "ada"}));
+        assert!(bound_user_context(&binding(&[]), &templated).is_none());
     }
 
     fn claims(v: Value) -> Map<String, Value> {

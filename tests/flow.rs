@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use rocket_openid_connect::dev_issuer::Fault;
 
@@ -461,7 +459,9 @@ async fn idle_expiry_ends_a_session() {
     let b = Browser::new();
     login(&b, &s.app, "/").await;
     assert_eq!(b.get(&s.app.url("/")).await.body, "Hi Ada Lovelace!");
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // Unused for 3 s (the times live inside the ciphertext; the exact boundaries are unit-tested
+    // in src/session/tests.rs).
+    age_browser_session(&b, &s.app, 3, 3);
     assert_eq!(b.get(&s.app.url("/")).await.body, "Hello, visitor");
     s.stop().await;
 }
@@ -475,23 +475,29 @@ async fn activity_extends_the_idle_lifetime_but_not_the_absolute_one() {
     .await;
     let b = Browser::new();
     login(&b, &s.app, "/").await;
-    let saved = b.cookies(&s.app.base);
-    // Active every ~1.1 s: idle never runs out, but the absolute lifetime does.
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(b.get(&s.app.url("/")).await.body, "Hi Ada Lovelace!");
+    let signed_in = browser_session(&b, &s.app);
+    // Active every second for 4 s: each request renews the idle lifetime (the renewal interval
+    // is idle / 20, at least 1 s), so idle never runs out, but the absolute lifetime does.
+    for second in 1..=4 {
+        age_browser_session(&b, &s.app, 1, 1);
+        let before = browser_session(&b, &s.app);
+        let r = b.get(&s.app.url("/")).await;
+        assert_eq!(r.body, "Hi Ada Lovelace!", "after {second} s");
+        let after = browser_session(&b, &s.app);
+        assert!(after.seen > before.seen, "the idle lifetime slid");
+        assert_eq!(
+            after.created,
+            signed_in.created - second,
+            "the sign-in time stays"
+        );
     }
-    // The original cookie (seen 4.4 s ago) is idle-expired although the browser's is not:
-    // a replayed old cookie is refused because times live inside the ciphertext.
+    // The original cookie (seen 4 s ago) is idle-expired although the browser's is not: a
+    // replayed old cookie is refused because times live inside the ciphertext.
     let old = Browser::new();
-    for (k, v) in &saved {
-        old.set_cookie(&s.app.base, k, v);
-    }
+    set_browser_session(&old, &s.app, &aged(&signed_in, 4, 4));
     assert_eq!(old.get(&s.app.url("/")).await.body, "Hello, visitor");
-    // Session times are whole Unix seconds: 5.9 s after a login at x.05 s is only 5 s later
-    // by the clock the session keeps. 6.5 s is 6 s later whatever the fraction, while the
-    // last activity (~2.1 s ago) is still within the idle lifetime.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Two seconds more, the last activity within the idle lifetime: 6 s after sign-in.
+    age_browser_session(&b, &s.app, 2, 1);
     assert_eq!(
         b.get(&s.app.url("/")).await.body,
         "Hello, visitor",
@@ -701,7 +707,7 @@ async fn an_expired_session_is_expired_in_the_browser_too() {
     let s = setup_with(|f| f.merge(("oidc.session_idle_timeout_secs", 1))).await;
     let b = Browser::new();
     login(&b, &s.app, "/").await;
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    age_browser_session(&b, &s.app, 3, 3);
     // Through the 401 catcher (Rocket drops the guard's cookie changes before catchers run).
     let r = b.get(&s.app.url("/protected")).await;
     assert_eq!(r.status, 303);

@@ -210,7 +210,7 @@ impl ProviderConfig {
             issuer: self.issuer.clone().unwrap_or_default(),
             client_id: self.client_id.clone().unwrap_or_default(),
             client_secret: self.client_secret.clone(),
-            client_auth_method: or(&self.client_auth_method, &top.client_auth_method),
+            client_auth_method: self.client_auth_method.or(top.client_auth_method),
             scopes: or(&self.scopes, &top.scopes),
             callback_path: self
                 .callback_path

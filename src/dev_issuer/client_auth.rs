@@ -6,11 +6,11 @@ use rocket::http::Status;
 use rocket::serde::json::serde_json::{Map, Value};
 
 use super::client_keys::{decode_unverified, verify_jws, DevClientKey, ASSERTION_ALGS};
+use super::directory::{DevClient, JwtClientAuth};
 use super::faults::Fault;
 use super::params::{client_credentials, secrets_match, CredentialsError, Params, RequestInfo};
 use super::reply::Reply;
 use super::state::{unix_now, Inner};
-use super::DevClient;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const CLIENT_ASSERTION_TYPE_JWT_BEARER: &str =
@@ -29,63 +29,6 @@ pub const MAX_ASSERTION_LIFETIME: u64 = 3600;
 
 /// How far in the future `iat` and `nbf` may be, in seconds.
 const LEEWAY: u64 = 60;
-
-/// How a client without a shared secret authenticates at `/token` and `/revoke`: the
-/// [`DevClient::jwt_auth`] of such a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JwtClientAuth {
-    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): the client sends
-    /// `client_assertion_type=`[`CLIENT_ASSERTION_TYPE_JWT_BEARER`] and a `client_assertion`
-    /// JWT signed (RS256, PS256 or ES256) by one of these keys, with `iss` = `sub` = its
-    /// `client_id`, `aud` the token endpoint URL, the revocation endpoint URL or the issuer URL,
-    /// an `exp` at most [`MAX_ASSERTION_LIFETIME`] ahead, and a `jti` never used before.
-    PrivateKeyJwt(Vec<DevClientKey>),
-    /// Sign in with Apple: the `client_secret` (sent with `client_secret_post`) is an ES256 JWT
-    /// signed by `key` (whose `kid` is `key_id`), with header `kid` = `key_id` and claims `iss` = `team_id`, `sub` = the
-    /// `client_id`, `aud` = [`APPLE_AUDIENCE`], `iat`, and `exp` in the future and at most
-    /// [`APPLE_MAX_SECRET_LIFETIME`] after `iat` and after now. It may be used many times.
-    AppleClientSecret {
-        /// The Apple Developer team id (the secret's `iss`).
-        team_id: String,
-        /// The key id of the `.p8` key (the secret's header `kid`).
-        key_id: String,
-        /// The public half of the `.p8` key (P-256), with `kid` = `key_id`.
-        key: DevClientKey,
-    },
-}
-
-impl DevClient {
-    /// A `private_key_jwt` client with these public keys (see [`JwtClientAuth::PrivateKeyJwt`])
-    /// and no URIs yet. It has no secret, and a secret it sends is refused.
-    pub fn private_key_jwt(
-        client_id: impl Into<String>,
-        keys: impl IntoIterator<Item = DevClientKey>,
-    ) -> Self {
-        let mut client = DevClient::public(client_id);
-        client.jwt_auth = Some(JwtClientAuth::PrivateKeyJwt(keys.into_iter().collect()));
-        client
-    }
-
-    /// A Sign in with Apple client: `client_id` is the Services ID, and its `client_secret` an
-    /// ES256 JWT from the `.p8` key `key_id` of team `team_id`, whose public half is `key` (see
-    /// [`JwtClientAuth::AppleClientSecret`]). No URIs yet.
-    pub fn apple(
-        client_id: impl Into<String>,
-        team_id: impl Into<String>,
-        key_id: impl Into<String>,
-        key: DevClientKey,
-    ) -> Self {
-        let key_id = key_id.into();
-        let mut client = DevClient::public(client_id);
-        client.jwt_auth = Some(JwtClientAuth::AppleClientSecret {
-            team_id: team_id.into(),
-            key: key.with_kid(key_id.clone()),
-            key_id,
-        });
-        client
-    }
-}
 
 fn invalid_request(description: &str) -> Reply {
     Reply::oauth_error(Status::BadRequest, "invalid_request", description)

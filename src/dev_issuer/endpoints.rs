@@ -6,29 +6,30 @@ use std::time::Instant;
 use rocket::data::Data;
 use rocket::http::Status;
 use rocket::request::Request;
-use rocket::serde::json::serde_json::{json, Value};
+use rocket::serde::json::serde_json::Value;
 use rocket::State;
 use url::Url;
 
-use super::client_keys;
+use super::backchannel;
+use super::directory::DevUser;
+use super::discovery::{openid_configuration, serve_discovery, SCOPES};
+use super::entry::enter;
 use super::faults::{Fault, Faults};
 use super::form_post::{form_post_page, ResponseMode};
 use super::jwt;
 use super::keys;
 use super::metadata;
 use super::params::{ParamError, Params, RequestInfo};
-use super::reply::{error_page, login_page, page, signed_out_page, Reply};
-use super::state::{unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState};
+use super::reply::{error_page, login_page, signed_out_page, Reply};
+use super::state::{
+    random_token, unix_now, CodeGrant, Grant, Inner, Pending, State as IssuerState,
+};
 use super::tenants;
-use super::DevUser;
-
-/// The scopes the issuer knows; others are ignored (RFC 6749 §3.3 lets a server narrow scopes).
-pub(crate) const SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
 
 /// The `iss` of the faults that corrupt it.
 const WRONG_ISSUER: &str = "http://wrong-issuer.invalid";
 
-/// All routes of the issuer.
+/// The routes of this module.
 pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![
         discovery,
@@ -37,10 +38,6 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         login,
         end_session_get,
         end_session_post,
-        super::token::token,
-        super::token::userinfo_get,
-        super::token::userinfo_post,
-        super::token::revoke,
     ]
 }
 
@@ -65,26 +62,6 @@ fn catch_all(status: Status, _: &Request<'_>) -> Reply {
     Reply::oauth_error(status, error, status.reason().unwrap_or("error"))
 }
 
-/// Waits for [`Fault::Delay`].
-async fn delay(faults: &Faults) {
-    let delay = faults.delay();
-    if !delay.is_zero() {
-        rocket::tokio::time::sleep(delay).await;
-    }
-}
-
-/// The start of discovery, JWKS, token and userinfo: counts the call with `counter`, takes the
-/// faults in force, and waits out any [`Fault::Delay`].
-pub(crate) async fn enter(inner: &Inner, counter: fn(&mut super::Counters) -> &mut u64) -> Faults {
-    let faults = {
-        let mut state = inner.lock();
-        *counter(&mut state.counters) += 1;
-        state.faults.clone()
-    };
-    delay(&faults).await;
-    faults
-}
-
 #[rocket::get("/.well-known/openid-configuration")]
 async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.discovery).await;
@@ -97,66 +74,6 @@ async fn discovery(inner: &State<Arc<Inner>>) -> Reply {
     serve_discovery(&faults, openid_configuration(inner.issuer(), &faults))
 }
 
-/// Answers a discovery request with `document`, or as the discovery response faults say.
-pub(crate) fn serve_discovery(faults: &Faults, document: Value) -> Reply {
-    if faults.has(&Fault::DiscoveryServerError) {
-        return Reply::server_error();
-    }
-    if faults.has(&Fault::DiscoveryNotJson) {
-        return Reply::html(Status::Ok, page("Welcome", "<p>This is not JSON.</p>"));
-    }
-    match faults.huge_discovery() {
-        Some(mb) => Reply::padded_json(&document, mb),
-        None => Reply::json(Status::Ok, &document),
-    }
-}
-
-/// The OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3) of the issuer at `issuer`,
-/// with the document faults applied.
-pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
-    let mut document = json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "end_session_endpoint": format!("{issuer}/end_session"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": SCOPES,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-        "token_endpoint_auth_signing_alg_values_supported": client_keys::ASSERTION_ALGS,
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-        "revocation_endpoint_auth_signing_alg_values_supported": client_keys::ASSERTION_ALGS,
-        "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name",
-            "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"
-        ],
-        "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": true,
-        "claims_parameter_supported": false,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
-    });
-    if let Value::Object(fields) = &mut document {
-        if faults.has(&Fault::DiscoveryWrongIssuer) {
-            fields.insert("issuer".into(), json!(format!("{issuer}/other")));
-        }
-        if faults.has(&Fault::DiscoveryMissingJwksUri) {
-            fields.remove("jwks_uri");
-        }
-        if faults.has(&Fault::DiscoveryMissingTokenEndpoint) {
-            fields.remove("token_endpoint");
-        }
-    }
-    metadata::apply_document_faults(&mut document, faults);
-    document
-}
-
 #[rocket::get("/jwks")]
 async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.jwks).await;
@@ -166,6 +83,9 @@ async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
     }
     let mut document = keys::jwks(&jwt::published_keys(&faults));
     metadata::apply_jwks_faults(&mut document, &faults);
+    if faults.has(&Fault::JwksStandardBase64) {
+        super::faults::standard_base64(&mut document);
+    }
     match faults.huge_jwks() {
         Some(mb) => Reply::padded_json(&document, mb),
         None => Reply::json(Status::Ok, &document),
@@ -408,6 +328,7 @@ fn complete_login(
         scope: pending.scope,
         nonce: pending.nonce,
         auth_time: unix_now(),
+        sid: random_token(),
     };
     let code = state.add_code(CodeGrant {
         grant,
@@ -483,14 +404,35 @@ async fn login(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> 
 }
 
 #[rocket::get("/end_session")]
-fn end_session_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
-    end_session(inner, info.query_params())
+async fn end_session_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+    let params = info.query_params();
+    let sub = hint_subject(inner, &params);
+    logged_out(inner, sub, end_session(inner, params)).await
 }
 
 #[rocket::post("/end_session", data = "<data>")]
 async fn end_session_post(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     let params = info.body_params(data).await;
-    end_session(inner, params)
+    let sub = hint_subject(inner, &params);
+    logged_out(inner, sub, end_session(inner, params)).await
+}
+
+/// The `sub` of a valid `id_token_hint`.
+fn hint_subject(inner: &Inner, params: &Result<Params, ParamError>) -> Option<String> {
+    let hint = params.as_ref().ok()?.get("id_token_hint")?;
+    let claims = jwt::verify_own(hint).filter(|c| tenants::is_own_issuer(inner, c.get("iss")))?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// After an end_session that succeeded with an `id_token_hint`, and before answering (as
+/// oidc-provider does): back-channel logout of that user's grants at every client
+/// (Back-Channel Logout 1.0 §2.5). The issuer keeps no login session, so all of the user's
+/// grants stand for "the session".
+async fn logged_out(inner: &Inner, sub: Option<String>, reply: Reply) -> Reply {
+    if let (Some(sub), true) = (sub, reply.status().code < 400) {
+        backchannel::logout_user(inner, &sub).await;
+    }
+    reply
 }
 
 /// RP-Initiated Logout 1.0 §2–3. The issuer keeps no login session, so there is nothing to end

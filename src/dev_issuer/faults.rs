@@ -53,8 +53,9 @@ pub enum Fault {
     Claim(String, Value),
     /// Removes one ID-token claim, after every other fault is applied.
     RemoveClaim(String),
-    /// Adds a `groups` claim with this many long group names to the ID token and userinfo (whatever
-    /// the scopes), so that 300 groups make the token set larger than 8 KB.
+    /// Adds a `groups` claim with this many long group names to the ID token, userinfo and JWT
+    /// access tokens (whatever the scopes), so that 300 groups make the token set larger than
+    /// 8 KB.
     ManyGroups(usize),
 
     // --- ID token signature ---
@@ -112,6 +113,67 @@ pub enum Fault {
     /// The token response has wrong JSON types: `access_token` is the number `12345` and
     /// `expires_in` is the string `"3600abc"`.
     TokenWrongTypes,
+
+    // --- Refresh grant ---
+    /// Only the token endpoint waits this long before answering (on top of any
+    /// [`Fault::Delay`]; several `DelayToken` faults add up): a slow refresh, while discovery,
+    /// JWKS and userinfo answer at once.
+    DelayToken(Duration),
+    /// The ID token of a refresh response has `sub: "someone-else"` (OpenID Connect Core §12.2:
+    /// its `sub` must be the original one). The authorization-code grant is unaffected.
+    RefreshWrongSub,
+    /// A refresh response has no `id_token`, as Okta's may (OpenID Connect Core §12.2 makes it
+    /// optional).
+    RefreshNoIdToken,
+    /// The ID token of a refresh response has no `nonce`, as Keycloak ≥ 25 sends it (OpenID
+    /// Connect Core §12.2 allows it to be absent).
+    RefreshNoNonce,
+    /// A refresh response has no `refresh_token` (RFC 6749 §6: the client keeps the old one), as
+    /// Google's does; the presented refresh token is not consumed and stays valid, whatever the
+    /// [`RefreshRotation`](super::RefreshRotation).
+    RefreshNoRefreshToken,
+
+    // --- Back-channel logout tokens ---
+    // Each corrupts one rule of OpenID Connect Back-Channel Logout 1.0 §2.4/§2.6 in every logout
+    // token sent; the ID-token faults above never touch logout tokens.
+    /// Logout token `iss` is `http://wrong-issuer.invalid`.
+    LogoutWrongIssuer,
+    /// Logout token `aud` is `"another-client"`.
+    LogoutWrongAudience,
+    /// Logout token `iat` is one hour in the future (`exp` = `iat` + 2 minutes).
+    LogoutIatInFuture,
+    /// Logout token expired an hour ago: `exp = now - 3600`, `iat = exp - 120`.
+    LogoutExpired,
+    /// Logout token has no `events` claim.
+    LogoutMissingEvents,
+    /// Logout token `events` holds the back-channel logout event with a non-object value:
+    /// `{"http://schemas.openid.net/event/backchannel-logout": "logout"}` (§2.4: a JSON
+    /// object, `{}` by default).
+    LogoutEventsNotObject,
+    /// Logout token has neither `sid` nor `sub` (§2.4: it must have one).
+    LogoutNoSidNoSub,
+    /// Logout token carries `nonce: "n-0S6_WzA2Mj"` (§2.4: prohibited, so that an ID token
+    /// cannot pass as a logout token).
+    LogoutWithNonce,
+    /// Logout token has no `jti`.
+    LogoutMissingJti,
+    /// Logout token header `typ` is `JWT` instead of `logout+jwt` (§2.4, explicit typing).
+    LogoutWrongTyp,
+    /// Logout token signature has its first and last bytes flipped.
+    LogoutBadSignature,
+    /// Logout token header `{"alg":"none","typ":"logout+jwt"}` and an empty signature.
+    LogoutAlgNone,
+    /// Logout token header `kid` names no published key (`unknown-<random>`), signature by the
+    /// current key.
+    LogoutUnknownKid,
+
+    // --- Claims for authorization ---
+    /// Entra ID's group overage (more than 200 groups; OpenID Connect Core §5.6.2, distributed
+    /// claims): the ID token, userinfo and JWT access tokens have no `groups` claim, whatever
+    /// the scopes, and instead `_claim_names: {"groups": "src1"}` and `_claim_sources: {"src1":
+    /// {"endpoint": "https://graph.microsoft.com/v1.0/users/<sub>/getMemberObjects"}}`, as
+    /// Entra sends them. (The issuer does not serve that endpoint.)
+    GroupOverage,
 
     // --- Userinfo ---
     /// Userinfo returns `sub: "someone-else"`.
@@ -196,6 +258,30 @@ pub enum Fault {
     /// §4.2 and §4.4), as MojeID does: `{"kty":"RSA","kid":...,"n":...,"e":...}`. ID tokens
     /// still verify; a client must not require either member.
     JwksKeyWithoutUseAndAlg,
+
+    // --- Answers outside the specifications (issue 12 item 9; helper metadata-fixes) ---
+    /// `/token` answers every request with `status` and `body` (sent as JSON when it parses as
+    /// JSON, else as HTML), before looking at the client: a token endpoint that does not speak
+    /// RFC 6749 §5.2, such as Twitch's `{"status":403,"message":"invalid client secret"}` or the
+    /// `{"code":"BadRequest",...}` of an Amazon Cognito user pool without a domain.
+    TokenRaw {
+        /// The HTTP status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+    /// The JWKS publishes the RSA signing keys' `n` and `e` in standard base64 with `=`
+    /// padding (`+` and `/` instead of `-` and `_`), as Battle.net does, instead of the
+    /// unpadded base64url of RFC 7518 §6.3.1. The key is the same; ID tokens verify with it.
+    JwksStandardBase64,
+    /// Neither metadata document has an `end_session_endpoint`, as 18 of the 34 real
+    /// providers' documents (Google, Apple, Auth0 unless RP-initiated logout is enabled, ...).
+    /// `/end_session` itself still answers.
+    NoEndSessionEndpoint,
+    /// The provider offers no authorization code flow, as Facebook's Limited Login:
+    /// `response_types_supported` is `["id_token", "token id_token"]` and neither metadata
+    /// document has a `token_endpoint`.
+    ImplicitOnly,
 }
 
 /// The list of faults switched on, with questions the endpoints ask of it.
@@ -256,12 +342,69 @@ impl Faults {
         })
     }
 
+    /// The status and body of the last [`Fault::TokenRaw`], if on.
+    pub fn token_raw(&self) -> Option<(u16, &str)> {
+        self.0.iter().rev().find_map(|fault| match fault {
+            Fault::TokenRaw { status, body } => Some((*status, body.as_str())),
+            _ => None,
+        })
+    }
+
     /// Padding in MiB of [`Fault::HugeJwks`], if on.
     pub fn huge_jwks(&self) -> Option<u32> {
         self.0.iter().rev().find_map(|fault| match fault {
             Fault::HugeJwks { mb } => Some(*mb),
             _ => None,
         })
+    }
+}
+
+/// Questions about the refresh-grant faults.
+impl Faults {
+    /// Total [`Fault::DelayToken`].
+    pub fn delay_token(&self) -> Duration {
+        self.0
+            .iter()
+            .map(|fault| match fault {
+                Fault::DelayToken(delay) => *delay,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
+    /// The faults for the ID token of a refresh response: the refresh-only ones become the
+    /// ID-token faults they amount to.
+    pub fn for_refreshed_id_token(&self) -> Faults {
+        let mut faults = self.clone();
+        if self.has(&Fault::RefreshNoNonce) {
+            faults.0.push(Fault::MissingNonce);
+        }
+        if self.has(&Fault::RefreshWrongSub) {
+            faults
+                .0
+                .push(Fault::Claim("sub".into(), Value::from("someone-else")));
+        }
+        faults
+    }
+}
+
+/// Rewrites the `n` and `e` of every RSA key of a JWK Set in standard, padded base64
+/// ([`Fault::JwksStandardBase64`]).
+pub(crate) fn standard_base64(document: &mut Value) {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let Some(keys) = document.get_mut("keys").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for key in keys.iter_mut().filter(|k| k["kty"] == "RSA") {
+        for member in ["n", "e"] {
+            let decoded = key[member]
+                .as_str()
+                .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok());
+            if let Some(bytes) = decoded {
+                key[member] = Value::String(STANDARD.encode(bytes));
+            }
+        }
     }
 }
 

@@ -6,9 +6,11 @@ use hmac::{Hmac, Mac};
 use rocket::serde::json::serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::directory::DevUser;
+#[cfg(any(test, feature = "internals"))]
+use super::directory::{default_users, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use super::faults::{many_groups, Fault, Faults};
 use super::keys::{self, to_compact, KeyId};
-use super::DevUser;
 
 /// What an ID token is about.
 pub(crate) struct IdTokenInput<'a> {
@@ -19,6 +21,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub user: &'a DevUser,
     pub scope: &'a [String],
     pub nonce: Option<&'a str>,
+    /// The login's `sid`, for clients that require it.
+    pub sid: Option<&'a str>,
     /// Unix time of the login.
     pub auth_time: u64,
     pub access_token: &'a str,
@@ -59,6 +63,18 @@ pub(crate) fn user_claims(user: &DevUser, scope: &[String], faults: &Faults) -> 
         groups.extend(many_groups(n));
         claims.insert("groups".into(), json!(groups));
     }
+    if faults.has(&Fault::GroupOverage) {
+        claims.remove("groups");
+        let endpoint = format!(
+            "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects",
+            user.sub
+        );
+        claims.insert("_claim_names".into(), json!({"groups": "src1"}));
+        claims.insert(
+            "_claim_sources".into(),
+            json!({"src1": {"endpoint": endpoint}}),
+        );
+    }
     claims
 }
 
@@ -90,6 +106,9 @@ pub(crate) fn id_token_claims(input: &IdTokenInput<'_>, faults: &Faults) -> Map<
     claims.insert("auth_time".into(), json!(auth_time));
     if let Some(nonce) = input.nonce {
         claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = input.sid {
+        claims.insert("sid".into(), json!(sid));
     }
     claims.insert("at_hash".into(), json!(at_hash(input.access_token)));
 
@@ -170,6 +189,16 @@ pub(crate) fn sign(
     client_secret: Option<&str>,
     faults: &Faults,
 ) -> String {
+    sign_typed(&Value::Object(claims.clone()), client_secret, faults, "JWT")
+}
+
+/// A compact JWS of any JSON `payload`, with header `typ`, signed as `faults` say.
+pub(crate) fn sign_typed(
+    payload: &Value,
+    client_secret: Option<&str>,
+    faults: &Faults,
+    typ: &str,
+) -> String {
     let key = keys::key(signing_key(faults));
     let mut header = Map::new();
     let mut mac_secret: Option<Vec<u8>> = None;
@@ -186,7 +215,7 @@ pub(crate) fn sign(
         header.insert("alg".into(), json!("RS256"));
         header.insert("kid".into(), json!(key.kid));
     }
-    header.insert("typ".into(), json!("JWT"));
+    header.insert("typ".into(), json!(typ));
     if faults.has(&Fault::NoKid) {
         header.remove("kid");
     }
@@ -198,7 +227,7 @@ pub(crate) fn sign(
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(to_compact(&Value::Object(header))),
-        URL_SAFE_NO_PAD.encode(to_compact(&Value::Object(claims.clone())))
+        URL_SAFE_NO_PAD.encode(to_compact(payload))
     );
     let mut signature = if faults.has(&Fault::AlgNone) {
         Vec::new()
@@ -264,7 +293,7 @@ pub(crate) fn verify_own(token: &str) -> Option<Map<String, Value>> {
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub fn sign_sample_id_token() -> String {
-    let user = &super::default_users()[0];
+    let user = &default_users()[0];
     let scope = [
         "openid".to_string(),
         "profile".to_string(),
@@ -273,11 +302,12 @@ pub fn sign_sample_id_token() -> String {
     id_token(
         &IdTokenInput {
             issuer: "http://127.0.0.1:1",
-            client_id: super::DEFAULT_CLIENT_ID,
-            client_secret: Some(super::DEFAULT_CLIENT_SECRET),
+            client_id: DEFAULT_CLIENT_ID,
+            client_secret: Some(DEFAULT_CLIENT_SECRET),
             user,
             scope: &scope,
             nonce: Some("n-0S6_WzA2Mj"),
+            sid: None,
             auth_time: 1_700_000_000,
             access_token: "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
             now: 1_700_000_010,
@@ -318,6 +348,7 @@ mod tests {
             user,
             scope,
             nonce: Some("n-0S6_WzA2Mj"),
+            sid: None,
             auth_time: 1_700_000_000,
             access_token: "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
             now: 1_700_000_010,
@@ -336,7 +367,7 @@ mod tests {
 
     #[test]
     fn claims_follow_scopes() {
-        let user = &super::super::default_users()[0];
+        let user = &default_users()[0];
         let scope = vec!["openid".to_string(), "email".to_string()];
         let claims = id_token_claims(&input(user, &scope), &Faults::default());
         assert_eq!(claims["sub"], json!(user.sub));
@@ -349,7 +380,7 @@ mod tests {
 
     #[test]
     fn own_tokens_verify_and_corrupted_ones_do_not() {
-        let user = &super::super::default_users()[1];
+        let user = &default_users()[1];
         let scope = vec!["openid".to_string()];
         let good = id_token(&input(user, &scope), &Faults::default());
         assert_eq!(verify_own(&good).unwrap()["sub"], json!(user.sub));

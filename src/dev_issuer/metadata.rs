@@ -14,7 +14,8 @@ use rsa::traits::PublicKeyParts;
 use rsa::RsaPublicKey;
 use sha2::{Digest, Sha256};
 
-use super::endpoints::{enter, openid_configuration, serve_discovery};
+use super::discovery::{openid_configuration, serve_discovery};
+use super::entry::enter;
 use super::faults::{Fault, Faults};
 use super::reply::Reply;
 use super::state::Inner;
@@ -89,35 +90,6 @@ pub(crate) fn authorization_server_document(issuer: &str, faults: &Faults) -> Va
         }
     }
     document
-}
-
-/// Changes the OpenID document (and, through it, the RFC 8414 one) as the metadata faults say.
-pub(crate) fn apply_document_faults(document: &mut Value, faults: &Faults) {
-    let Value::Object(fields) = document else {
-        return;
-    };
-    if faults.has(&Fault::DiscoveryMissingRevocationEndpoint) {
-        fields.remove("revocation_endpoint");
-        fields.remove("revocation_endpoint_auth_methods_supported");
-        fields.remove("revocation_endpoint_auth_signing_alg_values_supported");
-    }
-    if faults.has(&Fault::ClientSecretPostOnly) {
-        for (methods, algs) in [
-            (
-                "token_endpoint_auth_methods_supported",
-                "token_endpoint_auth_signing_alg_values_supported",
-            ),
-            (
-                "revocation_endpoint_auth_methods_supported",
-                "revocation_endpoint_auth_signing_alg_values_supported",
-            ),
-        ] {
-            if fields.contains_key(methods) {
-                fields.insert(methods.into(), json!(["client_secret_post"]));
-            }
-            fields.remove(algs);
-        }
-    }
 }
 
 /// The path of redirect hop `hop` (a number, or `loop`).

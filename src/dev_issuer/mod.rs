@@ -14,20 +14,22 @@
 //!
 //! # Endpoints
 //!
-//! All but the metadata documents are advertised in `/.well-known/openid-configuration`:
+//! All but the metadata documents and the redirect hops are advertised in
+//! `/.well-known/openid-configuration`:
 //!
 //! | Path | What |
 //! |------|------|
 //! | `GET /.well-known/openid-configuration` | discovery |
 //! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata: the discovery document without its OpenID-only members (`userinfo_endpoint`, `subject_types_supported`, `id_token_signing_alg_values_supported`, `claims_supported`, `claims_parameter_supported`) |
+//! | `GET /moved/{n}/openid-configuration` | the hops of [`Fault::DiscoveryRedirect`] and [`Fault::DiscoveryRedirectLoop`] (`n` a number, or `loop`); the document once the chain ends or the fault is off |
 //! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | multi-tenant mode only (see [below](#multi-tenant-issuer-entra-style)) |
 //! | `GET /jwks` | the public signing key(s): RS256, `use: sig`, `kid` = RFC 7638 thumbprint |
-//! | `GET /authorize` | authorization code flow only, PKCE `S256` required, a login page |
+//! | `GET /authorize` | authorization code flow only, PKCE `S256` required, a login page; `response_mode` `query` or `form_post` |
 //! | `POST /login` | the login page's form |
-//! | `POST /token` | `authorization_code` and `refresh_token` grants |
+//! | `POST /token` | `authorization_code` and `refresh_token` grants; `client_secret_basic`, `client_secret_post`, `private_key_jwt`, `none`, Sign in with Apple's JWT secret |
 //! | `GET`/`POST /userinfo` | claims, with `Authorization: Bearer` only |
-//! | `POST /revoke` | RFC 7009 token revocation |
-//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0 |
+//! | `POST /revoke` | RFC 7009 token revocation (the same client authentication) |
+//! | `GET`/`POST /end_session` | RP-Initiated Logout 1.0, then Back-Channel Logout 1.0 |
 //!
 //! Behaviour worth knowing:
 //! - **Redirect URIs** match exactly, except that the port of a loopback host (`127.0.0.1`,
@@ -56,15 +58,51 @@
 //!   `/authorize` shows the page unless auto-login is on.
 //! - **Scopes and claims**: `openid` is required; `profile` releases `name`, `given_name`,
 //!   `family_name`, `preferred_username`; `email` releases `email`, `email_verified`; `groups`
-//!   releases `groups`; a user's [`DevUser::extra`] claims are always released. The ID token
-//!   carries these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when
-//!   the request had one) and `at_hash`. Other scopes are ignored.
+//!   releases `groups`; a user's [`DevUser::extra`] claims are always released, as they are
+//!   (nested objects such as Keycloak's `realm_access: {"roles": [...]}` or `resource_access`
+//!   included, so a test user can carry whatever roles the app checks). The ID token carries
+//!   these claims too, plus `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce` (when the
+//!   request had one), `at_hash`, and `sid` (see back-channel logout). Other scopes are ignored.
 //! - **Tokens**: codes are one-time (gone after the first redemption attempt) and live
-//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); access tokens are opaque, 43
-//!   characters, and live [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h), as do ID
-//!   tokens. A refresh token is **always** issued (whether or not `offline_access` was asked
-//!   for), never expires, and is rotated on use: the old one then fails with `invalid_grant`.
-//!   ID tokens from a refresh keep the original `nonce` and `auth_time`.
+//!   [`code_lifetime`](DevIssuerBuilder::code_lifetime) (60 s); ID tokens live
+//!   [`token_lifetime`](DevIssuerBuilder::token_lifetime) (1 h); access tokens live
+//!   [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime) (`expires_in`; the
+//!   `token_lifetime` unless set) and are opaque (43 characters) or, with
+//!   [`AccessTokenFormat::Jwt`], signed JWTs (`typ: at+jwt`) with the user's claims, `scope`
+//!   and Keycloak's `realm_access.roles` (the user's groups), so that an app can authorize
+//!   from the access token. A refresh token is **always** issued (whether or not
+//!   `offline_access` was asked for) and never expires.
+//! - **Refresh tokens** (RFC 6749 §6, OpenID Connect Core §12): the
+//!   [`refresh_rotation`](DevIssuerBuilder::refresh_rotation) decides what a refresh does to
+//!   the token presented. [`RefreshRotation::Rotate`] (the default): a new refresh token every
+//!   time, and the old one answers `invalid_grant`. [`RefreshRotation::Strict`]: the same, and
+//!   presenting a consumed token also revokes the whole grant (its refresh and access tokens),
+//!   as oidc-provider's `rotateRefreshToken` does; within its `grace` a consumed token is
+//!   accepted once more and returns a fresh token set. [`RefreshRotation::Off`]: the same
+//!   refresh token comes back and stays valid. ID tokens from a refresh keep the original
+//!   `nonce` and `auth_time`. [`DevIssuer::grants`] (or [`Counters::grants`]) counts each
+//!   grant's refresh calls and says whether reuse detection revoked it;
+//!   [`DevIssuer::revoke_grants`] revokes a user's grants as an administrator would.
+//! - **Back-channel logout** (OpenID Connect Back-Channel Logout 1.0; discovery advertises
+//!   `backchannel_logout_supported` and `backchannel_logout_session_supported`): every login
+//!   has its own session id. A client with
+//!   [`backchannel_logout_session_required`](DevClient::backchannel_logout_session_required)
+//!   gets it as `sid` in its ID tokens (refreshed ones too) and logout tokens; others never
+//!   see it, as with oidc-provider. An `end_session` with a valid `id_token_hint`, or
+//!   [`DevIssuer::logout_everywhere`], ends every grant of that user not ended yet (the issuer
+//!   keeps no login session, so they stand for it) and, before answering, POSTs a logout token
+//!   (`application/x-www-form-urlencoded`, `logout_token=...`) to each client with a
+//!   [`backchannel_logout_uri`](DevClient::backchannel_logout_uri): one per grant with `sid` to
+//!   a client that requires it, one with `sub` only to the others. The token: header
+//!   `{"alg":"RS256","kid":...,"typ":"logout+jwt"}`, claims `iss`, `aud`, `iat`, `exp`
+//!   (two minutes after `iat`), a random `jti`, `events` holding
+//!   `http://schemas.openid.net/event/backchannel-logout: {}`, `sub`, and `sid` as above;
+//!   never `nonce`. Requests run at once, each bounded by the
+//!   [`backchannel_logout_timeout`](DevIssuerBuilder::backchannel_logout_timeout) (5 s), never
+//!   under the issuer's lock; each answer (status, or the error) is in
+//!   [`Counters::backchannel_logouts`]. Logging out does not revoke grants
+//!   ([`DevIssuer::revoke_grants`] does). [`DevIssuer::logout_token_claims`] and
+//!   [`DevIssuer::sign_logout_token`] make any other logout token, for replay and `jti` tests.
 //! - **Client authentication** at `/token` and `/revoke`: `client_secret_basic` (base64 of the
 //!   form-urlencoded id and secret, RFC 6749 §2.3.1), `client_secret_post`, `none` for public
 //!   clients (PKCE protects them), `private_key_jwt` and Sign in with Apple's client secret
@@ -95,9 +133,17 @@
 //!   `.p8` files; [`DevClientKey::from_pem`] takes their public halves.
 //! - **Bad input** (missing, repeated or badly encoded parameters, invalid UTF-8, a body over
 //!   1 MiB) gives a standard OAuth error or a 400 page, never a 500.
-//! - **Logging**: the issuer's Rocket logs nothing. Rocket 0.5's log level is process-wide and
-//!   the Rocket ignited last sets it, so start the issuer before igniting your app if you want
-//!   your app's logs.
+//! - **Logging**: the issuer never changes the process-wide log level (Rocket 0.5 has one
+//!   per process): it runs at the level in force when it starts. Its request lines are
+//!   labelled and redacted, so that at `normal` the app's log shows
+//!   `GET /dev-issuer/authorize?redacted` and `Matched: (dev issuer: token) POST
+//!   /dev-issuer/token`, never a `state`, `nonce`, code or `id_token_hint`, and never a line that
+//!   looks as if the app served `/token`. Every path above is labelled so, the metadata
+//!   document, redirect hops and tenant paths included (`GET
+//!   /dev-issuer/common/v2.0/.well-known/openid-configuration`). (A request fairing gives Rocket
+//!   a labelled, query-free URI to log; the real paths are unchanged for clients: documents,
+//!   `Location` headers and `form_post` pages name the real URLs.) At `debug`, Rocket prints
+//!   every request in full, as hyper received it, for the app and the issuer alike.
 //!
 //! # Timing (2 cores, Rust 1.95)
 //!
@@ -141,249 +187,92 @@
 //! `tid: "<tid>"`. The authorization response carries no RFC 9207 `iss` (Entra sends none). So a
 //! client of `/common` or `/organizations` must take the tenant from the token's `tid` and check
 //! `iss` against the template filled in with it; a client of a fixed tenant checks `iss` as
-//! usual. `end_session` accepts such tokens as `id_token_hint`.
+//! usual. [`AccessTokenFormat::Jwt`] access tokens carry the same `iss` and `tid`, as Entra's
+//! v2.0 access tokens do. `end_session` accepts tenant ID tokens as `id_token_hint`, and the
+//! back-channel logout that follows (as well as [`DevIssuer::logout_everywhere`] and
+//! [`DevIssuer::logout_token_claims`]) gives its logout tokens the user's tenant issuer too.
 //! [`DevIssuer::tenant_issuer_url`] and [`DevIssuer::tenant_discovery_url`] build these URLs.
 //!
 //! Not mimicked: `/organizations` lets personal-account users sign in too; `sub` is not
-//! pairwise; Entra's `oid` and `ver` claims are absent (add them to [`DevUser::extra`]).
+//! pairwise; Entra's `oid` and `ver` claims are absent (add them to [`DevUser::extra`]); the
+//! tenant documents still advertise back-channel logout, which Entra does not offer.
 //!
 //! # Faults
 //!
 //! [`DevIssuer::set_fault`] switches on a [`Fault`]: a wrong claim, a bad signature, a rotated
-//! key, an error or a slow answer from one endpoint, metadata as real providers publish it (a
-//! discovery redirect, `client_secret_post` only, encryption keys in the JWKS, a revocation
-//! endpoint only in the RFC 8414 document), so that a test can show the client rejects, or
-//! copes with, exactly that.
+//! key, an error or a slow answer from one endpoint, metadata as real providers publish it, so
+//! that a test can show the client rejects, or copes with, exactly that. The groups, each
+//! documented on its variants:
+//! - ID-token claims and signatures (`WrongIssuer`, `Expired`, `AlgNone`, `RotatedKey`, ...);
+//! - the authorization response, the token endpoint, userinfo, discovery and JWKS;
+//! - metadata real providers publish: `DiscoveryMissingRevocationEndpoint` (revocation only in
+//!   the RFC 8414 document), `DiscoveryRedirect` and `DiscoveryRedirectLoop`,
+//!   `ClientSecretPostOnly` (Apple, Twitch), `JwksEncryptionKeys` (Keycloak, PayPal),
+//!   `JwksKeyWithoutUseAndAlg` (MojeID);
+//! - refreshes: `RefreshWrongSub`, `RefreshNoIdToken` (Okta), `RefreshNoNonce` (Keycloak 25+),
+//!   `RefreshNoRefreshToken` (Google), and `DelayToken`, a slow token endpoint alone;
+//! - logout tokens, one per rule of Back-Channel Logout 1.0 §2.6: `LogoutWrongIssuer`,
+//!   `LogoutWrongAudience`, `LogoutIatInFuture`, `LogoutExpired`, `LogoutMissingEvents`,
+//!   `LogoutEventsNotObject`, `LogoutNoSidNoSub`, `LogoutWithNonce`, `LogoutMissingJti`,
+//!   `LogoutWrongTyp`, `LogoutBadSignature`, `LogoutAlgNone`, `LogoutUnknownKid`;
+//! - claims for authorization: `GroupOverage` (Entra's `_claim_names` / `_claim_sources` in
+//!   place of `groups`), `ManyGroups`;
+//! - timing: `Delay`, `DelayJwks`, `DelayToken`.
 
+// Imports run one way (a module uses only modules of the lines above it):
+//   client_keys, counters, faults, keys, options, request_log
+//   directory, params
+//   jwt, reply
+//   discovery, form_post
+//   state
+//   access_token, client_auth, entry, grants
+//   tenants
+//   backchannel, issue, metadata
+//   endpoints, refresh
+//   token
+//   server
+//   controls
+// (Checked over the `use super::` edges.)
+// This file only declares and re-exports.
+mod access_token;
+mod backchannel;
 mod client_auth;
 mod client_keys;
+mod controls;
+mod counters;
+mod directory;
+mod discovery;
 mod endpoints;
+mod entry;
 mod faults;
 mod form_post;
+mod grants;
+mod issue;
 pub(crate) mod jwt;
 mod keys;
 mod metadata;
+mod options;
 mod params;
+mod refresh;
 mod reply;
+mod request_log;
 mod server;
 mod state;
 mod tenants;
 mod token;
 
 pub use client_auth::{
-    JwtClientAuth, APPLE_AUDIENCE, APPLE_MAX_SECRET_LIFETIME, CLIENT_ASSERTION_TYPE_JWT_BEARER,
+    APPLE_AUDIENCE, APPLE_MAX_SECRET_LIFETIME, CLIENT_ASSERTION_TYPE_JWT_BEARER,
     MAX_ASSERTION_LIFETIME,
 };
 pub use client_keys::{
     DevClientKey, DevClientKeyError, APPLE_AUTH_KEY_P8, CLIENT_P256_KEY_PEM, CLIENT_RSA_KEY_PEM,
 };
+pub use counters::{BackchannelLogout, Counters, GrantCounters};
+pub use directory::{
+    default_users, DevClient, DevUser, JwtClientAuth, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+};
 pub use faults::Fault;
+pub use options::{AccessTokenFormat, RefreshRotation};
 pub use server::{DevIssuer, DevIssuerBuilder, DevIssuerError};
 pub use tenants::{CONSUMERS_TENANT_ID, DEFAULT_TENANT_ID};
-
-use rocket::serde::json::serde_json::{Map, Value};
-
-/// The default client's id.
-pub const DEFAULT_CLIENT_ID: &str = "rocket-quickstart";
-
-/// The default client's secret. **Development-only**: it is public.
-pub const DEFAULT_CLIENT_SECRET: &str = "quickstart-dev-secret";
-
-/// A client registered with the issuer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DevClient {
-    /// The `client_id`.
-    pub client_id: String,
-    /// The secret of a confidential client; `None` for a public client, which must use PKCE and
-    /// authenticates with its `client_id` alone, and for a client with `jwt_auth`.
-    pub client_secret: Option<String>,
-    /// How a client without a shared secret authenticates: `private_key_jwt` or a Sign in with
-    /// Apple client secret ([`DevClient::private_key_jwt`], [`DevClient::apple`]). Such a client
-    /// is not a public client: without its JWT it is refused.
-    pub jwt_auth: Option<JwtClientAuth>,
-    /// Registered redirect URIs (exact match, except loopback ports; see the module docs).
-    pub redirect_uris: Vec<String>,
-    /// Registered post-logout redirect URIs (same matching rule).
-    pub post_logout_redirect_uris: Vec<String>,
-}
-
-impl DevClient {
-    /// A confidential client (`client_secret_basic` or `client_secret_post`) with no URIs yet.
-    pub fn confidential(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
-        DevClient {
-            client_id: client_id.into(),
-            client_secret: Some(client_secret.into()),
-            jwt_auth: None,
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-        }
-    }
-
-    /// A public client (token endpoint auth method `none`) with no URIs yet.
-    pub fn public(client_id: impl Into<String>) -> Self {
-        DevClient {
-            client_id: client_id.into(),
-            client_secret: None,
-            jwt_auth: None,
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-        }
-    }
-
-    /// Registers a redirect URI.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uris.push(uri.into());
-        self
-    }
-
-    /// Registers a post-logout redirect URI.
-    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.post_logout_redirect_uris.push(uri.into());
-        self
-    }
-
-    /// The default client: [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`], redirect URIs
-    /// `http://localhost:8000/authorization-code/callback` and
-    /// `http://127.0.0.1:8000/authorization-code/callback`, post-logout redirect URIs
-    /// `http://localhost:8000/` and `http://127.0.0.1:8000/` (any port, since these are loopback).
-    pub fn default_client() -> Self {
-        DevClient::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-            .redirect_uri("http://localhost:8000/authorization-code/callback")
-            .redirect_uri("http://127.0.0.1:8000/authorization-code/callback")
-            .post_logout_redirect_uri("http://localhost:8000/")
-            .post_logout_redirect_uri("http://127.0.0.1:8000/")
-    }
-}
-
-/// A user in the issuer's directory. Anyone can log in as any user: there are no passwords.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DevUser {
-    /// `sub`: stable, unique.
-    pub sub: String,
-    /// `name` (scope `profile`).
-    pub name: String,
-    /// `given_name` (scope `profile`).
-    pub given_name: String,
-    /// `family_name` (scope `profile`).
-    pub family_name: String,
-    /// `email` (scope `email`).
-    pub email: String,
-    /// `email_verified` (scope `email`).
-    pub email_verified: bool,
-    /// `preferred_username` (scope `profile`); also what the login form submits.
-    pub preferred_username: String,
-    /// `groups` (scope `groups`).
-    pub groups: Vec<String>,
-    /// Further claims, released in the ID token and userinfo whatever the scopes.
-    pub extra: Map<String, Value>,
-}
-
-impl DevUser {
-    /// A user with this `sub` and `preferred_username`, the other claims derived from them
-    /// (`name` = username, `email` = `username@example.com`, verified, no groups).
-    pub fn new(sub: impl Into<String>, preferred_username: impl Into<String>) -> Self {
-        let username = preferred_username.into();
-        DevUser {
-            sub: sub.into(),
-            name: username.clone(),
-            given_name: username.clone(),
-            family_name: String::new(),
-            email: format!("{username}@example.com"),
-            email_verified: true,
-            preferred_username: username,
-            groups: Vec::new(),
-            extra: Map::new(),
-        }
-    }
-}
-
-fn person(
-    sub: &str,
-    username: &str,
-    given: &str,
-    family: &str,
-    email: &str,
-    groups: &[&str],
-) -> DevUser {
-    DevUser {
-        sub: sub.into(),
-        name: format!("{given} {family}"),
-        given_name: given.into(),
-        family_name: family.into(),
-        email: email.into(),
-        email_verified: true,
-        preferred_username: username.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        extra: Map::new(),
-    }
-}
-
-/// The default directory: `ada` (Ada Lovelace), `grace` (Grace Hopper) and `alan` (Alan Turing).
-///
-/// | username | sub | email | groups |
-/// |----------|-----|-------|--------|
-/// | `ada` | `ada-lovelace-1815` | `ada@example.com` | `admins`, `engineering` |
-/// | `grace` | `grace-hopper-1906` | `grace@example.com` | `engineering`, `navy` |
-/// | `alan` | `alan-turing-1912` | `alan@example.org` (unverified) | `research` |
-pub fn default_users() -> Vec<DevUser> {
-    let mut alan = person(
-        "alan-turing-1912",
-        "alan",
-        "Alan",
-        "Turing",
-        "alan@example.org",
-        &["research"],
-    );
-    alan.email_verified = false;
-    vec![
-        person(
-            "ada-lovelace-1815",
-            "ada",
-            "Ada",
-            "Lovelace",
-            "ada@example.com",
-            &["admins", "engineering"],
-        ),
-        person(
-            "grace-hopper-1906",
-            "grace",
-            "Grace",
-            "Hopper",
-            "grace@example.com",
-            &["engineering", "navy"],
-        ),
-        alan,
-    ]
-}
-
-/// How often each endpoint was called, and what revocation and logout saw.
-///
-/// Every request that reaches an endpoint counts, whatever its outcome (errors and faulted
-/// answers included). [`DevIssuer::counters`] returns a snapshot.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Counters {
-    /// `GET /.well-known/openid-configuration`, and the other paths that serve a discovery
-    /// document (redirect hops, multi-tenant paths).
-    pub discovery: u64,
-    /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
-    pub authorization_server_metadata: u64,
-    /// `GET /jwks`.
-    pub jwks: u64,
-    /// `GET /authorize`.
-    pub authorize: u64,
-    /// `POST /login` (the login form).
-    pub login: u64,
-    /// `POST /token`.
-    pub token: u64,
-    /// `GET`/`POST /userinfo`.
-    pub userinfo: u64,
-    /// `POST /revoke`.
-    pub revocation: u64,
-    /// `GET`/`POST /end_session`.
-    pub end_session: u64,
-    /// The `token` of every revocation request from an authenticated client, in order, whether
-    /// or not the token was known.
-    pub revoked_tokens: Vec<String>,
-    /// The decoded parameters of the last well-formed `end_session` request, in order.
-    pub last_end_session: Option<Vec<(String, String)>>,
-}

@@ -7,6 +7,8 @@ use base64::Engine as _;
 use rocket::data::{Data, ToByteUnit};
 use rocket::request::{FromRequest, Outcome, Request};
 
+use super::request_log::OriginalUri;
+
 /// The largest body an endpoint reads.
 const BODY_LIMIT_KIB: u64 = 1024;
 
@@ -133,7 +135,11 @@ impl<'r> FromRequest<'r> for RequestInfo {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         Outcome::Success(RequestInfo {
-            query: request.uri().query().map(|q| q.as_str().to_owned()),
+            // The URI the client sent: the log fairing has replaced `request.uri()`.
+            query: match &request.local_cache(|| OriginalUri(None)).0 {
+                Some(original) => original.query().map(|q| q.as_str().to_owned()),
+                None => request.uri().query().map(|q| q.as_str().to_owned()),
+            },
             authorization: request
                 .headers()
                 .get("Authorization")

@@ -8,8 +8,8 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::serde_json::{json, Value};
 use rocket::tokio::io::AsyncReadExt as _;
 
+use super::directory::DevUser;
 use super::keys::to_compact;
-use super::DevUser;
 
 /// Any response of the issuer (boxed: it is passed around in `Result`s).
 pub(crate) struct Reply(Box<Parts>);
@@ -93,6 +93,11 @@ impl Reply {
         )
     }
 
+    /// The status it answers with.
+    pub fn status(&self) -> Status {
+        self.0.status
+    }
+
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
         self.0.headers.push(Header::new(name, value.into()));
         self
@@ -134,8 +139,22 @@ impl<'r> Responder<'r, 'static> for Reply {
     }
 }
 
-/// Escapes text for HTML (the crate's one escaper).
-pub(crate) use crate::util::html_escape as escape;
+/// Escapes text for HTML element content and quoted attribute values. The issuer's own copy:
+/// the development issuer imports nothing from the library core.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// A whole page; `body` must already be escaped.
 pub(crate) fn page(title: &str, body: &str) -> String {

@@ -6,15 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngCore;
-use rocket::config::{LogLevel, SecretKey, Shutdown as ShutdownConfig};
+use rocket::config::{SecretKey, Shutdown as ShutdownConfig};
 use rocket::fairing::AdHoc;
 use rocket::tokio::sync::oneshot;
 use rocket::tokio::task::JoinHandle;
 
+use super::counters::Counters;
+use super::directory::{default_users, DevClient, DevUser};
 use super::faults::Fault;
+use super::options::{Options, Tenants};
+use super::request_log::{self, LabelRequests, LOG_BASE};
 use super::state::Inner;
-use super::tenants::Tenants;
-use super::{default_users, endpoints, metadata, tenants, Counters, DevClient, DevUser};
+use super::{endpoints, metadata, tenants, token};
 
 /// A running development issuer. Dropping it stops the server (without waiting); prefer
 /// [`DevIssuer::stop`] in async code, which waits until it is down.
@@ -42,7 +45,7 @@ use super::{default_users, endpoints, metadata, tenants, Counters, DevClient, De
 /// # });
 /// ```
 pub struct DevIssuer {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     issuer_url: String,
     shutdown: Option<rocket::Shutdown>,
     server: Option<JoinHandle<Result<(), String>>>,
@@ -57,7 +60,10 @@ pub struct DevIssuerBuilder {
     users: Vec<DevUser>,
     code_lifetime: Duration,
     token_lifetime: Duration,
-    tenants: Option<Tenants>,
+    /// Set in controls.rs.
+    pub(crate) options: Options,
+    /// Set in controls.rs ([`DevIssuerBuilder::multi_tenant`]).
+    pub(crate) tenants: Option<Tenants>,
 }
 
 /// Why a [`DevIssuer`] could not start.
@@ -97,6 +103,7 @@ impl Default for DevIssuerBuilder {
             users: default_users(),
             code_lifetime: Duration::from_secs(60),
             token_lifetime: Duration::from_secs(3600),
+            options: Options::default(),
             tenants: None,
         }
     }
@@ -150,22 +157,11 @@ impl DevIssuerBuilder {
         self
     }
 
-    /// How long access tokens and ID tokens live (`expires_in`, `exp - iat`). _Default:_ 1 h.
+    /// How long ID tokens live (`exp - iat`), and access tokens too unless
+    /// [`access_token_lifetime`](DevIssuerBuilder::access_token_lifetime) says otherwise.
+    /// _Default:_ 1 h.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = lifetime;
-        self
-    }
-
-    /// Entra-style multi-tenant mode (see "Multi-tenant issuer" in the [module
-    /// docs](super)): discovery at `/common`, `/organizations`, `/consumers` and
-    /// `/{tenant id}` (each `/v2.0/.well-known/openid-configuration`), none at the root; ID
-    /// tokens with `tid` and `iss = {issuer URL}/{tid}/v2.0`. A user's tenant is the string
-    /// claim `tid` in [`DevUser::extra`]; users without one get `default_tenant_id` (for
-    /// example [`DEFAULT_TENANT_ID`](super::DEFAULT_TENANT_ID)). _Default:_ off.
-    pub fn multi_tenant(mut self, default_tenant_id: impl Into<String>) -> Self {
-        self.tenants = Some(Tenants {
-            default_tenant: default_tenant_id.into(),
-        });
         self
     }
 
@@ -173,32 +169,43 @@ impl DevIssuerBuilder {
     pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
         let mut users = self.users;
         if let Some(tenants) = &self.tenants {
-            tenants.assign(&mut users);
+            tenants::assign(tenants, &mut users);
         }
         let mut inner = Inner::new(self.clients, users, self.code_lifetime, self.token_lifetime);
+        inner.options = self.options;
         inner.tenants = self.tenants;
         let inner = Arc::new(inner);
         let (port_tx, port_rx) = oneshot::channel::<String>();
         let liftoff_inner = inner.clone();
-        let rocket = rocket::custom(rocket_config(self.address, self.port))
+        // Rocket sets the process-wide log level in `custom` and `ignite`: run at the level in
+        // force, and put it back afterwards (see request_log.rs).
+        let log_level = log::max_level();
+        let config = rocket_config(self.address, self.port, log_level);
+        let rocket = rocket::custom(config)
             .manage(inner.clone())
-            .mount("/", endpoints::routes())
-            .mount("/", metadata::routes())
-            .mount("/", tenants::routes())
+            .mount(LOG_BASE, request_log::label_routes(routes()))
             .register("/", endpoints::catchers())
-            .attach(AdHoc::on_liftoff("dev issuer port", move |rocket| {
-                Box::pin(async move {
-                    // Rocket has bound the listener and updated `port` by now.
-                    let config = rocket.config();
-                    let url = format!("http://{}", SocketAddr::new(config.address, config.port));
-                    let _ = liftoff_inner.issuer.set(url.clone());
-                    let _ = port_tx.send(url);
-                })
-            }));
-        let rocket = rocket
-            .ignite()
-            .await
-            .map_err(|error| DevIssuerError::Ignite(error.to_string()))?;
+            .attach(LabelRequests)
+            .attach(AdHoc::on_liftoff(
+                "development issuer: its URL",
+                move |rocket| {
+                    Box::pin(async move {
+                        // Rocket has bound the listener and updated `port` by now.
+                        let config = rocket.config();
+                        let url =
+                            format!("http://{}", SocketAddr::new(config.address, config.port));
+                        log::info!(
+                            "Development issuer (an in-process OpenID Provider, not your app) at \
+                         {url}: its request lines read {LOG_BASE}/..., queries redacted."
+                        );
+                        let _ = liftoff_inner.issuer.set(url.clone());
+                        let _ = port_tx.send(url);
+                    })
+                },
+            ));
+        let rocket = rocket.ignite().await;
+        request_log::restore_level(log_level);
+        let rocket = rocket.map_err(|error| DevIssuerError::Ignite(error.to_string()))?;
         let shutdown = rocket.shutdown();
         let mut server = rocket::tokio::spawn(async move {
             rocket
@@ -234,9 +241,23 @@ impl DevIssuerBuilder {
     }
 }
 
-/// A quiet, detachable configuration: no logs, no signal handling, no grace period, its own
-/// random secret key, and nothing read from `Rocket.toml` or `ROCKET_*` variables.
-fn rocket_config(address: IpAddr, port: u16) -> rocket::Config {
+/// Every route of the issuer: each endpoint module lists its own. All are mounted under
+/// [`LOG_BASE`] and reached through [`LabelRequests`], which rewrites each request's path to it;
+/// the URLs the issuer advertises and redirects to keep the real paths.
+fn routes() -> Vec<rocket::Route> {
+    [
+        endpoints::routes(),
+        token::routes(),
+        metadata::routes(),
+        tenants::routes(),
+    ]
+    .concat()
+}
+
+/// A detachable configuration: the log level in force (`log_level`, so that igniting changes
+/// nothing), no signal handling, no grace period, its own random secret key, and nothing read
+/// from `Rocket.toml` or `ROCKET_*` variables.
+fn rocket_config(address: IpAddr, port: u16, log_level: log::LevelFilter) -> rocket::Config {
     let mut shutdown = ShutdownConfig {
         ctrlc: false,
         grace: 0,
@@ -252,7 +273,7 @@ fn rocket_config(address: IpAddr, port: u16) -> rocket::Config {
     rocket::Config {
         address,
         port,
-        log_level: LogLevel::Off,
+        log_level: request_log::issuer_level(log_level),
         cli_colors: false,
         shutdown,
         secret_key: SecretKey::from(&secret[..]),

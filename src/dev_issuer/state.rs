@@ -8,10 +8,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
 
+use super::counters::Counters;
+use super::directory::{DevClient, DevUser};
 use super::faults::Faults;
 use super::form_post::ResponseMode;
-use super::tenants::Tenants;
-use super::{Counters, DevClient, DevUser};
+use super::options::{Options, Tenants};
 
 /// How long a login page stays usable.
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);
@@ -22,6 +23,7 @@ pub(crate) struct Inner {
     pub issuer: OnceLock<String>,
     pub code_lifetime: Duration,
     pub token_lifetime: Duration,
+    pub options: Options,
     /// The multi-tenant mode, if on (set before the issuer starts).
     pub tenants: Option<Tenants>,
     state: Mutex<State>,
@@ -43,6 +45,7 @@ impl Inner {
             issuer: OnceLock::new(),
             code_lifetime,
             token_lifetime,
+            options: Options::default(),
             tenants: None,
             state: Mutex::new(state),
         }
@@ -78,6 +81,10 @@ pub(crate) struct State {
     pub codes: HashMap<String, CodeGrant>,
     pub access_tokens: HashMap<String, AccessGrant>,
     pub refresh_tokens: HashMap<String, Grant>,
+    /// Refresh tokens consumed by rotation, for reuse detection.
+    pub consumed_refresh: HashMap<String, Consumed>,
+    /// Refresh tokens of revoked grants, so that a refresh with one still counts for its grant.
+    pub revoked_refresh: HashMap<String, Grant>,
     next_grant_id: u64,
 }
 
@@ -111,12 +118,11 @@ impl State {
         self.next_grant_id
     }
 
-    pub fn add_access_token(&mut self, grant: AccessGrant) -> String {
+    /// Records an access token (opaque or JWT).
+    pub fn insert_access_token(&mut self, token: String, grant: AccessGrant) {
         let now = Instant::now();
         self.access_tokens.retain(|_, t| t.expires > now);
-        let token = random_token();
-        self.access_tokens.insert(token.clone(), grant);
-        token
+        self.access_tokens.insert(token, grant);
     }
 
     pub fn add_refresh_token(&mut self, grant: Grant) -> String {
@@ -151,6 +157,8 @@ pub(crate) struct Grant {
     pub scope: Vec<String>,
     pub nonce: Option<String>,
     pub auth_time: u64,
+    /// The login's session id (`sid`, Back-Channel Logout 1.0 §2.1).
+    pub sid: String,
 }
 
 /// An authorization code, one-time and short-lived.
@@ -167,6 +175,15 @@ pub(crate) struct CodeGrant {
 pub(crate) struct AccessGrant {
     pub grant: Grant,
     pub expires: Instant,
+}
+
+/// A refresh token consumed by rotation.
+#[derive(Debug, Clone)]
+pub(crate) struct Consumed {
+    pub grant: Grant,
+    pub at: Instant,
+    /// Whether the grace period's one extra use is spent.
+    pub grace_used: bool,
 }
 
 /// 32 random bytes, base64url: 43 characters.

@@ -8,11 +8,13 @@ use rocket::http::Status;
 use rocket::serde::json::serde_json::{json, Value};
 use rocket::State;
 
-use super::endpoints::{enter, openid_configuration, serve_discovery};
+use super::directory::DevUser;
+use super::discovery::{openid_configuration, serve_discovery};
+use super::entry::enter;
 use super::faults::{Fault, Faults};
+use super::options::Tenants;
 use super::reply::Reply;
 use super::state::Inner;
-use super::{DevIssuer, DevUser};
 
 /// The tenant of users without a `tid` claim when
 /// [`DevIssuerBuilder::multi_tenant`](super::DevIssuerBuilder::multi_tenant) is given no other.
@@ -27,28 +29,19 @@ pub const CONSUMERS_TENANT_ID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 /// The placeholder Entra's `/common` and `/organizations` documents put in their `issuer`.
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
-/// The multi-tenant configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Tenants {
-    /// The `tid` of users who have none.
-    pub default_tenant: String,
-}
-
-impl Tenants {
-    /// Gives every user without a string `tid` claim the default tenant, so that the ID token
-    /// and userinfo carry `tid` as Entra's do.
-    pub fn assign(&self, users: &mut [DevUser]) {
-        for user in users {
-            if !user.extra.get("tid").is_some_and(Value::is_string) {
-                user.extra
-                    .insert("tid".into(), json!(self.default_tenant.clone()));
-            }
+/// Gives every user without a string `tid` claim the default tenant, so that the ID token
+/// and userinfo carry `tid` as Entra's do.
+pub(crate) fn assign(tenants: &Tenants, users: &mut [DevUser]) {
+    for user in users {
+        if !user.extra.get("tid").is_some_and(Value::is_string) {
+            user.extra
+                .insert("tid".into(), json!(tenants.default_tenant.clone()));
         }
     }
 }
 
 /// `{base}/{tenant}/v2.0`, Entra's v2.0 issuer form.
-fn tenant_issuer(base: &str, tenant: &str) -> String {
+pub(crate) fn tenant_issuer(base: &str, tenant: &str) -> String {
     format!("{base}/{tenant}/v2.0")
 }
 
@@ -93,6 +86,18 @@ pub(crate) fn id_token_issuer(inner: &Inner, user: &DevUser) -> String {
             let tid = tenant_of(user).unwrap_or(&tenants.default_tenant);
             tenant_issuer(inner.issuer(), tid)
         }
+    }
+}
+
+/// The `iss` of tokens about the user with `sub` that are not issued to a login (logout
+/// tokens): that user's [`id_token_issuer`]; for a `sub` that names no user (or none), the
+/// issuer URL, or in multi-tenant mode the default tenant's issuer.
+pub(crate) fn subject_issuer(inner: &Inner, users: &[DevUser], sub: Option<&str>) -> String {
+    let user = sub.and_then(|sub| users.iter().find(|user| user.sub == sub));
+    match (user, &inner.tenants) {
+        (Some(user), _) => id_token_issuer(inner, user),
+        (None, None) => inner.issuer().to_owned(),
+        (None, Some(tenants)) => tenant_issuer(inner.issuer(), &tenants.default_tenant),
     }
 }
 
@@ -178,25 +183,6 @@ fn tenant_document(base: &str, issuer: &str, region: Value, faults: &Faults) -> 
     document
 }
 
-impl DevIssuer {
-    /// `{issuer URL}/{tenant}/v2.0`: in multi-tenant mode, the `iss` of ID tokens for users of
-    /// tenant `tenant` and the `issuer` of that tenant's discovery document (Entra's
-    /// `https://login.microsoftonline.com/{tenant}/v2.0`). With `"{tenantid}"`, the template the
-    /// `/common` and `/organizations` documents announce.
-    pub fn tenant_issuer_url(&self, tenant: &str) -> String {
-        tenant_issuer(self.issuer_url(), tenant)
-    }
-
-    /// `{issuer URL}/{tenant}/v2.0/.well-known/openid-configuration`, the discovery URL of
-    /// `tenant`: `common`, `organizations`, `consumers` or a tenant id.
-    pub fn tenant_discovery_url(&self, tenant: &str) -> String {
-        format!(
-            "{}/.well-known/openid-configuration",
-            tenant_issuer(self.issuer_url(), tenant)
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,7 +194,7 @@ mod tests {
         };
         let mut users = vec![DevUser::new("a", "a"), DevUser::new("b", "b")];
         users[1].extra.insert("tid".into(), json!("t-other"));
-        tenants.assign(&mut users);
+        assign(&tenants, &mut users);
         assert_eq!(tenant_of(&users[0]), Some("t-default"));
         assert_eq!(tenant_of(&users[1]), Some("t-other"));
     }

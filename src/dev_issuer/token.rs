@@ -13,14 +13,21 @@ use rocket::State;
 use sha2::{Digest, Sha256};
 
 use super::client_auth::{authenticate, invalid_client};
-use super::endpoints::enter;
+use super::directory::DevClient;
+use super::entry::enter;
 use super::faults::Fault;
-use super::jwt::{self, IdTokenInput};
+use super::grants;
+use super::issue::{self, Issue, RefreshToken};
+use super::jwt;
 use super::params::{Params, RequestInfo};
+use super::refresh;
 use super::reply::Reply;
-use super::state::{unix_now, AccessGrant, Grant, Inner};
-use super::tenants;
-use super::DevClient;
+use super::state::{Grant, Inner};
+
+/// The routes of this module.
+pub(crate) fn routes() -> Vec<rocket::Route> {
+    rocket::routes![token, userinfo_get, userinfo_post, revoke]
+}
 
 fn invalid_request(description: &str) -> Reply {
     Reply::oauth_error(Status::BadRequest, "invalid_request", description)
@@ -31,8 +38,19 @@ fn invalid_grant(description: &str) -> Reply {
 }
 
 #[rocket::post("/token", data = "<data>")]
-pub(crate) async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     let faults = enter(inner, |c| &mut c.token).await;
+    let token_delay = faults.delay_token();
+    if !token_delay.is_zero() {
+        rocket::tokio::time::sleep(token_delay).await;
+    }
+    if let Some((status, body)) = faults.token_raw() {
+        let status = Status::from_code(status).unwrap_or(Status::BadRequest);
+        return match rocket::serde::json::serde_json::from_str::<Value>(body) {
+            Ok(json) => Reply::json(status, &json),
+            Err(_) => Reply::html(status, body.to_owned()),
+        };
+    }
     if faults.has(&Fault::TokenServerError) {
         return Reply::server_error();
     }
@@ -50,19 +68,27 @@ pub(crate) async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<I
         Ok(client) => client,
         Err(reply) => return reply,
     };
-    let result = match params.get("grant_type") {
-        None => Err(invalid_request("grant_type is required")),
-        Some("authorization_code") => code_grant(inner, &client, &params),
-        Some("refresh_token") => refresh_grant(inner, &client, &params),
-        Some(_) => Err(Reply::oauth_error(
+    match params.get("grant_type") {
+        None => invalid_request("grant_type is required"),
+        Some("authorization_code") => match code_grant(inner, &client, &params) {
+            Ok((grant, scope)) => issue::token_response(
+                inner,
+                Issue {
+                    client: &client,
+                    grant,
+                    scope,
+                    refresh_token: RefreshToken::New,
+                    is_refresh: false,
+                },
+            ),
+            Err(reply) => reply,
+        },
+        Some("refresh_token") => refresh::refresh_grant(inner, &client, &params),
+        Some(_) => Reply::oauth_error(
             Status::BadRequest,
             "unsupported_grant_type",
             "grant_type must be authorization_code or refresh_token",
-        )),
-    };
-    match result {
-        Ok((grant, access_scope)) => issue_tokens(inner, &client, grant, access_scope),
-        Err(reply) => reply,
+        ),
     }
 }
 
@@ -114,103 +140,6 @@ fn code_grant(
     Ok((issued.grant, scope))
 }
 
-/// Redeems a refresh token, rotating it: the old one stops working. A `scope` parameter may
-/// narrow the new access token's scope (RFC 6749 §6).
-fn refresh_grant(
-    inner: &Inner,
-    client: &DevClient,
-    params: &Params,
-) -> Result<(Grant, Vec<String>), Reply> {
-    let Some(token) = params.get("refresh_token") else {
-        return Err(invalid_request("refresh_token is required"));
-    };
-    let mut state = inner.lock();
-    let Some(grant) = state.refresh_tokens.get(token).cloned() else {
-        return Err(invalid_grant(
-            "the refresh token is unknown, revoked or already used",
-        ));
-    };
-    if grant.client_id != client.client_id {
-        return Err(invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    let scope = match params.get("scope") {
-        None => grant.scope.clone(),
-        Some(requested) => {
-            let requested: Vec<String> = requested.split(' ').map(str::to_owned).collect();
-            if !requested.iter().all(|s| grant.scope.contains(s)) {
-                return Err(Reply::oauth_error(
-                    Status::BadRequest,
-                    "invalid_scope",
-                    "the scope exceeds the original grant",
-                ));
-            }
-            requested
-        }
-    };
-    state.refresh_tokens.remove(token);
-    Ok((grant, scope))
-}
-
-/// A token response: access token, refresh token (always issued), ID token.
-fn issue_tokens(
-    inner: &Inner,
-    client: &DevClient,
-    grant: Grant,
-    access_scope: Vec<String>,
-) -> Reply {
-    let (faults, user, access_token, refresh_token) = {
-        let mut state = inner.lock();
-        let Some(user) = state.users.iter().find(|u| u.sub == grant.sub).cloned() else {
-            return invalid_grant("the user no longer exists");
-        };
-        let access = AccessGrant {
-            grant: Grant {
-                scope: access_scope.clone(),
-                ..grant.clone()
-            },
-            expires: Instant::now() + inner.token_lifetime,
-        };
-        let access_token = state.add_access_token(access);
-        let refresh_token = state.add_refresh_token(grant.clone());
-        (state.faults.clone(), user, access_token, refresh_token)
-    };
-    let lifetime = inner.token_lifetime.as_secs();
-    let issuer = tenants::id_token_issuer(inner, &user);
-    let id_token = jwt::id_token(
-        &IdTokenInput {
-            issuer: &issuer,
-            client_id: &client.client_id,
-            client_secret: client.client_secret.as_deref(),
-            user: &user,
-            scope: &access_scope,
-            nonce: grant.nonce.as_deref(),
-            auth_time: grant.auth_time,
-            access_token: &access_token,
-            now: unix_now(),
-            lifetime,
-        },
-        &faults,
-    );
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": lifetime,
-        "refresh_token": refresh_token,
-        "id_token": id_token,
-        "scope": access_scope.join(" "),
-    });
-    if faults.has(&Fault::TokenMissingIdToken) {
-        body.as_object_mut().map(|fields| fields.remove("id_token"));
-    }
-    if faults.has(&Fault::TokenWrongTypes) {
-        body["access_token"] = json!(12345);
-        body["expires_in"] = json!("3600abc");
-    }
-    Reply::json(Status::Ok, &body).no_store()
-}
-
 /// A 401/400 with an RFC 6750 §3 challenge.
 fn bearer_error(status: Status, error: Option<&str>, description: &str) -> Reply {
     let challenge = match error {
@@ -225,17 +154,13 @@ fn bearer_error(status: Status, error: Option<&str>, description: &str) -> Reply
 }
 
 #[rocket::get("/userinfo")]
-pub(crate) async fn userinfo_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
+async fn userinfo_get(info: RequestInfo, inner: &State<Arc<Inner>>) -> Reply {
     let params = info.query_params();
     userinfo(inner, &info, params.ok()).await
 }
 
 #[rocket::post("/userinfo", data = "<data>")]
-pub(crate) async fn userinfo_post(
-    info: RequestInfo,
-    data: Data<'_>,
-    inner: &State<Arc<Inner>>,
-) -> Reply {
+async fn userinfo_post(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     let params = if info.form_body {
         info.body_params(data).await.ok()
     } else {
@@ -331,7 +256,7 @@ async fn userinfo(inner: &Inner, info: &RequestInfo, params: Option<Params>) -> 
 
 /// RFC 7009: always 200 for tokens the client may name, known or not.
 #[rocket::post("/revoke", data = "<data>")]
-pub(crate) async fn revoke(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
+async fn revoke(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> Reply {
     inner.lock().counters.revocation += 1;
     let params = match info.body_params(data).await {
         Ok(params) => params,
@@ -357,11 +282,10 @@ pub(crate) async fn revoke(info: RequestInfo, data: Data<'_>, inner: &State<Arc<
         .refresh_tokens
         .get(token)
         .filter(|g| g.client_id == client.client_id)
-        .map(|g| g.id);
-    if let Some(grant_id) = refresh {
+        .cloned();
+    if let Some(grant) = refresh {
         // RFC 7009 §2.1: revoking a refresh token revokes the access tokens of its grant too.
-        state.refresh_tokens.remove(token);
-        state.access_tokens.retain(|_, a| a.grant.id != grant_id);
+        grants::revoke(&mut state, &grant, false);
     }
     Reply::json(Status::Ok, &json!({}))
 }

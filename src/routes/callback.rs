@@ -167,8 +167,7 @@ async fn finish_login(
     let mut data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
     data.provider = provider.stored_name();
     // What the guards will read back must be readable, or the user would loop through login.
-    let policy = provider.provider.issuer_policy();
-    if user::provider_context(policy, &config.client_id, &data).is_none() {
+    if user::bound_user_context(&provider.binding, &data).is_none() {
         return Err(LoginError::IdToken(
             "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
         ));

@@ -1,6 +1,8 @@
 //! The session's plaintext: a compact encoding of [`SessionData`], split into chunks that each
 //! fit one cookie and cannot be spliced with another session's.
 
+use std::ops::Range;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rocket::serde::json::serde_json;
@@ -51,28 +53,66 @@ fn compact_body(data: &SessionData) -> Option<String> {
 
 /// Parses a session plaintext, compact or plain JSON; `None` for anything malformed.
 pub fn decode_body(body: &str) -> Option<SessionData> {
+    decode_stored(body.to_owned()).map(|stored| stored.data)
+}
+
+/// A session read back from its cookies: the stored data, and where its ID token's claims are
+/// as JSON text, so that the guards parse them without decoding base64 again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The session, its ID token rebuilt.
+    pub data: SessionData,
+    body: String,
+    claims: Option<Range<usize>>,
+}
+
+impl Stored {
+    /// The ID token's payload (its claims) as JSON text, when the session is in the compact
+    /// form; `None` for the plain form, whose ID token must be decoded.
+    pub fn claims_json(&self) -> Option<&str> {
+        self.claims.clone().and_then(|r| self.body.get(r))
+    }
+}
+
+/// Parses a session plaintext (owned, so that the claims can stay in it).
+fn decode_stored(body: String) -> Option<Stored> {
     let Some(compact) = body.strip_prefix(COMPACT) else {
-        return serde_json::from_str(body).ok();
+        return Some(Stored {
+            data: serde_json::from_str(&body).ok()?,
+            body: String::new(),
+            claims: None,
+        });
     };
-    let (header_len, compact) = compact.split_once('.')?;
-    let (payload_len, compact) = compact.split_once('.')?;
+    let (header_len, rest) = compact.split_once('.')?;
+    let (payload_len, rest) = rest.split_once('.')?;
+    let start = body.len() - rest.len();
     let header_end: usize = header_len.parse().ok()?;
     let payload_end = header_end.checked_add(payload_len.parse().ok()?)?;
     let is_object = |v: &str| v.starts_with('{') && v.ends_with('}');
-    if !is_object(compact.get(..header_end)?) || !is_object(compact.get(header_end..payload_end)?) {
+    let (header, payload) = (rest.get(..header_end)?, rest.get(header_end..payload_end)?);
+    if !is_object(header) || !is_object(payload) {
         return None;
     }
-    let mut data: SessionData = serde_json::from_str(compact.get(payload_end..)?).ok()?;
-    let signature = std::mem::take(&mut data.id_token);
-    if signature.contains('.') {
+    let mut data: SessionData = serde_json::from_str(rest.get(payload_end..)?).ok()?;
+    if data.id_token.contains('.') {
         return None;
     }
-    data.id_token = format!(
-        "{}.{}.{signature}",
-        URL_SAFE_NO_PAD.encode(&compact[..header_end]),
-        URL_SAFE_NO_PAD.encode(&compact[header_end..payload_end])
-    );
-    Some(data)
+    // The ID token again, in one allocation: header and payload to base64url, then the
+    // signature segment that was stored as it is.
+    let mut id_token =
+        String::with_capacity((header.len() + payload.len()) * 4 / 3 + data.id_token.len() + 4);
+    URL_SAFE_NO_PAD.encode_string(header, &mut id_token);
+    id_token.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut id_token);
+    id_token.push('.');
+    id_token.push_str(&data.id_token);
+    data.id_token = id_token;
+    let claims = start + header_end..start + payload_end;
+    Some(Stored {
+        data,
+        body,
+        claims: Some(claims),
+    })
 }
 
 /// Splits the serialized session (`encode_body`) into chunk plaintexts, each `sid~i~n~data`.
@@ -110,13 +150,24 @@ pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
 
 /// Reassembles a session from the chunks `get(i)` returns; `None` for anything missing,
 /// mismatched or malformed.
-pub fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
-    let first = get(0)?;
+pub fn decode_chunks(get: impl FnMut(usize) -> Option<String>) -> Option<SessionData> {
+    read_chunks(get).map(|stored| stored.data)
+}
+
+/// [`decode_chunks`], keeping where the claims are.
+pub(crate) fn read_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<Stored> {
+    let mut first = get(0)?;
     let (sid, idx, n, data) = split_chunk(&first)?;
     if idx != 0 || n == 0 || n > MAX_CHUNKS {
         return None;
     }
-    let mut json = String::from(data);
+    if n == 1 {
+        // The usual case: the body is the first chunk after its header, with no copy.
+        let header = first.len() - data.len();
+        first.drain(..header);
+        return decode_stored(first);
+    }
+    let (sid, mut json) = (sid.to_owned(), String::from(data));
     for i in 1..n {
         let chunk = get(i)?;
         let (sid_i, idx_i, n_i, data_i) = split_chunk(&chunk)?;
@@ -125,7 +176,7 @@ pub fn decode_chunks(mut get: impl FnMut(usize) -> Option<String>) -> Option<Ses
         }
         json.push_str(data_i);
     }
-    decode_body(&json)
+    decode_stored(json)
 }
 
 fn split_chunk(chunk: &str) -> Option<(&str, usize, usize, &str)> {

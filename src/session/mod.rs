@@ -8,11 +8,14 @@
 //! attributes) is split into numbered chunks; every chunk carries the session's random id and its
 //! position, so chunks of two sessions can never be spliced together.
 
+mod binding;
 pub(crate) mod codec;
 mod cookies;
 mod transaction;
 
-use codec::{decode_chunks, encode_chunks};
+pub use binding::SessionBinding;
+pub use codec::Stored;
+use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
 pub(crate) use transaction::take_transaction;
 pub use transaction::{tx_cookie_name, write_transaction, Transaction};
@@ -105,6 +108,9 @@ impl Lifetimes {
 }
 
 /// What a request's session cookies hold.
+// Returned once per request and consumed at once: boxing the session to shrink the enum would
+// cost an allocation on every signed-in request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
     /// No session cookie at all: a visitor.
@@ -115,8 +121,8 @@ pub enum Loaded {
     /// A session within its lifetimes; `rewrite` when its idle lifetime is due for renewal
     /// ([`renew`]).
     Valid {
-        /// The session.
-        data: SessionData,
+        /// The session (with its claims' JSON).
+        session: Stored,
         /// Whether to write it again now to slide the idle lifetime.
         rewrite: bool,
     },
@@ -128,22 +134,26 @@ pub fn load(jar: &CookieJar<'_>, opts: CookieOptions, lifetimes: Lifetimes, now:
     if !has_session_cookie(jar, opts) {
         return Loaded::None;
     }
-    let Some(data) = read_session(jar, opts) else {
+    let Some(session) = read_chunks(|i| {
+        jar.get_private(&opts.session_name(i))
+            .map(|c| c.value().to_owned())
+    }) else {
         return Loaded::Stale;
     };
-    check(data, lifetimes, now)
+    match check(&session.data, lifetimes, now) {
+        Some(rewrite) => Loaded::Valid { session, rewrite },
+        None => Loaded::Stale,
+    }
 }
 
-/// The lifetime checks of [`load`].
-pub fn check(data: SessionData, lifetimes: Lifetimes, now: i64) -> Loaded {
+/// The lifetime checks of [`load`] at `now`: `None` when the session has expired, else whether
+/// its idle lifetime is due for renewal.
+pub fn check(data: &SessionData, lifetimes: Lifetimes, now: i64) -> Option<bool> {
     let idle_for = now.saturating_sub(data.seen);
     if idle_for > lifetimes.idle || now.saturating_sub(data.created) > lifetimes.absolute {
-        return Loaded::Stale;
+        return None;
     }
-    Loaded::Valid {
-        rewrite: idle_for >= lifetimes.renewal_interval(),
-        data,
-    }
+    Some(idle_for >= lifetimes.renewal_interval())
 }
 
 /// Slides the idle lifetime: `data` was seen at `now`, and is written again with the rest of

@@ -285,3 +285,120 @@ fn a_sessions_provider_costs_its_name_and_round_trips() {
     assert_eq!(decode_body(&body), None);
     assert!(format!("{named:?}").contains("provider: \"okta\""));
 }
+
+// --- lifetimes: load() and check() at exact times ----------------------------------------------
+
+const LIFETIMES: Lifetimes = Lifetimes {
+    idle: 100,
+    absolute: 1000,
+};
+const CREATED: i64 = 1_700_000_000;
+
+fn timed(created: i64, seen: i64) -> SessionData {
+    SessionData {
+        created,
+        seen,
+        ..sample(0)
+    }
+}
+
+fn valid(rewrite: bool) -> Option<bool> {
+    Some(rewrite)
+}
+
+#[test]
+fn idle_lifetime_ends_exactly_after_idle_seconds() {
+    let data = timed(CREATED, CREATED);
+    // The renewal interval is idle / 20 = 5 s.
+    assert_eq!(check(&data, LIFETIMES, CREATED), valid(false));
+    assert_eq!(check(&data, LIFETIMES, CREATED + 4), valid(false));
+    assert_eq!(check(&data, LIFETIMES, CREATED + 5), valid(true));
+    assert_eq!(check(&data, LIFETIMES, CREATED + 100), valid(true));
+    assert_eq!(check(&data, LIFETIMES, CREATED + 101), None);
+}
+
+#[test]
+fn absolute_lifetime_ends_however_recent_the_last_request() {
+    let data = timed(CREATED, CREATED + 990);
+    assert_eq!(check(&data, LIFETIMES, CREATED + 1000), valid(true));
+    assert_eq!(check(&data, LIFETIMES, CREATED + 1001), None);
+}
+
+#[test]
+fn the_renewal_interval_is_a_twentieth_of_idle_between_1_and_300_seconds() {
+    let at = |idle: i64, after: i64| {
+        let lifetimes = Lifetimes {
+            idle,
+            absolute: 1_000_000,
+        };
+        check(&timed(CREATED, CREATED), lifetimes, CREATED + after)
+    };
+    assert_eq!(at(10, 1), valid(true), "at least 1 s");
+    assert_eq!(at(10, 0), valid(false));
+    assert_eq!(at(86_400, 299), valid(false), "at most 300 s");
+    assert_eq!(at(86_400, 300), valid(true));
+}
+
+#[test]
+fn renew_slides_the_idle_lifetime_and_keeps_the_absolute_one() {
+    let client = jar_client();
+    let req = client.get("/");
+    let jar = req.inner().cookies();
+    let mut data = timed(CREATED, CREATED + 10);
+    renew(jar, PLAIN, &mut data, LIFETIMES, CREATED + 40).unwrap();
+    assert_eq!(data.seen, CREATED + 40);
+    assert_eq!(data.created, CREATED);
+    let written = jar
+        .get_pending(SESSION_COOKIE)
+        .expect("the session is written");
+    // What is left of the absolute lifetime: created + 1000 - now.
+    assert_eq!(
+        written.max_age(),
+        Some(time::Duration::seconds(960)),
+        "{written:?}"
+    );
+}
+
+/// A local client whose requests carry private cookies encrypted with a fixed key.
+fn jar_client() -> rocket::local::blocking::Client {
+    let figment = rocket::Config::figment()
+        .merge(("secret_key", [7u8; 64].to_vec()))
+        .merge(("log_level", "off"));
+    rocket::local::blocking::Client::untracked(rocket::custom(figment)).unwrap()
+}
+
+const PLAIN: CookieOptions = CookieOptions { secure: false };
+
+#[test]
+fn load_tells_no_session_from_a_stale_one_and_a_valid_one() {
+    let client = jar_client();
+    assert_eq!(
+        load(client.get("/").inner().cookies(), PLAIN, LIFETIMES, CREATED),
+        Loaded::None
+    );
+    let junk = client
+        .get("/")
+        .cookie(rocket::http::Cookie::new(SESSION_COOKIE, "not-encrypted"));
+    assert_eq!(
+        load(junk.inner().cookies(), PLAIN, LIFETIMES, CREATED),
+        Loaded::Stale
+    );
+    let data = timed(CREATED, CREATED);
+    let mut req = client.get("/");
+    for (i, chunk) in encode_chunks(&data).unwrap().into_iter().enumerate() {
+        req = req.private_cookie(rocket::http::Cookie::new(PLAIN.session_name(i), chunk));
+    }
+    let jar = req.inner().cookies();
+    match load(jar, PLAIN, LIFETIMES, CREATED + 1) {
+        Loaded::Valid { session, rewrite } => {
+            assert_eq!(session.data, data);
+            assert!(!rewrite);
+            // The compact form keeps the ID token's claims as JSON for the guards.
+            let payload = data.id_token.split('.').nth(1).unwrap();
+            let expected = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+            assert_eq!(session.claims_json(), Some(expected.as_str()));
+        }
+        other => panic!("expected a valid session, got {other:?}"),
+    }
+    assert_eq!(load(jar, PLAIN, LIFETIMES, CREATED + 101), Loaded::Stale);
+}

@@ -93,6 +93,12 @@ impl Browser {
             .insert(name.into(), value.into());
     }
 
+    pub fn remove_cookie(&self, url: &str, name: &str) {
+        if let Some(cookies) = self.jar.lock().unwrap().get_mut(&origin_of(url)) {
+            cookies.remove(name);
+        }
+    }
+
     fn cookie_header(&self, url: &str) -> Option<String> {
         let c = self.cookies(url);
         (!c.is_empty()).then(|| {

@@ -8,7 +8,9 @@
 //! - `browser`: `Browser` (cookie jar, navigation headers, redirects) and `Resp`;
 //! - `flows`: the steps of a login and what the jar holds after them;
 //! - `cases`: how a login or a callback ends, asserted with all that goes with the ending;
-//! - `providers`: several providers, a development issuer each, and one app.
+//! - `providers`: several providers, a development issuer each, and one app;
+//! - `session`: the browser's session cookie opened and resealed, to age a session without
+//!   sleeping.
 
 // Every test binary compiles its own copy of this harness and uses only part of it, so a helper
 // that one binary leaves unused is not dead: `quickstart.rs` launches no test app and reads no
@@ -28,8 +30,10 @@ mod log;
 #[allow(dead_code)]
 mod providers;
 #[allow(dead_code)]
+mod session;
+#[allow(dead_code)]
 mod open_redirects {
-    // One list for the unit tests (src/routes/tests.rs) and the HTTP tests.
+    // One list for the unit tests (src/return_to.rs) and the HTTP tests.
     include!("open_redirects.rs");
 }
 
@@ -44,6 +48,8 @@ pub use self::log::*;
 pub use self::open_redirects::OPEN_REDIRECT_TRICKS;
 #[allow(unused_imports)] // Only the binaries with several providers use them.
 pub use self::providers::*;
+#[allow(unused_imports)] // Only flow.rs ages sessions.
+pub use self::session::*;
 
 /// A development-only secret key for test apps (64 bytes, base64). Never use it anywhere else.
 pub const TEST_SECRET_KEY: &str =

@@ -1,11 +1,15 @@
 //! The development issuer over real loopback HTTP, driven by openidconnect 4's own client.
 
+mod backchannel;
 mod bad_input;
+mod claims;
 mod client_auth;
 mod faults;
 mod flows;
 mod form_post;
+mod logs;
 mod metadata;
+mod refresh;
 mod tenants;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,6 +27,9 @@ use openidconnect::{
 };
 use rocket::serde::json::serde_json::{Map, Value};
 use rocket_openid_connect::dev_issuer::{DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 /// The client type `CoreClient::from_provider_metadata` returns.
@@ -267,4 +274,45 @@ pub async fn strict_login(issuer: &DevIssuer) -> Result<Login, String> {
         userinfo,
         callback,
     })
+}
+
+/// The issuer's JWK Set.
+pub async fn jwks(issuer: &DevIssuer) -> Value {
+    http()
+        .get(format!("{}/jwks", issuer.issuer_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Whether `token` is RS256-signed by the JWKS key its `kid` names.
+pub fn signature_verifies(token: &str, jwks: &Value) -> bool {
+    let (header, _) = decode(token);
+    let Some(key) = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| Some(&k["kid"]) == header.get("kid"))
+    else {
+        return false;
+    };
+    let number = |name: &str| {
+        BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(key[name].as_str().unwrap()).unwrap())
+    };
+    let public = RsaPublicKey::new(number("n"), number("e")).unwrap();
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let Ok(signature) = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(drop)
+        .and_then(|s| Signature::try_from(s.as_slice()).map_err(drop))
+    else {
+        return false;
+    };
+    header["alg"] == "RS256"
+        && VerifyingKey::<Sha256>::new(public)
+            .verify(input.as_bytes(), &signature)
+            .is_ok()
 }

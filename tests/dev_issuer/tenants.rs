@@ -1,11 +1,12 @@
 //! The Entra-style multi-tenant mode: `/common` and `/organizations` announce the `{tenantid}`
-//! template, a tenant's own path its own issuer, ID tokens the user's tenant.
+//! template, a tenant's own path its own issuer, ID tokens and JWT access tokens the user's
+//! tenant. (Logout tokens in this mode: backchannel.rs.)
 
 use openidconnect::core::CoreProviderMetadata;
-use openidconnect::TokenResponse;
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use rocket::serde::json::serde_json::{json, Value};
 use rocket_openid_connect::dev_issuer::{
-    DevIssuer, DevUser, CONSUMERS_TENANT_ID, DEFAULT_TENANT_ID,
+    AccessTokenFormat, DevIssuer, DevUser, CONSUMERS_TENANT_ID, DEFAULT_TENANT_ID,
 };
 
 use crate::*;
@@ -211,4 +212,52 @@ async fn a_common_login_yields_a_token_whose_iss_fills_the_template() {
     id_token
         .claims(&client.id_token_verifier(), &request.nonce)
         .unwrap();
+}
+
+#[rocket::async_test]
+async fn jwt_access_tokens_name_the_users_tenant() {
+    let mut eve = DevUser::new("eve-1", "eve");
+    eve.extra.insert("tid".into(), json!(OTHER_TENANT));
+    let issuer = DevIssuer::builder()
+        .user(eve)
+        .multi_tenant(DEFAULT_TENANT_ID)
+        .access_token_format(AccessTokenFormat::Jwt)
+        .start()
+        .await
+        .unwrap();
+    let jwks = jwks(&issuer).await;
+    for (username, tid) in [("ada", DEFAULT_TENANT_ID), ("eve", OTHER_TENANT)] {
+        let url = openidconnect::IssuerUrl::new(issuer.tenant_issuer_url(tid)).unwrap();
+        let metadata = CoreProviderMetadata::discover_async(url, &http())
+            .await
+            .unwrap();
+        issuer.set_auto_login(Some(username));
+        let client = default_client(metadata);
+        let request = authorization_request(&client, &["profile"]);
+        let code = param(&login_auto(&request.url).await, "code")
+            .unwrap()
+            .to_owned();
+        let tokens = exchange(&client, &code, request.verifier).await.unwrap();
+        let access = tokens.access_token().secret().clone();
+        assert!(signature_verifies(&access, &jwks), "{username}");
+        let (header, claims) = decode(&access);
+        assert_eq!(header["typ"], "at+jwt");
+        // As the ID token's, the access token's iss is the user's tenant's, as Entra's v2.0
+        // access tokens have.
+        assert_eq!(claims["iss"], json!(issuer.tenant_issuer_url(tid)));
+        assert_eq!(claims["tid"], json!(tid));
+        let id_token = tokens.id_token().unwrap();
+        id_token
+            .claims(&client.id_token_verifier(), &request.nonce)
+            .unwrap();
+        assert_eq!(decode(&id_token.to_string()).1["iss"], claims["iss"]);
+        // Userinfo takes it as a Bearer token.
+        let userinfo = http()
+            .get(format!("{}/userinfo", issuer.issuer_url()))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(userinfo.status(), 200);
+    }
 }
