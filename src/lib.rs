@@ -122,6 +122,8 @@ mod fairing;
 mod guards;
 mod http;
 mod provider;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod return_to;
 mod routes;
 mod session;
@@ -163,6 +165,21 @@ pub mod __internals {
     };
     pub use crate::state::OidcState;
     pub use crate::user::{stored_user_context, user_context};
+
+    #[cfg(feature = "redis")]
+    pub use crate::config::{RedisSettings, StoreConfig};
+    #[cfg(feature = "redis")]
+    pub use crate::redis_store::{
+        ConnectError, FlightError, FlightSettings, LocalCopy, Outcome, RedisStore, StoreStatus,
+    };
+    /// Resolves `[default.oidc.store]` the way launch does (for the Redis tests).
+    #[cfg(feature = "redis")]
+    pub fn redis_settings(
+        config: &StoreConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<RedisSettings>, crate::ConfigProblem> {
+        config.redis_settings(env)
+    }
 
     #[cfg(feature = "dev-issuer")]
     pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};

@@ -15,6 +15,7 @@ mod error;
 mod figment;
 mod lenient;
 mod providers;
+mod store;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -23,6 +24,8 @@ pub use error::{ConfigError, ConfigProblem};
 pub use providers::ProviderConfig;
 pub use providers::ProviderName;
 pub(crate) use providers::{scope_message, sub_path, ResolvedProvider};
+#[allow(unused_imports)] // Wired into `Config` with the revocation store (issue 14).
+pub use store::{RedisSettings, StoreConfig};
 pub(crate) use validate::{has_placeholder, is_guid, issuer_is_valid};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
