@@ -121,6 +121,7 @@ impl Fixture {
             id,
             Some(self.userinfo.clone()),
             now(),
+            "c2Vzc2lvbi1pZA".into(),
         )
     }
 }
@@ -165,7 +166,14 @@ fn callback(uri: &Origin<'_>, jar: &CookieJar<'_>, fx: &State<Fixture>) -> Resul
         .map_err(|e| e.to_string())?;
     let raw = fx.tokens.id_token.as_deref().unwrap_or_default();
     let id = fx.validate(raw, &tx.nonce)?;
-    let data = new_session(&fx.config, &fx.tokens, id, Some(fx.userinfo.clone()), now());
+    let data = new_session(
+        &fx.config,
+        &fx.tokens,
+        id,
+        Some(fx.userinfo.clone()),
+        now(),
+        "c2Vzc2lvbi1pZA".into(),
+    );
     clear_session(jar, PLAIN);
     write_session(jar, PLAIN, &data, 7 * 24 * 3600)?;
     Ok(tx.return_to)

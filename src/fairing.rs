@@ -1,5 +1,7 @@
 //! [`OidcFairing`]: what happens at ignite.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
@@ -11,6 +13,7 @@ use crate::http::Http;
 use crate::provider::Provider;
 use crate::routes;
 use crate::state::OidcState;
+use crate::store::{MemoryStore, RevocationStore};
 use crate::unauthorized;
 
 /// The name Rocket prints for this fairing, also when it fails.
@@ -31,9 +34,12 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///    cannot be valid; `invalid_client` (or any 401) means the client id or secret is wrong and
 ///    launch fails, `invalid_grant` means they were accepted (`oidc.check_credentials = false`
 ///    skips this);
-/// 4. **mount** the login, callback and logout routes at their configured paths, register the
-///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
-///    and manage the state the guards need.
+/// 4. **mount** the login, callback and logout routes at their configured paths, and the
+///    back-channel logout endpoint (`oidc.backchannel_logout`: when discovery advertises
+///    `backchannel_logout_supported`, unless configured otherwise), register the 401 catcher
+///    that sends browsers to login (unless the app has its own 401 catcher at `/`), and manage
+///    the state the guards need, with the revocation store (in memory unless
+///    [`revocation_store`](OidcFairing::revocation_store) gives another).
 ///
 /// Any failure aborts launch: Rocket reports the fairing `OpenID Connect` as failed, and the log
 /// says what was wrong and what to change. Nothing is served with login half-configured.
@@ -47,23 +53,65 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///     rocket::build().attach(OidcFairing::new())
 /// }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct OidcFairing {
     config: Option<Config>,
+    store: Option<Arc<dyn RevocationStore>>,
+}
+
+impl fmt::Debug for OidcFairing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcFairing")
+            .field("config", &self.config)
+            .field(
+                "store",
+                &if self.store.is_some() {
+                    "given"
+                } else {
+                    "in memory"
+                },
+            )
+            .finish()
+    }
 }
 
 impl OidcFairing {
     /// A fairing that reads its configuration from the `oidc` table of Rocket's figment
     /// (`Rocket.toml`, `ROCKET_OIDC={...}`) and `ROCKET_OIDC_<KEY>` environment variables.
     pub fn new() -> Self {
-        OidcFairing { config: None }
+        OidcFairing {
+            config: None,
+            store: None,
+        }
     }
 
     /// A fairing with the configuration given in code; Rocket's figment is not read.
     pub fn with_config(config: Config) -> Self {
         OidcFairing {
             config: Some(config),
+            store: None,
         }
+    }
+
+    /// Keeps the markers of signed-out sessions in `store` instead of this process's memory
+    /// (then `oidc.store.max_entries` is not used). Apps whose instances share one store see each
+    /// other's logouts: a cookie copied before `POST /logout`, or a session the provider ended
+    /// by back-channel logout, is refused by all of them.
+    ///
+    /// ```rust,no_run
+    /// # #[macro_use] extern crate rocket;
+    /// use std::sync::Arc;
+    /// use rocket_openid_connect::{MemoryStore, OidcFairing};
+    ///
+    /// #[launch]
+    /// fn rocket() -> _ {
+    ///     let store = Arc::new(MemoryStore::new(100_000));
+    ///     rocket::build().attach(OidcFairing::new().revocation_store(store))
+    /// }
+    /// ```
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.store = Some(store);
+        self
     }
 
     async fn ignite(&self, rocket: &Rocket<Build>) -> Result<OidcState, StartupError> {
@@ -100,7 +148,12 @@ impl OidcFairing {
         } else {
             log::info!("OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = false)");
         }
-        Ok(OidcState::new(config, provider))
+        let store = match &self.store {
+            Some(store) => store.clone(),
+            None => Arc::new(MemoryStore::new(config.store.max_entries)),
+        };
+        let backchannel = backchannel_path(&config, &provider);
+        Ok(OidcState::new(config, provider, store, backchannel))
     }
 }
 
@@ -124,7 +177,10 @@ impl Fairing for OidcFairing {
                 return Err(rocket);
             }
         };
-        let routes = routes::routes(&state.config);
+        let mut routes = routes::routes(&state.config);
+        if let Some(path) = &state.backchannel_path {
+            routes.push(routes::backchannel_route(path));
+        }
         let mounted: Vec<String> = routes
             .iter()
             .map(|r| format!("{} {}", r.method, r.uri))
@@ -148,4 +204,39 @@ impl Fairing for OidcFairing {
         );
         Ok(rocket.manage(state))
     }
+}
+
+/// Where the back-channel logout endpoint goes, if it is mounted, with a log line saying why and
+/// what to register at the provider (Back-Channel Logout 1.0 §2.2).
+fn backchannel_path(config: &Config, provider: &Provider) -> Option<String> {
+    let settings = &config.backchannel_logout;
+    let advertised = provider.metadata.backchannel_logout_supported;
+    if !settings.is_enabled(advertised) {
+        let why = if settings.enabled == Some(false) {
+            "oidc.backchannel_logout.enabled = false"
+        } else {
+            "discovery does not advertise backchannel_logout_supported; set \
+             oidc.backchannel_logout.enabled = true to mount it anyway"
+        };
+        log::info!("OpenID Connect: back-channel logout off ({why})");
+        return None;
+    }
+    log::info!(
+        "OpenID Connect: back-channel logout at POST {path}: register {}{path} as the client's \
+         backchannel_logout_uri{}",
+        config.app_base_url,
+        if provider.metadata.backchannel_logout_session_supported {
+            ", with backchannel_logout_session_required"
+        } else {
+            ""
+        },
+        path = settings.path
+    );
+    if !advertised {
+        log::warn!(
+            "OpenID Connect: oidc.backchannel_logout.enabled = true, but discovery does not \
+             advertise backchannel_logout_supported: check that the provider sends logout tokens"
+        );
+    }
+    Some(settings.path.clone())
 }

@@ -119,6 +119,7 @@ mod return_to;
 mod routes;
 mod session;
 mod state;
+mod store;
 mod unauthorized;
 mod user;
 mod util;
@@ -126,12 +127,15 @@ mod util;
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
 
-pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem};
+pub use config::{
+    BackchannelLogoutConfig, ClientAuthMethod, Config, ConfigError, ConfigProblem, StoreConfig,
+};
 pub use error::{Endpoint, LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::AuthenticatedUser;
 pub use http::{FetchError, HttpError};
 pub use return_to::sanitize_return_to;
+pub use store::{BoxFuture, Marker, MemoryStore, RevocationStore, StoreError, StoreKey};
 pub use unauthorized::{unauthorized, Unauthorized};
 pub use user::{Tokens, UserContext, UserInfo};
 
@@ -141,7 +145,9 @@ pub use user::{Tokens, UserContext, UserInfo};
 #[doc(hidden)]
 pub mod __internals {
     pub use crate::provider::{
-        validate, ExpectedNonce, IdTokenRules, Rejection, TokenResponse, ValidatedIdToken,
+        validate, validate_logout_token, ExpectedNonce, IdTokenRules, LogoutTokenRules, Rejection,
+        TokenResponse, ValidatedIdToken, ValidatedLogoutToken, BACKCHANNEL_LOGOUT_EVENT,
+        MAX_LOGOUT_TOKEN_AGE_SECS,
     };
     pub use crate::routes::callback::{
         check_callback, new_session, parse_callback_query, CallbackParams,
@@ -152,8 +158,11 @@ pub mod __internals {
         write_transaction, CookieOptions, Lifetimes, Loaded, SessionData, Stored, Transaction,
     };
     pub use crate::state::OidcState;
+    pub use crate::store::{RevocationKeys, SessionKeys};
     pub use crate::user::{stored_user_context, user_context};
 
+    #[cfg(feature = "dev-issuer")]
+    pub use crate::dev_issuer::backchannel::sign_dev_logout_token;
     #[cfg(feature = "dev-issuer")]
     pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};
 }

@@ -113,7 +113,7 @@ impl fmt::Debug for Tokens {
 /// As a request guard it **succeeds** with a valid session and **forwards** (status 401)
 /// otherwise, so `Option<UserContext>` is `None` for visitors and a route taking `UserContext`
 /// simply does not match them. It never fails with a 500 because of a bad cookie: tampered,
-/// truncated, expired or foreign cookies all mean "no session". Without
+/// truncated, expired, foreign or signed-out cookies all mean "no session". Without
 /// [`OidcFairing`](crate::OidcFairing) attached the app does not launch (the guard is a
 /// [`Sentinel`](rocket::Sentinel)).
 ///
@@ -140,13 +140,19 @@ pub struct UserContext {
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
 /// belong to this client (another issuer, another client id).
+#[cfg(any(test, feature = "internals"))]
 pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
-    let (userinfo, id_token_expires_at) = user_claims(config, data, None)?;
+    let SessionClaims {
+        userinfo,
+        id_token_expires_at,
+        ..
+    } = user_claims(config, data, None)?;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        session_id: data.session_id.clone(),
         ..*data
     };
     Some(into_context(userinfo, id_token_expires_at, tokens))
@@ -156,28 +162,44 @@ pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> 
 /// JSON the session kept (what the guards do; for the benches).
 #[cfg(feature = "internals")]
 pub fn stored_user_context(config: &Config, stored: &Stored) -> Option<UserContext> {
-    let (userinfo, id_token_expires_at) = user_claims(config, &stored.data, stored.claims_json())?;
+    let SessionClaims {
+        userinfo,
+        id_token_expires_at,
+        ..
+    } = user_claims(config, &stored.data, stored.claims_json())?;
     let data = &stored.data;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        session_id: data.session_id.clone(),
         ..*data
     };
     Some(into_context(userinfo, id_token_expires_at, tokens))
 }
 
-/// The claims part of [`user_context`], and when the ID token expires: the ID token's claims
-/// (read from `claims_json` when the session kept them as JSON, else decoded from the token),
-/// then the userinfo claims the session added, which win. `None` unless the token's `iss` is
-/// `config.issuer` and its `aud` names `config.client_id`: a session minted for another issuer
-/// or client under the same `secret_key` is refused.
+/// What a session's ID token says, as the guards need it.
+pub(crate) struct SessionClaims {
+    /// The user's claims, userinfo's added.
+    pub userinfo: UserInfo,
+    /// When the ID token expires.
+    pub id_token_expires_at: Option<OffsetDateTime>,
+    /// The provider's session id (`sid`, OIDC Front-/Back-Channel Logout), when the ID token
+    /// has one: what a back-channel logout names.
+    pub sid: Option<String>,
+}
+
+/// The claims part of [`user_context`], when the ID token expires, and its `sid`: the ID
+/// token's claims (read from `claims_json` when the session kept them as JSON, else decoded
+/// from the token), then the userinfo claims the session added, which win. `None` unless the
+/// token's `iss` is `config.issuer` and its `aud` names `config.client_id`: a session minted for
+/// another issuer or client under the same `secret_key` is refused.
 pub(crate) fn user_claims(
     config: &Config,
     data: &SessionData,
     claims_json: Option<&str>,
-) -> Option<(UserInfo, Option<OffsetDateTime>)> {
+) -> Option<SessionClaims> {
     let seed = ClaimsSeed {
         issuer: &config.issuer,
         client_id: &config.client_id,
@@ -195,6 +217,7 @@ pub(crate) fn user_claims(
         mut userinfo,
         sub,
         exp,
+        sid,
         bound,
     } = parsed.ok()?;
     if !bound {
@@ -210,7 +233,11 @@ pub(crate) fn user_claims(
     }
     userinfo.sub = sub;
     let id_token_expires_at = exp.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
-    Some((userinfo, id_token_expires_at))
+    Some(SessionClaims {
+        userinfo,
+        id_token_expires_at,
+        sid,
+    })
 }
 
 /// What [`ClaimsSeed`] reads out of an ID token's payload.
@@ -219,13 +246,15 @@ struct Parsed {
     /// The last `sub`, if it is a string.
     sub: Option<String>,
     exp: Option<i64>,
+    /// The last `sid`, if it is a non-empty string.
+    sid: Option<String>,
     /// Whether `iss` and `aud` name this provider and client.
     bound: bool,
 }
 
 /// Parses an ID token's payload straight into [`UserInfo`]: standard claims into their fields,
-/// `iss` and `aud` compared as they are read (not kept), the other protocol claims skipped
-/// unallocated, everything else into `other`. This is on every signed-in request's path. A
+/// `iss` and `aud` compared as they are read (not kept), `sid` kept aside for the revocation
+/// check, the other protocol claims skipped unallocated, everything else into `other`. This is on every signed-in request's path. A
 /// repeated claim keeps its last value, as parsing into a map does.
 struct ClaimsSeed<'a> {
     issuer: &'a str,
@@ -252,6 +281,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             userinfo: UserInfo::default(),
             sub: None,
             exp: None,
+            sid: None,
             bound: false,
         };
         let (mut iss_ok, mut aud_ok) = (false, false);
@@ -263,6 +293,12 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "sub" => {
                     p.sub = match map.next_value()? {
                         Value::String(sub) => Some(sub),
+                        _ => None,
+                    }
+                }
+                "sid" => {
+                    p.sid = match map.next_value()? {
+                        Value::String(sid) if !sid.is_empty() => Some(sid),
                         _ => None,
                     }
                 }
@@ -433,6 +469,7 @@ mod tests {
             access_expires_at: None,
             refresh_token: None,
             userinfo_extra: Map::new(),
+            session_id: None,
             created: 1_700_000_000,
             seen: 1_700_000_000,
         }
@@ -480,6 +517,38 @@ mod tests {
                 "{foreign}"
             );
         }
+    }
+
+    #[test]
+    fn the_sid_of_the_id_token_is_read_for_the_revocation_check() {
+        let config = Config {
+            issuer: "https://op.example".into(),
+            client_id: "app".into(),
+            ..Config::default()
+        };
+        let base = json!({"iss": "https://op.example", "aud": "app", "sub": "ada"});
+        let sid_of = |extra: Value| {
+            let mut payload = base.clone();
+            payload
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            user_claims(&config, &session(payload), None).unwrap().sid
+        };
+        assert_eq!(sid_of(json!({"sid": "s-1"})), Some("s-1".into()));
+        assert_eq!(sid_of(json!({})), None);
+        assert_eq!(sid_of(json!({"sid": ""})), None, "empty");
+        assert_eq!(sid_of(json!({"sid": 5})), None, "not a string");
+        let ctx = user_context(
+            &config,
+            &session(json!({"iss": "https://op.example",
+            "aud": "app", "sub": "ada", "sid": "s-1"})),
+        )
+        .unwrap();
+        assert!(
+            ctx.userinfo.other.get("sid").is_none(),
+            "sid stays out of UserInfo"
+        );
     }
 
     fn claims(v: Value) -> Map<String, Value> {

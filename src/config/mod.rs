@@ -13,11 +13,14 @@ use url::{Host, Url};
 mod error;
 mod figment;
 mod lenient;
+mod revocation;
 #[cfg(test)]
 mod tests;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem};
+pub(crate) use revocation::DEFAULT_STORE_MAX_ENTRIES;
+pub use revocation::{BackchannelLogoutConfig, StoreConfig};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
 ///
@@ -231,6 +234,18 @@ pub struct Config {
     ///
     /// _Default:_ `false`.
     pub insecure_allow_http: bool,
+
+    /// The back-channel logout endpoint (`[default.oidc.backchannel_logout]`): see
+    /// [`BackchannelLogoutConfig`].
+    ///
+    /// _Default:_ mounted at `/backchannel-logout` when discovery advertises
+    /// `backchannel_logout_supported`.
+    pub backchannel_logout: BackchannelLogoutConfig,
+
+    /// The store of signed-out sessions (`[default.oidc.store]`): see [`StoreConfig`].
+    ///
+    /// _Default:_ in memory, at most 1,000,000 markers.
+    pub store: StoreConfig,
 }
 
 /// How the client authenticates at the provider's token endpoint
@@ -297,6 +312,8 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.failure_redirect",
     "oidc.check_credentials",
     "oidc.insecure_allow_http",
+    "oidc.backchannel_logout",
+    "oidc.store",
 ];
 
 /// The bare name of a qualified key: `issuer` for `oidc.issuer`.
@@ -353,6 +370,8 @@ impl Default for Config {
             failure_redirect: None,
             check_credentials: true,
             insecure_allow_http: false,
+            backchannel_logout: BackchannelLogoutConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -391,6 +410,8 @@ impl fmt::Debug for Config {
             .field("failure_redirect", &self.failure_redirect)
             .field("check_credentials", &self.check_credentials)
             .field("insecure_allow_http", &self.insecure_allow_http)
+            .field("backchannel_logout", &self.backchannel_logout)
+            .field("store", &self.store)
             .finish()
     }
 }

@@ -44,6 +44,7 @@ pub(super) fn all(config: &Config) -> Vec<ConfigProblem> {
     signing_algs(config, &mut out);
     trusted_audiences(config, &mut out);
     failure_redirect(config, &mut out);
+    out.0.extend(super::revocation::problems(config));
     out.0
 }
 
@@ -373,7 +374,7 @@ fn paths(config: &Config, out: &mut Problems) {
 }
 
 /// What is wrong with a route path, if anything.
-fn path_problem(path: &str) -> Option<&'static str> {
+pub(super) fn path_problem(path: &str) -> Option<&'static str> {
     if !path.starts_with('/') {
         Some("must start with '/'")
     } else if path.contains(['?', '#']) {

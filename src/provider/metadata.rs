@@ -23,6 +23,19 @@ pub(crate) struct ProviderMetadata {
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// Back-Channel Logout 1.0 §2.1: the provider can POST logout tokens.
+    #[serde(default, deserialize_with = "hint")]
+    pub backchannel_logout_supported: bool,
+    /// §2.1: its logout tokens (and ID tokens) can carry `sid`.
+    #[serde(default, deserialize_with = "hint")]
+    pub backchannel_logout_session_supported: bool,
+}
+
+/// A boolean that only steers a default: `true` or `"true"`; anything else (`null`, another
+/// type) is `false` rather than a failed discovery.
+fn hint<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let value = rocket::serde::json::Value::deserialize(d)?;
+    Ok(value.as_bool() == Some(true) || value.as_str() == Some("true"))
 }
 
 /// Fetches `<issuer>/.well-known/openid-configuration` and checks it (ignite step 2).

@@ -149,13 +149,27 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
-    let data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    let now = util::now_unix();
+    let mut data = new_session(
+        config,
+        &tokens,
+        id_token,
+        userinfo,
+        now,
+        util::random_token(SESSION_ID_BYTES),
+    );
     // What the guards will read back must be readable, or the user would loop through login.
-    if user::user_context(config, &data).is_none() {
+    let Some(claims) = user::user_claims(config, &data, None) else {
         return Err(LoginError::IdToken(
             "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
         ));
-    }
+    };
+    not_signed_out(
+        state,
+        &mut data,
+        claims.sid.as_deref(),
+        &claims.userinfo.sub,
+    )?;
     // Always a fresh session: whatever session cookie the browser had is replaced (session
     // fixation).
     session::clear_session(jar, opts);
@@ -227,17 +241,52 @@ pub fn check_callback(
     Ok((tx, code))
 }
 
+/// Random bytes of a session's own id (`SessionData::session_id`): 64 bits, 11 characters.
+const SESSION_ID_BYTES: usize = 8;
+
+/// A marker's times are whole seconds, and a session created in the second of a marker counts
+/// as signed out (fail safe). A login finishing in that very second is newer than the marker,
+/// which this instance already holds: its session counts from the next second, so that it is
+/// not refused at once (a login loop). A marker ahead of that (a clock ahead of ours elsewhere)
+/// refuses the login.
+fn not_signed_out(
+    state: &OidcState,
+    data: &mut SessionData,
+    sid: Option<&str>,
+    sub: &str,
+) -> Result<(), LoginError> {
+    if !state.is_revoked(data, sid, sub) {
+        return Ok(());
+    }
+    data.created = data.created.saturating_add(1);
+    if state.is_revoked(data, sid, sub) {
+        return Err(LoginError::Internal(
+            "this user (or provider session) was signed out at a time still ahead of this              server's clock; check the clocks of the instances sharing the revocation store"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The session a validated login yields: the ID token, the tokens the app keeps
 /// (`oidc.keep_access_token`, `oidc.keep_refresh_token`) and only the userinfo claims the ID
-/// token lacks. `now` is the sign-in time (Unix seconds).
+/// token lacks. `now` is the sign-in time (Unix seconds); `session_id` a fresh random id, kept
+/// only when the ID token has no `sid` (what `POST /logout` then marks as signed out).
 pub fn new_session(
     config: &Config,
     tokens: &TokenResponse,
     id_token: ValidatedIdToken,
     userinfo: Option<Map<String, Value>>,
     now: i64,
+    session_id: String,
 ) -> SessionData {
+    let has_sid = id_token
+        .claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .is_some_and(|sid| !sid.is_empty());
     SessionData {
+        session_id: (!has_sid).then_some(session_id),
         userinfo_extra: userinfo
             .map(|u| session::userinfo_delta(&id_token.claims, u))
             .unwrap_or_default(),

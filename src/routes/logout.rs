@@ -1,5 +1,6 @@
 //! `POST /logout`: ends the session here and at the provider (RP-Initiated Logout 1.0), after
-//! checking that the request is not cross-site. `GET` shows a confirmation form.
+//! checking that the request is not cross-site; a marker in the revocation store makes every
+//! copy of the cookie invalid too. `GET` shows a confirmation form.
 
 use rocket::http::{Method, Status};
 use rocket::route::{Handler, Outcome};
@@ -7,8 +8,9 @@ use rocket::{Data, Request};
 
 use super::pages::{html, login_failure, page, see_other};
 use super::state_of;
-use crate::session;
+use crate::session::{self, SessionData};
 use crate::state::OidcState;
+use crate::user;
 use crate::util;
 
 /// `POST /logout`: ends the session here and at the provider.
@@ -67,6 +69,7 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
     let Some(session) = session else {
         return config.post_logout_redirect_uri();
     };
+    mark_signed_out(state, &session).await;
     if let Some(token) = &session.refresh_token {
         state.provider.revoke(config, token, "refresh_token").await;
     }
@@ -89,4 +92,36 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
         .append_pair("client_id", &config.client_id)
         .append_pair("state", &util::random_token(16));
     url.into()
+}
+
+/// Writes the marker that signs this session out wherever a copy of its cookie is shown, on
+/// every instance sharing the store: by the provider's `sid` when the ID token has one (every
+/// session of that provider session), else by the session's own id.
+async fn mark_signed_out(state: &OidcState, session: &SessionData) {
+    let Some(claims) = user::user_claims(&state.config, session, None) else {
+        return; // not a session of this client: nothing of ours to sign out
+    };
+    let keys = state.revocation_keys();
+    let key = match (claims.sid.as_deref(), session.session_id.as_deref()) {
+        (Some(sid), _) => keys.sid(sid),
+        (None, Some(id)) => keys.session(id),
+        (None, None) => {
+            log::info!(
+                "OpenID Connect: this session predates revocation markers (no sid, no session \
+                 id): a copy of its cookie stays valid until it expires"
+            );
+            return;
+        }
+    };
+    let now = util::now_unix();
+    if let Err(e) = state
+        .store()
+        .record(key, now, state.marker_expiry(now), now)
+        .await
+    {
+        log::error!(
+            "OpenID Connect: signed out here, but the revocation marker was not written ({e}): \
+             a copy of the session cookie stays valid until it expires"
+        );
+    }
 }

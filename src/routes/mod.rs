@@ -1,6 +1,8 @@
 //! The routes the fairing mounts: login (`login.rs`), the authorization-code callback
-//! (`callback.rs`) and logout (`logout.rs`), with the pages they answer with (`pages.rs`).
+//! (`callback.rs`), logout (`logout.rs`) and back-channel logout (`backchannel.rs`), with the
+//! pages they answer with (`pages.rs`).
 
+mod backchannel;
 pub(crate) mod callback;
 mod login;
 mod logout;
@@ -35,4 +37,10 @@ pub(crate) fn routes(config: &Config) -> Vec<Route> {
         Route::new(Method::Post, &config.logout_path, logout::Logout),
         Route::new(Method::Get, &config.logout_path, logout::Logout),
     ]
+}
+
+/// The back-channel logout route at `path` (validated like the others). One per provider: with
+/// several providers, each gets its own path.
+pub(crate) fn backchannel_route(path: &str) -> Route {
+    Route::new(Method::Post, path, backchannel::BackchannelLogout)
 }

@@ -1,0 +1,108 @@
+//! The revocation store: "logged out at" markers, checked on every guarded request, and the
+//! replay cache of back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.6
+//! step 10, §2.7). One object-safe trait, [`RevocationStore`], so that the in-memory store
+//! ([`MemoryStore`], `memory.rs`) and a shared one (Redis) are interchangeable behind
+//! `Arc<dyn RevocationStore>`. Keys are digests (`key.rs`).
+//!
+//! # The rule
+//!
+//! A marker says "every session of this key created at or before `logged_out_at` is signed
+//! out". A session is refused when any of its keys has a marker at or after its creation, so a
+//! later login works with no cleanup. A marker is kept until `expires_at`, the moment the last
+//! session it can refuse reaches its absolute lifetime, and is dropped after that.
+
+mod key;
+mod memory;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+#[allow(unused_imports)] // SessionKeys is named by the benches only (feature `internals`).
+pub use key::{RevocationKeys, SessionKeys, StoreKey};
+pub use memory::{Marker, MemoryStore};
+
+/// A boxed, sendable future: what the store's asynchronous operations return, so that the
+/// trait stays object-safe without an `async-trait` dependency.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where markers and the replay cache live. The crate uses [`MemoryStore`] unless
+/// [`OidcFairing::revocation_store`](crate::OidcFairing::revocation_store) is given another.
+///
+/// **Contract.** [`is_revoked`](RevocationStore::is_revoked) runs on every guarded request: it
+/// must answer from memory, without I/O, without waiting (a shared store keeps a local copy and
+/// feeds it in the background). The asynchronous operations run only on logout and on the
+/// back-channel endpoint. A store must never forget a marker before its `expires_at` to save
+/// memory; when it cannot keep one it must fail safe (refuse more sessions, not fewer) and log
+/// it.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use rocket_openid_connect::{BoxFuture, MemoryStore, RevocationStore, StoreError, StoreKey};
+///
+/// /// The in-memory store, counting the markers written.
+/// struct Counting {
+///     inner: MemoryStore,
+///     writes: AtomicU64,
+/// }
+///
+/// impl RevocationStore for Counting {
+///     fn is_revoked(&self, keys: &[StoreKey], created_at: i64) -> bool {
+///         self.inner.is_revoked(keys, created_at)
+///     }
+///     fn record(&self, key: StoreKey, logged_out_at: i64, expires_at: i64, now: i64)
+///         -> BoxFuture<'_, Result<(), StoreError>> {
+///         self.writes.fetch_add(1, Ordering::Relaxed);
+///         self.inner.record(key, logged_out_at, expires_at, now)
+///     }
+///     fn first_use(&self, jti: StoreKey, expires_at: i64, now: i64)
+///         -> BoxFuture<'_, Result<bool, StoreError>> {
+///         self.inner.first_use(jti, expires_at, now)
+///     }
+/// }
+/// ```
+pub trait RevocationStore: Send + Sync + 'static {
+    /// Whether a session created at `created_at` (Unix seconds) is signed out: some key in
+    /// `keys` has a marker with `logged_out_at >= created_at`. Synchronous and memory-only: it
+    /// is the only store call on a guarded request's path.
+    fn is_revoked(&self, keys: &[StoreKey], created_at: i64) -> bool;
+
+    /// Writes the marker "sessions of `key` created at or before `logged_out_at` are signed
+    /// out", to be kept until `expires_at` (both Unix seconds); `now` is the current time, for
+    /// pruning. A marker already there keeps the later `logged_out_at` and `expires_at`.
+    fn record(
+        &self,
+        key: StoreKey,
+        logged_out_at: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Remembers a logout token's `jti` until `expires_at`: `Ok(true)` the first time,
+    /// `Ok(false)` when it was seen before and has not expired (a replay).
+    fn first_use(
+        &self,
+        jti: StoreKey,
+        expires_at: i64,
+        now: i64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+}
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached, or refused the operation; the text says what failed,
+    /// never a key's preimage.
+    Unavailable(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(reason) => write!(f, "the revocation store failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
