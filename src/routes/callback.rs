@@ -15,6 +15,7 @@ use crate::error::LoginError;
 use crate::provider::{ExpectedNonce, TokenResponse, ValidatedIdToken};
 use crate::session::{self, SessionData, Transaction};
 use crate::state::OidcState;
+use crate::store;
 use crate::user;
 use crate::util;
 
@@ -244,28 +245,29 @@ pub fn check_callback(
 /// Random bytes of a session's own id (`SessionData::session_id`): 64 bits, 11 characters.
 const SESSION_ID_BYTES: usize = 8;
 
-/// A marker's times are whole seconds, and a session created in the second of a marker counts
-/// as signed out (fail safe). A login finishing in that very second is newer than the marker,
-/// which this instance already holds: its session counts from the next second, so that it is
-/// not refused at once (a login loop). A marker ahead of that (a clock ahead of ours elsewhere)
-/// refuses the login.
+/// Dates the new session after any marker this instance holds for it (`store::creation_time`:
+/// a login finishing in the second of a logout is newer than it), or refuses the login when a
+/// marker lies ahead of our clock.
 fn not_signed_out(
     state: &OidcState,
     data: &mut SessionData,
     sid: Option<&str>,
     sub: &str,
 ) -> Result<(), LoginError> {
-    if !state.is_revoked(data, sid, sub) {
-        return Ok(());
-    }
-    data.created = data.created.saturating_add(1);
-    if state.is_revoked(data, sid, sub) {
-        return Err(LoginError::Internal(
-            "this user (or provider session) was signed out at a time still ahead of this              server's clock; check the clocks of the instances sharing the revocation store"
+    let keys = state
+        .revocation_keys()
+        .of_session(sid, data.session_id.as_deref(), sub);
+    match store::creation_time(state.store(), keys.as_slice(), data.created) {
+        Some(created) => {
+            data.created = created;
+            Ok(())
+        }
+        None => Err(LoginError::Internal(
+            "this user (or provider session) was signed out at a time still ahead of this \
+             server's clock; check the clocks of the instances sharing the revocation store"
                 .into(),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// The session a validated login yields: the ID token, the tokens the app keeps

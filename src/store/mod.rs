@@ -88,6 +88,24 @@ pub trait RevocationStore: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 }
 
+/// The creation time of a session that signs in at `now` with `keys`: `now`; or `now + 1`
+/// when a marker of this very second covers it. Markers are whole seconds and a session created
+/// in a marker's second counts as signed out (fail safe); but a login finishing while this
+/// instance already holds the marker is newer than it, and must not be refused at once (the
+/// user would loop through login). `None` when a marker lies further ahead (a clock ahead of
+/// ours wrote it).
+pub(crate) fn creation_time(
+    store: &dyn RevocationStore,
+    keys: &[StoreKey],
+    now: i64,
+) -> Option<i64> {
+    if !store.is_revoked(keys, now) {
+        return Some(now);
+    }
+    let next = now.checked_add(1)?;
+    (!store.is_revoked(keys, next)).then_some(next)
+}
+
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

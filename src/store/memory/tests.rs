@@ -142,3 +142,22 @@ async fn it_works_as_a_trait_object() {
     assert_eq!(store.first_use(k.jti("j"), T + 10, T).await, Ok(true));
     assert_eq!(store.first_use(k.jti("j"), T + 10, T).await, Ok(false));
 }
+
+#[test]
+fn a_login_in_the_second_of_a_marker_counts_from_the_next_second() {
+    use crate::store::creation_time;
+    let store = MemoryStore::new(10);
+    let k = keys();
+    let session = [k.sub("ada")];
+    assert_eq!(creation_time(&store, &session, T), Some(T), "no marker");
+    store.mark(k.sub("ada"), T, T + 100, T);
+    assert_eq!(creation_time(&store, &session, T), Some(T + 1));
+    assert_eq!(creation_time(&store, &session, T + 1), Some(T + 1));
+    store.mark(k.sub("ada"), T + 5, T + 100, T);
+    assert_eq!(
+        creation_time(&store, &session, T + 1),
+        None,
+        "a marker ahead"
+    );
+    assert_eq!(creation_time(&store, &session, i64::MAX), Some(i64::MAX));
+}
