@@ -68,13 +68,17 @@
 //!   RFC 9207 `iss`, exchanges the code, validates the ID token completely (signature with the
 //!   provider's keys, refetched once on an unknown `kid`; `iss`, `aud`, `azp`, `exp`/`iat` with
 //!   clock skew, `nonce`, `at_hash`), fetches userinfo and writes the session; `POST /logout`
-//!   clears the session, revokes the tokens and signs out at the provider.
+//!   clears the session, marks it signed out (so a copy of the cookie dies too), revokes the
+//!   tokens and signs out at the provider; `POST /backchannel-logout` lets the provider end
+//!   sessions (OpenID Connect Back-Channel Logout 1.0, mounted when discovery advertises it).
 //! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works) and
 //!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401).
 //! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
 //!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
 //!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same
-//!   sessions.
+//!   sessions. Signed-out sessions are remembered as markers in a [`RevocationStore`] (in
+//!   memory by default, [`MemoryStore`]), checked from memory on every guarded request; give
+//!   instances one shared store with [`OidcFairing::revocation_store`].
 //!
 //! # Configuration
 //!
