@@ -12,7 +12,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
-use crate::user::{into_context, user_claims, SessionClaims, UserContext};
+use crate::user::{into_context, user_claims, UserContext};
 use crate::util;
 
 /// The result of looking at the session once per request (request-local cache).
@@ -42,31 +42,39 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             Loaded::Stale => return stale(),
             Loaded::Valid { session, rewrite } => (session, rewrite),
         };
-        let claims = user_claims(&state.config, &session.data, session.claims_json());
-        let Some(claims) = claims else {
+        // Bound to the provider that signed the user in: its issuer and client id. A session
+        // naming a provider no longer configured is stale, and so is one minted for another
+        // provider or client under the same secret_key.
+        let Some(provider) = state.provider_of(&session.data) else {
+            return stale();
+        };
+        let binding = &provider.binding;
+        let Some(claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
         // Signed out since (back-channel logout, or /logout with a copy of this cookie): the
         // session ends here as an expired one would. The store answers from memory.
-        if state.is_revoked(&session.data, claims.sid.as_deref(), &claims.userinfo.sub) {
+        if state.is_revoked(
+            provider,
+            &session.data,
+            claims.tenant_issuer(),
+            claims.sid(),
+            claims.sub(),
+        ) {
             log::info!(
-                "OpenID Connect: refused a signed-out session of subject `{}`",
-                util::truncate(&claims.userinfo.sub, 64)
+                "{}: refused a signed-out session of subject `{}`",
+                provider.log_prefix(state.named),
+                util::truncate(claims.sub(), 64)
             );
             return stale();
         }
-        let SessionClaims {
-            userinfo,
-            id_token_expires_at,
-            ..
-        } = claims;
         let mut data = session.data;
         if rewrite {
             if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
             }
         }
-        SessionLookup::Some(Arc::new(into_context(userinfo, id_token_expires_at, data)))
+        SessionLookup::Some(Arc::new(into_context(binding, claims, data)))
     })
     .await
     .clone()

@@ -1,13 +1,13 @@
-//! What the routes and guards share: the configuration, the discovered provider, the cookie
+//! What the routes and guards share: the app's settings, the discovered providers, the cookie
 //! settings and the revocation store, managed by Rocket once the fairing has ignited.
 
 use std::sync::Arc;
 
 use rocket::{Ignite, Request, Rocket};
 
-use crate::config::Config;
+use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
-use crate::session::{CookieOptions, Lifetimes, SessionData};
+use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
 use crate::store::{RevocationKeys, RevocationStore};
 
 /// Why a route or guard finds no state: the fairing is not attached.
@@ -16,42 +16,110 @@ pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attache
 /// What the routes and guards share, managed by Rocket. (Public only for the crate's benches,
 /// through the `internals` feature.)
 pub struct OidcState {
-    pub(crate) config: Config,
-    pub(crate) provider: Provider,
+    /// The app's own settings (the top-level `oidc` table; without provider tables, all of
+    /// them).
+    pub(crate) app: Config,
+    /// The providers, in name order: exactly one, named `default`, without provider tables.
+    pub(crate) providers: Vec<ProviderState>,
+    /// Whether the providers come from provider tables: routes per provider, named sessions.
+    pub(crate) named: bool,
+    /// The provider `/login` goes to without asking, if any.
+    pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
+    /// The markers of signed-out sessions, shared by every provider (keys name the issuer).
     store: Arc<dyn RevocationStore>,
-    keys: RevocationKeys,
-    /// The back-channel logout path, when the endpoint is mounted.
-    pub(crate) backchannel_path: Option<String>,
+}
+
+/// One provider: its name, effective configuration and discovered metadata (with its
+/// ID-token rules and key cache).
+pub(crate) struct ProviderState {
+    pub name: ProviderName,
+    pub display_name: String,
+    pub config: Config,
+    pub provider: Provider,
+    /// What its sessions are bound to (issuer policy, client id), for the guard.
+    pub binding: SessionBinding,
+    /// The revocation store keys of its issuer.
+    pub keys: RevocationKeys,
+    /// Its back-channel logout path, when the endpoint is mounted (set by the fairing).
+    pub backchannel_path: Option<String>,
+}
+
+impl ProviderState {
+    pub(crate) fn new(
+        name: ProviderName,
+        display_name: String,
+        config: Config,
+        provider: Provider,
+    ) -> ProviderState {
+        let binding =
+            SessionBinding::new(name, provider.issuer_policy().clone(), &config.client_id);
+        ProviderState {
+            keys: RevocationKeys::new(&binding.issuer),
+            name,
+            display_name,
+            config,
+            provider,
+            binding,
+            backchannel_path: None,
+        }
+    }
+
+    /// The store keys of issuer `iss`: this provider's own, or (a tenant of a multi-tenant
+    /// provider) derived for it.
+    pub(crate) fn keys_of(&self, iss: Option<&str>) -> std::borrow::Cow<'_, RevocationKeys> {
+        match iss {
+            Some(tenant) if tenant != &*self.binding.issuer => {
+                std::borrow::Cow::Owned(RevocationKeys::new(tenant))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.keys),
+        }
+    }
+
+    /// `OpenID Connect` or, with provider tables, `OpenID Connect [name]`: how log lines about
+    /// this provider start.
+    pub(crate) fn log_prefix(&self, named: bool) -> String {
+        if named {
+            format!("OpenID Connect [{}]", self.name)
+        } else {
+            "OpenID Connect".into()
+        }
+    }
+
+    /// The name a session or a login transaction stores: none for `default`.
+    pub(crate) fn stored_name(&self) -> Option<ProviderName> {
+        (!self.name.is_default()).then_some(self.name)
+    }
 }
 
 impl OidcState {
     pub(crate) fn new(
-        config: Config,
-        provider: Provider,
+        app: Config,
+        providers: Vec<ProviderState>,
+        named: bool,
+        default: Option<usize>,
         store: Arc<dyn RevocationStore>,
-        backchannel_path: Option<String>,
     ) -> OidcState {
         let cookies = CookieOptions {
-            secure: config.is_https_app(),
+            secure: app.is_https_app(),
         };
         let lifetimes = Lifetimes {
-            idle: secs(config.session_idle_timeout_secs),
-            absolute: secs(config.session_absolute_timeout_secs),
+            idle: secs(app.session_idle_timeout_secs),
+            absolute: secs(app.session_absolute_timeout_secs),
         };
         OidcState {
-            keys: RevocationKeys::new(&config.issuer),
-            config,
-            provider,
+            app,
+            providers,
+            named,
+            default,
             cookies,
             lifetimes,
             store,
-            backchannel_path,
         }
     }
 
-    /// A state for a provider that is not contacted: `metadata` is its discovery document and
+    /// A state for one provider that is not contacted: `metadata` is its discovery document and
     /// `keys` its JWKS (for the benches, which replay a recorded login).
     #[cfg(feature = "internals")]
     pub fn offline(
@@ -60,13 +128,36 @@ impl OidcState {
         keys: openidconnect::core::CoreJsonWebKeySet,
     ) -> Result<OidcState, String> {
         let provider = Provider::offline(&config, metadata, keys)?;
+        let provider = ProviderState::new(
+            ProviderName::DEFAULT_NAME,
+            ProviderName::DEFAULT.into(),
+            config.clone(),
+            provider,
+        );
         let store = Arc::new(crate::store::MemoryStore::new(config.store.max_entries));
-        Ok(OidcState::new(config, provider, store, None))
+        Ok(OidcState::new(
+            config,
+            vec![provider],
+            false,
+            Some(0),
+            store,
+        ))
     }
 
     /// The state of the Rocket serving `req`, if the fairing is attached.
     pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r OidcState> {
         req.rocket().state::<OidcState>()
+    }
+
+    /// The provider named `name`, if it is configured. A few providers at most: a scan of
+    /// short names, no allocation (the guard asks on every request).
+    pub(crate) fn provider_named(&self, name: &str) -> Option<&ProviderState> {
+        self.providers.iter().find(|p| p.name.as_str() == name)
+    }
+
+    /// The provider that signed in the user of `data`, if it is still configured.
+    pub(crate) fn provider_of(&self, data: &SessionData) -> Option<&ProviderState> {
+        self.provider_named(data.provider_name())
     }
 
     /// The cookie names and attributes.
@@ -84,16 +175,21 @@ impl OidcState {
         &*self.store
     }
 
-    /// The store keys of this provider.
-    pub(crate) fn revocation_keys(&self) -> &RevocationKeys {
-        &self.keys
-    }
-
-    /// Whether the session `data` of user `sub`, whose ID token has `sid` (if any), was signed
-    /// out: by the provider (back-channel logout), or by `POST /logout` on any instance sharing
-    /// the store. Memory only: this runs on every guarded request.
-    pub fn is_revoked(&self, data: &SessionData, sid: Option<&str>, sub: &str) -> bool {
-        let keys = self.keys.of_session(sid, data.session_id.as_deref(), sub);
+    /// Whether the session `data` of `provider` was signed out, by the provider (back-channel
+    /// logout) or by `POST /logout` on any instance sharing the store; its ID token names user
+    /// `sub`, maybe a provider session `sid`, and (for a tenant of a multi-tenant provider) its
+    /// issuer `tenant_issuer`. Memory only: this runs on every guarded request.
+    pub(crate) fn is_revoked(
+        &self,
+        provider: &ProviderState,
+        data: &SessionData,
+        tenant_issuer: Option<&str>,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> bool {
+        let keys = provider
+            .keys_of(tenant_issuer)
+            .of_session(sid, data.session_id.as_deref(), sub);
         self.store.is_revoked(keys.as_slice(), data.created)
     }
 

@@ -141,6 +141,7 @@ fn a_valid_token_is_accepted_with_its_claims() {
     assert_eq!(
         token,
         ValidatedLogoutToken {
+            iss: ISSUER.into(),
             sub: Some("ada".into()),
             sid: Some("08a5019c-17e1-4977".into()),
             jti: "bWJq-4f2c".into(),
@@ -193,7 +194,7 @@ fn hs256_with_the_client_secret_needs_it_listed() {
     assert!(check(&hs256_rules(), &token).is_ok());
     let public_client = LogoutTokenRules::from_config(&Config {
         id_token_signing_algs: vec!["HS256".into()],
-        client_auth_method: rocket_openid_connect::ClientAuthMethod::None,
+        client_auth_method: Some(rocket_openid_connect::ClientAuthMethod::None),
         ..config()
     });
     rejected_token(&public_client, &token, "client secret");

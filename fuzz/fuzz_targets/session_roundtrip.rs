@@ -75,6 +75,7 @@ fuzz_target!(|input: Input| {
         session_id: input.session_id,
         created: input.created,
         seen: input.seen,
+        provider: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

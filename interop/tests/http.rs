@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use common::app::{
     app_options, app_port, assert_wrong_secret_refused, backchannel_logout_uri, base_url, App,
+    ProviderTable,
 };
 use common::http::{form_urlencode, sign_in_at_provider, Agent, Page};
 use common::provider::{display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET};
@@ -415,7 +416,7 @@ async fn http_scenarios() {
     );
     done("3 logout", started);
 
-    // 8. Back-channel logout: signed in at the app, the user signs out at the provider itself
+    // 9. Back-channel logout: signed in at the app, the user signs out at the provider itself
     // (/session/end, confirmed). The provider POSTs a logout token to the app before it
     // answers; the browser still holds the app's session cookie, yet the app's next page shows
     // a visitor, the API answers 401, and /protected asks the provider for a login again.
@@ -465,7 +466,7 @@ async fn http_scenarios() {
         again.url,
         again.text()
     );
-    done("8 back-channel logout at the provider", started);
+    done("9 back-channel logout at the provider", started);
 
     // 5. The provider restarts on the same port with a new signing key; the app keeps running
     // and must accept ID tokens signed with the key it has not seen (JWKS refetched on the
@@ -558,4 +559,127 @@ async fn http_scenarios() {
     done("2 strict claims", started);
 
     eprintln!("[http] all scenarios: {:?}", suite.elapsed());
+}
+
+/// 8. Two providers, two oidc-provider instances on two ports: the quickstart configured
+/// through `ROCKET_OIDC_PROVIDERS={one={..},two={..}}` offers both at `/login`; each signs a user
+/// in through its own callback and out at its own end-session endpoint, and the other provider
+/// sees nothing of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_providers() {
+    let started = Instant::now();
+    let port = app_port();
+    let app_url = base_url(port);
+    let mut providers = Vec::new();
+    for name in ["one", "two"] {
+        let options = ProviderOptions {
+            port: 0,
+            strict_claims: false,
+            apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
+        };
+        let callback = format!("/authorization-code/callback/{name}");
+        let provider =
+            TestProvider::start_at(options, &callback, &format!("provider-{name}")).await;
+        providers.push(provider);
+    }
+    assert_ne!(providers[0].port, providers[1].port);
+    let tables = [
+        ProviderTable {
+            name: "one",
+            display_name: "Provider One",
+            provider: &providers[0],
+        },
+        ProviderTable {
+            name: "two",
+            display_name: "Provider Two",
+            provider: &providers[1],
+        },
+    ];
+    let app = App::start_with_providers("app-two-providers", port, &tables).await;
+    assert!(
+        app.output()
+            .contains("OpenID Connect [two]: 3/4 client credentials: credentials accepted"),
+        "{}",
+        app.output()
+    );
+
+    let mut agent = Agent::new();
+    let choice = agent.navigate(&format!("{app_url}/login")).await;
+    assert_eq!(choice.status, StatusCode::OK);
+    assert!(choice.has_link("/login/one"), "{}", choice.body);
+    assert!(choice.has_link("/login/two"), "{}", choice.body);
+    assert!(
+        choice
+            .text()
+            .contains("Sign in with Provider One Sign in with Provider Two"),
+        "{}",
+        choice.text()
+    );
+
+    for (index, (name, login)) in [("one", "ada"), ("two", "grace")].into_iter().enumerate() {
+        let issuer = providers[index].issuer.clone();
+        let other_events = providers[1 - index].output().lines().count();
+        let page = agent
+            .navigate(&format!("{app_url}/login/{name}?return_to=%2Fprotected"))
+            .await;
+        assert!(
+            page.url
+                .as_str()
+                .starts_with(&format!("{issuer}/interaction/")),
+            "{name}: expected its login page, at {}",
+            page.url
+        );
+        let page = sign_in_at_provider(&mut agent, page, login).await;
+        assert_eq!(page.url.as_str(), format!("{app_url}/protected"), "{name}");
+        assert!(
+            page.chain
+                .iter()
+                .any(|u| u.path() == format!("/authorization-code/callback/{name}")),
+            "{name}: back through its own callback: {:?}",
+            page.chain
+        );
+        let text = page.text();
+        assert!(
+            text.contains(&format!("Signed in as {}", display_name(login))),
+            "{text}"
+        );
+        assert!(text.contains(&format!("Issuer: {issuer}")), "{text}");
+        assert!(
+            page.body
+                .contains(&format!("(provider <code>{name}</code>)")),
+            "{}",
+            page.body
+        );
+
+        let home = agent.navigate(&format!("{app_url}/")).await;
+        let logout = home.form_with_action("/logout");
+        let confirm = agent.submit(&home, &logout, &[], None).await;
+        assert!(
+            confirm
+                .chain
+                .iter()
+                .any(|u| u.as_str().starts_with(&format!("{issuer}/session/end"))),
+            "{name}: logout at its provider: {:?}",
+            confirm.chain
+        );
+        let form = confirm
+            .forms()
+            .into_iter()
+            .find(|f| f.id.as_deref() == Some("op.logoutForm"))
+            .unwrap_or_else(|| panic!("no logout confirmation at {}", confirm.url));
+        let yes = form.button("Yes, sign me out").clone();
+        let home = agent.submit(&confirm, &form, &[], Some(&yes)).await;
+        assert!(home.text().contains("visitor"), "{}", home.text());
+        providers[index]
+            .wait_for_events("end_session.success", 1)
+            .await;
+        assert_eq!(
+            providers[1 - index].output().lines().count(),
+            other_events,
+            "{name}: the other provider saw nothing"
+        );
+    }
+    drop(app);
+    done("8 two providers", started);
 }

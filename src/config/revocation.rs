@@ -85,19 +85,21 @@ impl Default for StoreConfig {
     }
 }
 
-/// The problems of the two tables.
-pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
+/// The problems of the two tables (app-level settings). `single`: a configuration without
+/// provider tables, whose one endpoint must differ from the other routes; with provider tables
+/// each provider's (`path/NAME`) is checked with every route (`providers::route_clashes`).
+pub(super) fn problems(config: &Config, single: bool) -> Vec<ConfigProblem> {
     let mut out = Vec::new();
     let path = &config.backchannel_logout.path;
     if let Some(message) = path_problem(path) {
         out.push(ConfigProblem::new(
-            "oidc.backchannel_logout",
+            "oidc.backchannel_logout".into(),
             format!(
                 "Your backchannel_logout.path {message}, e.g. /backchannel-logout. Current \
                  value: {path:?}."
             ),
         ));
-    } else {
+    } else if single {
         for (name, other) in [
             ("login_path", &config.login_path),
             ("callback_path", &config.callback_path),
@@ -105,7 +107,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
         ] {
             if other == path {
                 out.push(ConfigProblem::new(
-                    "oidc.backchannel_logout",
+                    "oidc.backchannel_logout".into(),
                     format!(
                         "Your backchannel_logout.path must differ from {name}: both are {path}."
                     ),
@@ -115,7 +117,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     }
     if config.store.max_entries == 0 {
         out.push(ConfigProblem::new(
-            "oidc.store",
+            "oidc.store".into(),
             "Your store.max_entries must be at least 1 (the default is 1000000).".into(),
         ));
     }
@@ -166,7 +168,7 @@ mod tests {
         config.backchannel_logout.path = "/logout".into();
         config.store.max_entries = 0;
         let problems = config.validate().unwrap_err().problems;
-        let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
+        let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["oidc.backchannel_logout", "oidc.store"]);
         assert!(problems[0].message.contains("logout_path"), "{problems:?}");
     }

@@ -13,7 +13,7 @@ use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgor
 use openidconnect::{JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeyUse, JwsSigningAlgorithm};
 use rocket::serde::json::serde_json::{self, Map, Value};
 
-use super::Rejection;
+use super::{IssuerPolicy, Rejection};
 use crate::config::{ClientAuthMethod, Config};
 use crate::util;
 
@@ -31,7 +31,7 @@ const MAX_LOGOUT_TOKEN_LEN: usize = 16 * 1024;
 /// What a logout token of one provider and client must satisfy, derived once from the config.
 #[derive(Clone)]
 pub struct LogoutTokenRules {
-    issuer: String,
+    issuer: IssuerPolicy,
     client_id: String,
     /// The client secret, which keys HS256/384/512 when those are allowed.
     hmac_secret: Option<String>,
@@ -55,15 +55,15 @@ impl std::fmt::Debug for LogoutTokenRules {
 
 impl LogoutTokenRules {
     /// The rules of `config`: the ID tokens' issuer, audience, algorithms and clock skew
-    /// (§2.6 steps 3 and 4: "in the same way as ID tokens").
+    /// (§2.6 steps 3 and 4: "in the same way as ID tokens"), the issuer exactly `oidc.issuer`.
     pub fn from_config(config: &Config) -> LogoutTokenRules {
         LogoutTokenRules {
-            issuer: config.issuer.clone(),
+            issuer: IssuerPolicy::Exact(config.issuer.clone()),
             client_id: config.client_id.clone(),
             hmac_secret: config
                 .client_secret
                 .clone()
-                .filter(|_| config.client_auth_method != ClientAuthMethod::None),
+                .filter(|_| config.client_auth_method != Some(ClientAuthMethod::None)),
             algorithms: config
                 .signing_algorithms()
                 .into_iter()
@@ -72,6 +72,12 @@ impl LogoutTokenRules {
             clock_skew: config.clock_skew_secs.min(i64::MAX as u64) as i64,
             trusted_audiences: config.trusted_audiences.clone(),
         }
+    }
+
+    /// The same rules with the issuer policy discovery resolved (a multi-tenant template
+    /// accepts its tenants' issuers, as for ID tokens).
+    pub fn with_issuer_policy(self, issuer: IssuerPolicy) -> LogoutTokenRules {
+        LogoutTokenRules { issuer, ..self }
     }
 
     /// The clock skew tolerated (seconds).
@@ -83,6 +89,8 @@ impl LogoutTokenRules {
 /// What a valid logout token says. `Debug` shows `sub` and times, never `sid` or `jti`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ValidatedLogoutToken {
+    /// Its issuer: the provider's (or, for a multi-tenant provider, a tenant's).
+    pub iss: String,
     /// The user whose sessions end, when given.
     pub sub: Option<String>,
     /// The provider session that ends, when given (§2.4: at least one of `sub` and `sid`).
@@ -98,6 +106,7 @@ pub struct ValidatedLogoutToken {
 impl std::fmt::Debug for ValidatedLogoutToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ValidatedLogoutToken")
+            .field("iss", &self.iss)
             .field("sub", &self.sub)
             .field("sid", &self.sid.as_ref().map(|_| "<redacted>"))
             .field("iat", &self.iat)
@@ -220,8 +229,8 @@ pub fn validate_logout_token(
     })?;
 
     // §2.6 step 4: iss, aud, iat (and exp when present) as for ID tokens.
-    match payload.get("iss").and_then(Value::as_str) {
-        Some(iss) if iss == rules.issuer => {}
+    let iss = match payload.get("iss").and_then(Value::as_str) {
+        Some(iss) if rules.issuer.accepts(iss) => iss.to_owned(),
         Some(iss) => {
             return Err(Rejection::Invalid(format!(
                 "iss `{}` is not the configured issuer",
@@ -229,7 +238,7 @@ pub fn validate_logout_token(
             )))
         }
         None => return Err(reject("no iss")),
-    }
+    };
     check_audience(rules, payload.get("aud"))?;
     let skew = rules.clock_skew;
     let iat = payload
@@ -304,6 +313,7 @@ pub fn validate_logout_token(
     // §2.4: jti is required; the endpoint checks it was not seen before (§2.6 step 10).
     let jti = string_claim("jti")?.ok_or_else(|| reject("no jti"))?;
     Ok(ValidatedLogoutToken {
+        iss,
         sub,
         sid,
         jti,
@@ -378,6 +388,7 @@ mod tests {
 
     fn token(iat: i64, exp: Option<i64>) -> ValidatedLogoutToken {
         ValidatedLogoutToken {
+            iss: "https://op.example".into(),
             sub: Some("ada".into()),
             sid: None,
             jti: "j".into(),

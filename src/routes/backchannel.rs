@@ -1,5 +1,7 @@
 //! `POST /backchannel-logout` (OpenID Connect Back-Channel Logout 1.0): the provider ends
-//! sessions of this app. The logout token is validated in full (§2.6, `provider::logout_token`),
+//! sessions of this app. One endpoint per provider: with provider tables, provider `NAME`'s is
+//! `backchannel_logout.path/NAME`, so the path says whose keys and rules a token is checked
+//! with. The logout token is validated in full (§2.6, `provider::logout_token`),
 //! its `jti` must be new (step 10), and a marker per session it names goes to the revocation
 //! store (§2.7), which the guards consult on every request. The answer is 200 with
 //! `Cache-Control: no-store`, or 400 with an OAuth error JSON (§2.8); bad input never yields a
@@ -15,22 +17,25 @@ use rocket::serde::json::serde_json::json;
 use rocket::{Data, Request, Response};
 
 use crate::provider::ValidatedLogoutToken;
-use crate::state::{OidcState, NOT_ATTACHED};
-use crate::store::StoreKey;
+use crate::state::{OidcState, ProviderState, NOT_ATTACHED};
+use crate::store::{RevocationKeys, StoreKey};
 use crate::util;
 
 /// The largest request body read: a logout token is well under 2 KB, the token rules refuse
 /// more than 16 KiB.
 const MAX_BODY_BYTES: u64 = 32 * 1024;
 
-/// The back-channel logout endpoint.
+/// The back-channel logout endpoint of the provider at `index`.
 #[derive(Clone)]
-pub(super) struct BackchannelLogout;
+pub(super) struct BackchannelLogout {
+    pub index: usize,
+}
 
 #[rocket::async_trait]
 impl Handler for BackchannelLogout {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        let Some(state) = OidcState::of(req) else {
+        let found = OidcState::of(req).and_then(|s| Some((s, s.providers.get(self.index)?)));
+        let Some((state, provider)) = found else {
             log::error!("OpenID Connect: back-channel logout: {NOT_ATTACHED}");
             return Outcome::Success(error(
                 Status::InternalServerError,
@@ -38,7 +43,8 @@ impl Handler for BackchannelLogout {
                 NOT_ATTACHED,
             ));
         };
-        Outcome::Success(match logout(req, data, state).await {
+        let prefix = provider.log_prefix(state.named);
+        Outcome::Success(match logout(req, data, state, provider).await {
             Ok(()) => Response::build()
                 .status(Status::Ok)
                 .header(Header::new("Cache-Control", "no-store"))
@@ -47,7 +53,7 @@ impl Handler for BackchannelLogout {
                 error: code,
                 reason,
             }) => {
-                log::warn!("OpenID Connect: back-channel logout refused: {reason}");
+                log::warn!("{prefix}: back-channel logout refused: {reason}");
                 error(Status::BadRequest, code, &reason)
             }
         })
@@ -79,16 +85,21 @@ fn error(status: Status, code: &str, description: &str) -> Response<'static> {
         .finalize()
 }
 
-async fn logout(req: &Request<'_>, data: Data<'_>, state: &OidcState) -> Result<(), Failure> {
+async fn logout(
+    req: &Request<'_>,
+    data: Data<'_>,
+    state: &OidcState,
+    provider: &ProviderState,
+) -> Result<(), Failure> {
     let raw = logout_token(req, data).await?;
     let now = util::now_unix();
-    let token = state
+    let token = provider
         .provider
         .verify_logout_token(&raw, now)
         .await
         .map_err(|reason| invalid(format!("invalid logout_token: {reason}")))?;
-    let skew = state.provider.clock_skew();
-    let keys = state.revocation_keys();
+    let skew = provider.provider.clock_skew();
+    let keys = provider.keys_of(Some(&token.iss));
 
     // §2.6 step 10: a jti seen before is a replay.
     let jti = keys.jti(&token.jti);
@@ -102,20 +113,24 @@ async fn logout(req: &Request<'_>, data: Data<'_>, state: &OidcState) -> Result<
         // The logout matters more than the replay check: a replayed token can only write its
         // markers again, which never reach past its iat plus the skew.
         Err(e) => log::warn!(
-            "OpenID Connect: back-channel logout: replay check skipped ({e}); logging out anyway"
+            "{}: back-channel logout: replay check skipped ({e}); logging out anyway",
+            provider.log_prefix(state.named)
         ),
     }
 
     // §2.7: sid names one provider session; sub alone every session of the user.
     let logged_out_at = token.logged_out_at(now, skew);
     let expires_at = state.marker_expiry(logged_out_at);
-    for key in markers(state, &token) {
+    for key in markers(&keys, &token) {
         if let Err(e) = state
             .store()
             .record(key, logged_out_at, expires_at, now)
             .await
         {
-            log::error!("OpenID Connect: back-channel logout: the marker was not written ({e})");
+            log::error!(
+                "{}: back-channel logout: the marker was not written ({e})",
+                provider.log_prefix(state.named)
+            );
             return Err(Failure {
                 error: "server_error",
                 reason: "the sessions could not be signed out; send the logout again".into(),
@@ -123,7 +138,8 @@ async fn logout(req: &Request<'_>, data: Data<'_>, state: &OidcState) -> Result<
         }
     }
     log::info!(
-        "OpenID Connect: back-channel logout: signed out {}",
+        "{}: back-channel logout: signed out {}",
+        provider.log_prefix(state.named),
         match (&token.sid, &token.sub) {
             (Some(_), Some(sub)) => format!(
                 "one provider session of subject `{}`",
@@ -142,8 +158,7 @@ async fn logout(req: &Request<'_>, data: Data<'_>, state: &OidcState) -> Result<
 /// The markers a valid logout token writes: its `sid`; with `sub` as well, also the user's
 /// sessions whose ID token had no `sid` (they cannot be told apart, so they all end: fail
 /// safe); `sub` alone, every session of the user.
-fn markers(state: &OidcState, token: &ValidatedLogoutToken) -> Vec<StoreKey> {
-    let keys = state.revocation_keys();
+fn markers(keys: &RevocationKeys, token: &ValidatedLogoutToken) -> Vec<StoreKey> {
     match (&token.sid, &token.sub) {
         (Some(sid), Some(sub)) => vec![keys.sid(sid), keys.sub_sidless(sub)],
         (Some(sid), None) => vec![keys.sid(sid)],

@@ -1,6 +1,7 @@
-//! `POST /logout`: ends the session here and at the provider (RP-Initiated Logout 1.0), after
-//! checking that the request is not cross-site; a marker in the revocation store makes every
-//! copy of the cookie invalid too. `GET` shows a confirmation form.
+//! `POST /logout`: ends the session here and at the provider that signed the user in
+//! (RP-Initiated Logout 1.0), after checking that the request is not cross-site; a marker in the
+//! revocation store makes every copy of the cookie invalid too. `GET` shows a confirmation
+//! form.
 
 use rocket::http::{Method, Status};
 use rocket::route::{Handler, Outcome};
@@ -9,7 +10,7 @@ use rocket::{Data, Request};
 use super::pages::{html, login_failure, page, see_other};
 use super::state_of;
 use crate::session::{self, SessionData};
-use crate::state::OidcState;
+use crate::state::{OidcState, ProviderState};
 use crate::user;
 use crate::util;
 
@@ -28,7 +29,7 @@ impl Handler for Logout {
             let body = format!(
                 "<p>Sign out of this application?</p><form method=\"post\" action=\"{}\">\
                  <button type=\"submit\">Log out</button></form>",
-                util::html_escape(&state.config.logout_path)
+                util::html_escape(&state.app.logout_path)
             );
             return Outcome::Success(html(Status::Ok, page("Log out", &body)));
         }
@@ -53,31 +54,43 @@ fn cross_site(req: &Request<'_>, state: &OidcState) -> Option<String> {
         }
     }
     if let Some(origin) = headers.get_one("Origin") {
-        if !origin.eq_ignore_ascii_case(&state.config.app_base_url) {
+        if !origin.eq_ignore_ascii_case(&state.app.app_base_url) {
             return Some(format!("Origin: {}", util::truncate(origin, 100)));
         }
     }
     None
 }
 
+/// Ends the session, and at the provider that signed the user in: revocation (RFC 7009) and
+/// RP-Initiated Logout. Returns where to send the browser.
 async fn logout(req: &Request<'_>, state: &OidcState) -> String {
-    let config = &state.config;
     let jar = req.cookies();
     let opts = state.cookie_options();
     let session = session::read_session(jar, opts);
     session::clear_session(jar, opts);
     let Some(session) = session else {
-        return config.post_logout_redirect_uri();
+        return state.app.post_logout_redirect_uri();
     };
-    mark_signed_out(state, &session).await;
+    // A session of a provider no longer configured ends here only.
+    let Some(provider) = state.provider_of(&session) else {
+        return state.app.post_logout_redirect_uri();
+    };
+    let config = &provider.config;
+    mark_signed_out(state, provider, &session).await;
     if let Some(token) = &session.refresh_token {
-        state.provider.revoke(config, token, "refresh_token").await;
+        provider
+            .provider
+            .revoke(config, token, "refresh_token")
+            .await;
     }
     if let Some(token) = &session.access_token {
-        state.provider.revoke(config, token, "access_token").await;
+        provider
+            .provider
+            .revoke(config, token, "access_token")
+            .await;
     }
-    log::info!("OpenID Connect: signed out");
-    let Some(end_session) = state.provider.metadata.end_session_endpoint.as_deref() else {
+    log::info!("{}: signed out", provider.log_prefix(state.named));
+    let Some(end_session) = provider.provider.metadata.end_session_endpoint.as_deref() else {
         return config.post_logout_redirect_uri();
     };
     let Ok(mut url) = url::Url::parse(end_session) else {
@@ -97,18 +110,19 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
 /// Writes the marker that signs this session out wherever a copy of its cookie is shown, on
 /// every instance sharing the store: by the provider's `sid` when the ID token has one (every
 /// session of that provider session), else by the session's own id.
-async fn mark_signed_out(state: &OidcState, session: &SessionData) {
-    let Some(claims) = user::user_claims(&state.config, session, None) else {
+async fn mark_signed_out(state: &OidcState, provider: &ProviderState, session: &SessionData) {
+    let Some(claims) = user::user_claims(&provider.binding, session, None) else {
         return; // not a session of this client: nothing of ours to sign out
     };
-    let keys = state.revocation_keys();
-    let key = match (claims.sid.as_deref(), session.session_id.as_deref()) {
+    let keys = provider.keys_of(claims.tenant_issuer());
+    let key = match (claims.sid(), session.session_id.as_deref()) {
         (Some(sid), _) => keys.sid(sid),
         (None, Some(id)) => keys.session(id),
         (None, None) => {
             log::info!(
-                "OpenID Connect: this session predates revocation markers (no sid, no session \
-                 id): a copy of its cookie stays valid until it expires"
+                "{}: this session predates revocation markers (no sid, no session id): a \
+                 copy of its cookie stays valid until it expires",
+                provider.log_prefix(state.named)
             );
             return;
         }
