@@ -1,8 +1,9 @@
 //! Micro-benchmarks (issue 8): decoding a session into a `UserContext`, encoding one, the
 //! callback's own work with the provider's answers recorded from a real development issuer, the
-//! revocation check of every guarded request (issue 14), and the `return_to` check. A hand-written harness (`harness = false`): warm-up, batches of ~2 ms,
-//! median per iteration. Run: `cargo bench --bench oidc` (`-- FILTER` for a subset,
-//! `BENCH_QUICK=1` for fewer samples).
+//! revocation check of every guarded request (issue 14), and the `return_to` check. A
+//! hand-written harness (`harness = false`): warm-up, batches of ~2 ms, median per iteration.
+//! Run: `cargo bench --bench oidc` (`-- FILTER` for a subset, `BENCH_QUICK=1` for fewer
+//! samples).
 
 mod support;
 

@@ -1,9 +1,9 @@
 //! Everything that talks to one OpenID Provider: discovery (`metadata.rs`, with its redirects
 //! in `redirect.rs`, the RFC 8414 fallback in `rfc8414.rs` and the capability checks in
 //! `capabilities.rs`), the key cache (`jwks.rs`, which sorts keys with `key_census.rs`), the
-//! pure ID-token rules (`id_token.rs`) and logout-token rules (`logout_token.rs`), the token endpoint (`token.rs`, with the client
-//! authentication chosen in `client_auth.rs` and the credential check judged in `verdict.rs`)
-//! userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
+//! pure ID-token and logout-token rules (`id_token.rs`, `logout_token.rs`), the token endpoint
+//! (`token.rs`, with the client authentication chosen in `client_auth.rs` and the credential
+//! check judged in `verdict.rs`), userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
 //! multi-tenant template). [`Provider`] ties them together for the routes.
 
 mod capabilities;
@@ -22,9 +22,9 @@ mod verdict;
 
 pub use id_token::{validate, ExpectedNonce, IdTokenRules, Rejection, ValidatedIdToken};
 pub use issuer::IssuerPolicy;
-// The constants are for the rule tests (feature `internals`).
 #[cfg(feature = "internals")]
 pub use issuer::TenantTemplate;
+// The constants and the pure validation are for the rule tests (feature `internals`).
 #[allow(unused_imports)]
 pub use logout_token::{
     validate_logout_token, LogoutTokenRules, ValidatedLogoutToken, BACKCHANNEL_LOGOUT_EVENT,

@@ -29,12 +29,40 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Where markers and the replay cache live. The crate uses [`MemoryStore`] unless
 /// [`OidcFairing::revocation_store`](crate::OidcFairing::revocation_store) is given another.
 ///
-/// **Contract.** [`is_revoked`](RevocationStore::is_revoked) runs on every guarded request: it
-/// must answer from memory, without I/O, without waiting (a shared store keeps a local copy and
-/// feeds it in the background). The asynchronous operations run only on logout and on the
-/// back-channel endpoint. A store must never forget a marker before its `expires_at` to save
-/// memory; when it cannot keep one it must fail safe (refuse more sessions, not fewer) and log
-/// it.
+/// # Contract
+///
+/// What every implementation must keep (the in-memory [`MemoryStore`] does; a shared store,
+/// such as one on Redis that each instance mirrors locally through pub/sub, must too):
+///
+/// - **The check stays in memory.** [`is_revoked`](RevocationStore::is_revoked) runs on every
+///   guarded request: it answers from this process's memory, with no I/O, no `await`, no
+///   blocking on anything but a short lock; a shared store keeps a local copy and feeds it in
+///   the background (target: ≤ 0.5 µs with 100,000 markers, `benches/oidc.rs`). A marker
+///   written elsewhere may reach the copy a moment later; that delay is the store's to bound
+///   and document.
+/// - **A write is durable when it returns `Ok`.** [`record`](RevocationStore::record) returns
+///   `Ok(())` only once the marker is stored where every instance will see it (for Redis:
+///   acknowledged by the server, not merely queued or published). The back-channel endpoint
+///   answers the provider 200 only after that `Ok` (Back-Channel Logout 1.0 §2.8: 200 means the
+///   logout succeeded); on `Err` it answers 400 `server_error` so that the provider may retry.
+///   `record` also makes the marker visible to this instance's own `is_revoked` before it
+///   returns.
+/// - **The replay check is one atomic "insert if absent".**
+///   [`first_use`](RevocationStore::first_use) must decide and insert in one step (a lock held
+///   across both, Redis `SET key value NX EXAT t`), so that of two instances receiving the
+///   same `jti` at once exactly one gets `Ok(true)` (§2.6 step 10).
+/// - **Never forget a live marker to save memory.** A marker is kept until its `expires_at`
+///   (then it may be dropped); a store that cannot keep one more must fail safe (refuse more
+///   sessions, not fewer) and log it. A marker already present keeps the later
+///   `logged_out_at` and `expires_at` (writes are monotonic, so their order does not matter).
+/// - **Keys are opaque digests** ([`StoreKey`]): the store never sees an issuer, `sid`, `sub`
+///   or `jti` in clear, and stores keys as given (they already include the issuer, so the
+///   markers of several providers never collide).
+/// - **Object-safe**: the crate holds it as `Arc<dyn RevocationStore>`; asynchronous
+///   operations return a [`BoxFuture`].
+///
+/// The asynchronous operations run only on `POST /logout` and on the back-channel endpoint,
+/// never on a guarded request (a login, too, only calls `is_revoked`).
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,6 +98,8 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// Writes the marker "sessions of `key` created at or before `logged_out_at` are signed
     /// out", to be kept until `expires_at` (both Unix seconds); `now` is the current time, for
     /// pruning. A marker already there keeps the later `logged_out_at` and `expires_at`.
+    /// `Ok` means durable and visible to every instance sharing the store (see the contract);
+    /// the back-channel endpoint answers 200 only then.
     fn record(
         &self,
         key: StoreKey,
@@ -79,7 +109,8 @@ pub trait RevocationStore: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// Remembers a logout token's `jti` until `expires_at`: `Ok(true)` the first time,
-    /// `Ok(false)` when it was seen before and has not expired (a replay).
+    /// `Ok(false)` when it was seen before and has not expired (a replay). One atomic "insert
+    /// if absent" (see the contract): concurrent calls with one `jti` give exactly one `true`.
     fn first_use(
         &self,
         jti: StoreKey,
