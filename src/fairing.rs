@@ -5,6 +5,7 @@ use std::time::Instant;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Rocket};
 
+use crate::authz;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::http::Http;
@@ -141,6 +142,8 @@ impl Fairing for OidcFairing {
         } else {
             rocket = rocket.register("/", unauthorized::catchers());
         }
+        // The 403 / 500 pages of `Authorized` (issue 16).
+        rocket = authz::register_catchers(rocket);
         log::info!(
             "OpenID Connect: 4/4 mounted {} (ignite took {} ms)",
             mounted.join(", "),

@@ -109,6 +109,8 @@
 
 // The modules, from the bottom up: each imports only from those above it in this list (see the
 // README's Architecture section).
+mod authz;
+mod claims;
 mod config;
 mod error;
 mod fairing;
@@ -126,6 +128,11 @@ mod util;
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
 
+pub use authz::{
+    access_denied, AccessDenied, Authorized, AuthzError, ClaimPath, EmailVerified, Requirement,
+    Rule,
+};
+pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem};
 pub use error::{Endpoint, LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};

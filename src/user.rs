@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::session::{SessionData, Stored};
+use crate::util::TypeCache;
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -136,6 +138,10 @@ pub struct UserContext {
     pub userinfo: UserInfo,
     /// The session's tokens.
     pub tokens: Tokens,
+    /// What the login hook stored in the session (`UserContext::app_data`).
+    pub(crate) app_data: Option<Value>,
+    /// What [`claims`](UserContext::claims) decoded for this request, shared by the clones.
+    pub(crate) cache: Arc<TypeCache>,
 }
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
@@ -400,6 +406,8 @@ pub(crate) fn into_context(
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         },
+        app_data: None,
+        cache: Arc::default(),
     }
 }
 
