@@ -127,6 +127,8 @@ mod util;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
+#[cfg(feature = "dev-issuer")]
+pub mod testing;
 
 pub use authz::{
     access_denied, AccessDenied, Authorized, AuthzError, ClaimPath, EmailVerified, Requirement,

@@ -6,6 +6,7 @@ use rocket::{Ignite, Request, Rocket};
 use crate::config::Config;
 use crate::provider::Provider;
 use crate::session::{CookieOptions, Lifetimes};
+use crate::util::Clock;
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -17,6 +18,7 @@ pub struct OidcState {
     pub(crate) provider: Provider,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
+    clock: Clock,
 }
 
 impl OidcState {
@@ -33,6 +35,7 @@ impl OidcState {
             provider,
             cookies,
             lifetimes,
+            clock: Clock::default(),
         }
     }
 
@@ -61,6 +64,12 @@ impl OidcState {
     /// The session lifetimes.
     pub(crate) fn lifetimes(&self) -> Lifetimes {
         self.lifetimes
+    }
+
+    /// The clock session lifetimes are measured with (the system clock, unless a test of the
+    /// app moved it: `testing::advance_clock`).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

@@ -2,6 +2,7 @@
 //! per-value cache keyed by type.
 
 use std::any::{Any, TypeId};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -43,6 +44,31 @@ pub(crate) fn random_token(bytes: usize) -> String {
 /// Seconds since the Unix epoch.
 pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The clock session lifetimes are measured with: the system clock plus an offset that only the
+/// `testing` module (feature `dev-issuer`) moves, so that a test of an app can let its sessions
+/// expire without sleeping. Clones share the offset.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Clock {
+    offset: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// Seconds since the Unix epoch, on this clock.
+    pub(crate) fn now_unix(&self) -> i64 {
+        now_unix().saturating_add(self.offset.load(Ordering::Relaxed))
+    }
+
+    /// Moves the clock `secs` seconds forward (test support).
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) fn advance(&self, secs: i64) {
+        let _ = self
+            .offset
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(secs))
+            });
+    }
 }
 
 /// Values computed at most once per owner, one per type: the claims a request decodes

@@ -149,7 +149,13 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
-    let data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    let data = new_session(
+        config,
+        &tokens,
+        id_token,
+        userinfo,
+        state.clock().now_unix(),
+    );
     // What the guards will read back must be readable, or the user would loop through login.
     if user::user_context(config, &data).is_none() {
         return Err(LoginError::IdToken(
