@@ -51,6 +51,8 @@ pub enum StartupError {
     NoSigningKeys {
         /// The `jwks_uri` that was requested.
         url: String,
+        /// What the set holds instead, in words (`2 encryption key(s) ignored`), or empty.
+        others: String,
     },
     /// The token endpoint rejected the client credentials.
     CredentialsRejected {
@@ -60,8 +62,11 @@ pub enum StartupError {
         error: String,
         /// The HTTP status of that answer.
         status: u16,
-        /// The provider's `error_description`, if any.
+        /// The provider's `error_description` (or `message`), if any.
         description: Option<String>,
+        /// What the provider's metadata says against the configured client authentication
+        /// method, when it does not list it; else `None`.
+        hint: Option<String>,
     },
     /// The credential check could not be completed (network error, 5xx, ...).
     CredentialCheck {
@@ -78,11 +83,10 @@ impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartupError::Config(e) => write!(f, "invalid OpenID Connect configuration:\n{e}"),
-            StartupError::Discovery { url, source } => write!(
-                f,
-                "could not discover the issuer at {url}: {source}; check oidc.issuer \
-                 (it must be the exact issuer URL whose /.well-known/openid-configuration exists)"
-            ),
+            StartupError::Discovery { url, source } => {
+                write!(f, "could not discover the issuer at {url}: {source}; ")?;
+                discovery_advice(f, url, source)
+            }
             StartupError::IssuerMismatch {
                 configured,
                 discovered,
@@ -99,16 +103,23 @@ impl fmt::Display for StartupError {
                 f,
                 "could not load the issuer's signing keys from {url}: {source}"
             ),
-            StartupError::NoSigningKeys { url } => write!(
-                f,
-                "could not load the issuer's signing keys from {url}: the key set holds no key \
-                 this client can use"
-            ),
+            StartupError::NoSigningKeys { url, others } => {
+                write!(
+                    f,
+                    "could not load the issuer's signing keys from {url}: the key set holds no \
+                     key that can verify an ID-token signature"
+                )?;
+                if !others.is_empty() {
+                    write!(f, " ({others})")?;
+                }
+                Ok(())
+            }
             StartupError::CredentialsRejected {
                 client_id,
                 error,
                 status,
                 description,
+                hint,
             } => {
                 write!(
                     f,
@@ -118,9 +129,13 @@ impl fmt::Display for StartupError {
                 if let Some(d) = description {
                     write!(f, ": {}", crate::util::truncate(d, 200))?;
                 }
+                write!(f, "): ")?;
+                if let Some(hint) = hint {
+                    write!(f, "{hint}; otherwise ")?;
+                }
                 write!(
                     f,
-                    "): check oidc.client_id and oidc.client_secret (or ROCKET_OIDC_CLIENT_SECRET), \
+                    "check oidc.client_id and oidc.client_secret (or ROCKET_OIDC_CLIENT_SECRET), \
                      and oidc.client_auth_method; set oidc.check_credentials = false only if \
                      your provider objects to this check"
                 )
@@ -136,6 +151,40 @@ impl fmt::Display for StartupError {
                  oidc.check_credentials = false to skip this check"
             ),
         }
+    }
+}
+
+/// What to change after a failed discovery, by cause: a missing document, a redirect not
+/// followed, an unreachable host, or something else at that URL.
+fn discovery_advice(f: &mut fmt::Formatter<'_>, url: &str, source: &FetchError) -> fmt::Result {
+    match source {
+        FetchError::Status(404 | 410) => write!(
+            f,
+            "there is no discovery document at that URL: check that oidc.issuer is the issuer \
+             URL itself, as the provider documents it (this crate appends \
+             /.well-known/openid-configuration)"
+        ),
+        FetchError::Redirect { .. } => write!(
+            f,
+            "check oidc.issuer (the discovery URL may redirect, but at most 5 times, and never \
+             from https to http)"
+        ),
+        FetchError::Http(HttpError::Transport(_) | HttpError::Timeout(_)) => {
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| url.to_owned());
+            write!(
+                f,
+                "check that {host} is reachable from this machine (DNS, proxy, firewall), and \
+                 oidc.issuer"
+            )
+        }
+        _ => write!(
+            f,
+            "check oidc.issuer (it must be the exact issuer URL whose \
+             /.well-known/openid-configuration exists)"
+        ),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::authz;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::http::Http;
-use crate::provider::Provider;
+use crate::provider::{CheckOutcome, Provider};
 use crate::routes;
 use crate::state::OidcState;
 use crate::unauthorized;
@@ -25,13 +25,18 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///    [`with_config`](OidcFairing::with_config)) with the `ROCKET_OIDC_<KEY>` environment
 ///    variables, and validates it before any network call, reporting every problem at once;
 /// 2. **discover**: fetches `<issuer>/.well-known/openid-configuration` within
-///    `oidc.http_timeout_secs`, requires its `issuer` to equal `oidc.issuer` exactly, the `code`
-///    response type, a token endpoint and a JWKS, and loads the signing keys (keys it cannot
-///    parse are skipped);
+///    `oidc.http_timeout_secs` (following up to 5 redirects, never from https to http), requires
+///    its `issuer` to equal `oidc.issuer` exactly, the `code` response type, a token endpoint, a
+///    JWKS, and an ID-token signing algorithm that `oidc.id_token_signing_algs` accepts; takes
+///    endpoints it lacks (such as `revocation_endpoint`) from the RFC 8414 metadata
+///    (`/.well-known/oauth-authorization-server`) when that names the same issuer; chooses the
+///    client authentication method (see [`Config::client_auth_method`]); and loads the keys that
+///    can verify a signature (encryption keys are ignored, malformed ones skipped with a
+///    warning);
 /// 3. **check credentials**: sends the token endpoint an authorization-code grant with a code that
-///    cannot be valid; `invalid_client` (or any 401) means the client id or secret is wrong and
-///    launch fails, `invalid_grant` means they were accepted (`oidc.check_credentials = false`
-///    skips this);
+///    cannot be valid; `invalid_client` (or any 401 or 403) means the client id or secret is
+///    wrong and launch fails, `invalid_grant` means they were accepted, and an answer that says
+///    neither is quoted in a warning (`oidc.check_credentials = false` skips this);
 /// 4. **mount** the login, callback and logout routes at their configured paths, register the
 ///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
 ///    and manage the state the guards need.
@@ -86,20 +91,50 @@ impl OidcFairing {
 
         let http = Http::new(config.http_timeout()).map_err(StartupError::HttpClient)?;
         let provider = Provider::discover(&config, http).await?;
+        let yes_no = |present: bool| if present { "yes" } else { "no" };
+        let end_session = provider.metadata.end_session_endpoint.is_some();
+        let revocation = provider.metadata.revocation_endpoint.is_some();
         log::info!(
-            "OpenID Connect: 2/4 discovered {} ({} signing key(s), end_session {}, revocation {}) in {} ms",
+            "OpenID Connect: 2/4 discovered {} ({}, end_session {}, revocation {}) in {} ms",
             config.issuer,
-            provider.key_count(),
-            if provider.metadata.end_session_endpoint.is_some() { "yes" } else { "no" },
-            if provider.metadata.revocation_endpoint.is_some() { "yes" } else { "no" },
+            provider.key_summary(),
+            yes_no(end_session),
+            yes_no(revocation),
             started.elapsed().as_millis()
         );
+        // What a missing endpoint means for the user (OpenID Connect RP-Initiated Logout 1.0,
+        // RFC 7009): said once at launch, at info, since many providers publish neither.
+        let logout = &config.logout_path;
+        if !end_session {
+            log::info!(
+                "OpenID Connect: {logout} signs out of this app only (the provider advertises \
+                 no end_session_endpoint)"
+            );
+        }
+        if !revocation {
+            log::info!(
+                "OpenID Connect: {logout} revokes no tokens (the provider advertises no \
+                 revocation_endpoint)"
+            );
+        }
 
+        let auth = provider.token_auth();
         if config.check_credentials {
-            let verdict = provider.check_credentials(&config).await?;
-            log::info!("OpenID Connect: 3/4 client credentials: {verdict}");
+            match provider.check_credentials(&config).await? {
+                CheckOutcome::Confirmed(verdict) => log::info!(
+                    "OpenID Connect: 3/4 client credentials: {verdict}; client authentication \
+                     {auth}"
+                ),
+                CheckOutcome::NotConfirmed(what) => log::warn!(
+                    "OpenID Connect: 3/4 client credentials NOT confirmed, continuing: {what}; \
+                     client authentication {auth}"
+                ),
+            }
         } else {
-            log::info!("OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = false)");
+            log::info!(
+                "OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = \
+                 false); client authentication {auth}"
+            );
         }
         Ok(OidcState::new(config, provider))
     }

@@ -14,8 +14,12 @@
 //!   (RFC 8725) and OpenID Connect Core 1.0.
 //! - `adv_*`: regressions for advisories published against peer libraries.
 //! - `bad_input_*`: malformed, oversized and slow input: never a 500, never a panic.
+//! - `provider_*`: what real providers publish (issue 12, items 8 and 9), named after the
+//!   provider that publishes it, in `conformance/provider_metadata.rs`.
 
 mod common;
+#[path = "conformance/provider_metadata.rs"]
+mod provider_metadata;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

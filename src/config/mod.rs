@@ -86,7 +86,7 @@ pub struct Config {
     /// output or in error messages.
     ///
     /// _Default:_ none; required unless [`Config::client_auth_method`] is
-    /// [`ClientAuthMethod::None`].
+    /// `Some(`[`ClientAuthMethod::None`]`)`.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub client_secret: Option<String>,
 
@@ -139,10 +139,16 @@ pub struct Config {
     #[serde(deserialize_with = "lenient::opt_string")]
     pub post_logout_redirect_uri: Option<String>,
 
-    /// How the client authenticates at the token endpoint.
+    /// How the client authenticates at the token and revocation endpoints
+    /// (`client_secret_basic`, `client_secret_post`, or `none` for a public client). Set it only
+    /// if the provider needs a method other than the one chosen for you; launch warns when the
+    /// provider does not list the one set here.
     ///
-    /// _Default:_ [`ClientAuthMethod::ClientSecretBasic`].
-    pub client_auth_method: ClientAuthMethod,
+    /// _Default:_ none: the first of `client_secret_basic`, `client_secret_post` that the
+    /// provider lists in `token_endpoint_auth_methods_supported` (`client_secret_basic` when it
+    /// lists none, OpenID Connect Discovery 1.0 §3); launch fails if it lists neither. The
+    /// launch log says which was chosen.
+    pub client_auth_method: Option<ClientAuthMethod>,
 
     /// Seconds of clock difference tolerated with the provider when checking `exp` and `iat`
     /// of ID tokens. At most 300.
@@ -310,7 +316,7 @@ const DEFAULT_SIGNING_ALGS: &[&str] = &[
 ];
 
 /// The algorithms that may be listed: the defaults plus the HMAC ones keyed with the secret.
-const KNOWN_SIGNING_ALGS: &[&str] = &[
+pub(crate) const KNOWN_SIGNING_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256",
     "HS384", "HS512",
 ];
@@ -338,7 +344,7 @@ impl Default for Config {
             logout_path: "/logout".into(),
             redirect_uri: None,
             post_logout_redirect_uri: None,
-            client_auth_method: ClientAuthMethod::ClientSecretBasic,
+            client_auth_method: None,
             clock_skew_secs: 60,
             http_timeout_secs: 10,
             session_idle_timeout_secs: 24 * 60 * 60,
@@ -528,7 +534,7 @@ fn parse_signing_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
 
 /// Whether the URL's host is a loopback one: `localhost` (and `*.localhost`, RFC 6761 §6.3),
 /// `127.0.0.0/8` or `[::1]`.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(domain)) => {
             let domain = domain.trim_end_matches('.').to_ascii_lowercase();

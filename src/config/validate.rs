@@ -224,13 +224,14 @@ fn client_id(config: &Config, out: &mut Problems) {
 fn client_secret(config: &Config, out: &mut Problems) {
     const KEY: &str = "oidc.client_secret";
     let secret = config.client_secret.as_deref();
-    if config.client_auth_method == ClientAuthMethod::None {
+    if config.client_auth_method == Some(ClientAuthMethod::None) {
         if secret.is_some() {
             out.push(
                 KEY,
                 "A client secret is set, but client_auth_method is \"none\" (a public client, \
-                 which has no secret). Remove the secret, or set client_auth_method to \
-                 \"client_secret_basic\" or \"client_secret_post\"."
+                 which has no secret). Remove the secret, or remove client_auth_method to let \
+                 the crate choose a method the provider lists (or set it to \
+                 \"client_secret_basic\" or \"client_secret_post\")."
                     .into(),
             );
         }
@@ -534,7 +535,7 @@ fn signing_algs(config: &Config, out: &mut Problems) {
                 .into(),
         );
     }
-    let has_secret = config.client_auth_method != ClientAuthMethod::None
+    let has_secret = config.client_auth_method != Some(ClientAuthMethod::None)
         && config
             .client_secret
             .as_deref()

@@ -61,7 +61,7 @@ impl IdTokenRules {
             hmac_secret: config
                 .client_secret
                 .clone()
-                .filter(|_| config.client_auth_method != ClientAuthMethod::None),
+                .filter(|_| config.client_auth_method != Some(ClientAuthMethod::None)),
             algorithms: config
                 .signing_algorithms()
                 .into_iter()
