@@ -153,6 +153,7 @@ pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> 
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(userinfo, id_token_expires_at, tokens))
@@ -169,6 +170,7 @@ pub fn stored_user_context(config: &Config, stored: &Stored) -> Option<UserConte
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(userinfo, id_token_expires_at, tokens))
@@ -406,7 +408,7 @@ pub(crate) fn into_context(
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         },
-        app_data: None,
+        app_data: data.app_data,
         cache: Arc::default(),
     }
 }
@@ -443,6 +445,7 @@ mod tests {
             userinfo_extra: Map::new(),
             created: 1_700_000_000,
             seen: 1_700_000_000,
+            app_data: None,
         }
     }
 

@@ -39,6 +39,7 @@ pub(crate) fn user(id_claims: Value, userinfo: Value, access_token: Option<Strin
         userinfo_extra: userinfo.as_object().unwrap().clone(),
         created: 1_700_000_000,
         seen: 1_700_000_000,
+        app_data: None,
     };
     user_context(&config(), &data).unwrap()
 }

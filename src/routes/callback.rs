@@ -8,6 +8,7 @@ use rocket::route::{Handler, Outcome};
 use rocket::serde::json::serde_json::{Map, Value};
 use rocket::{Data, Request};
 
+use super::hook;
 use super::pages::{login_failure, see_other};
 use super::state_of;
 use crate::config::Config;
@@ -113,7 +114,10 @@ impl Handler for Callback {
         };
         Outcome::Success(match finish_login(req, state).await {
             Ok(location) => see_other(location),
-            Err(e) => login_failure(Some(state), &e),
+            // A refusal of the login hook may answer otherwise (issue 16).
+            Err(e) => {
+                hook::refused(req, state, &e).unwrap_or_else(|| login_failure(Some(state), &e))
+            }
         })
     }
 }
@@ -149,7 +153,7 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
-    let data = new_session(
+    let mut data = new_session(
         config,
         &tokens,
         id_token,
@@ -162,13 +166,17 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
             "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
         ));
     }
+    // The app's login hook (issue 16) decides on what the guards will see, before anything is
+    // written: a refusal or a failure leaves no session.
+    let user = user::user_context(config, &data);
+    let landing = hook::run(req, user, &mut data, tx.return_to).await?;
     // Always a fresh session: whatever session cookie the browser had is replaced (session
     // fixation).
     session::clear_session(jar, opts);
     session::write_session(jar, opts, &data, state.lifetimes().absolute)
         .map_err(LoginError::Internal)?;
     log::info!("OpenID Connect: signed in subject `{subject}`");
-    Ok(tx.return_to)
+    Ok(landing)
 }
 
 /// The callback's checks before the provider is asked anything: the query, the transaction
@@ -261,6 +269,7 @@ pub fn new_session(
         },
         created: now,
         seen: now,
+        app_data: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! (`callback.rs`) and logout (`logout.rs`), with the pages they answer with (`pages.rs`).
 
 pub(crate) mod callback;
+mod hook;
 mod login;
 mod logout;
 mod pages;

@@ -49,6 +49,9 @@ pub struct SessionData {
     /// When the session was last written (Unix seconds): the idle lifetime counts from here.
     #[serde(rename = "s")]
     pub seen: i64,
+    /// What the app's login hook stored (`LoginDecision::data`), as JSON.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub app_data: Option<Value>,
 }
 
 /// `Debug` shows the times and which tokens are present, never their values.
@@ -66,6 +69,7 @@ impl std::fmt::Debug for SessionData {
             )
             .field("created", &self.created)
             .field("seen", &self.seen)
+            .field("app_data", &self.app_data.as_ref().map(|_| "<app data>"))
             .finish()
     }
 }
@@ -88,6 +92,9 @@ impl Lifetimes {
 }
 
 /// What a request's session cookies hold.
+// `Valid` is large, but a `Loaded` lives for one match per request: boxing the session would
+// cost an allocation on every signed-in request instead.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
     /// No session cookie at all: a visitor.

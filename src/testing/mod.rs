@@ -151,7 +151,7 @@ pub enum TestingError {
     SignInFailed {
         /// The callback's status.
         status: u16,
-        /// The start of its body.
+        /// Its body.
         body: String,
     },
     /// A step of the walk got an answer it should not have.
@@ -160,7 +160,7 @@ pub enum TestingError {
         step: String,
         /// The status.
         status: u16,
-        /// The start of the body.
+        /// The body.
         body: String,
     },
     /// The issuer could not be reached.
@@ -187,14 +187,13 @@ impl fmt::Display for TestingError {
                 "the app has no OpenID Connect state: attach `OidcFairing` (and check the \
                  log for why it failed)",
             ),
-            TestingError::SignInFailed { status, body } => {
-                write!(
-                    f,
-                    "the app's callback answered {status} instead of signing in: {body}"
-                )
-            }
+            TestingError::SignInFailed { status, body } => write!(
+                f,
+                "the app's callback answered {status} instead of signing in: {}",
+                text_of(body)
+            ),
             TestingError::UnexpectedResponse { step, status, body } => {
-                write!(f, "{step} answered {status}: {body}")
+                write!(f, "{step} answered {status}: {}", text_of(body))
             }
             TestingError::Issuer(e) => write!(f, "the development issuer: {e}"),
             TestingError::UnknownIssuer(issuer) => write!(
@@ -217,6 +216,29 @@ impl fmt::Display for TestingError {
 }
 
 impl std::error::Error for TestingError {}
+
+/// The readable start of a body: an HTML page's text without its markup and head.
+fn text_of(body: &str) -> String {
+    // After `<body`, the rest of that tag comes first.
+    let (mut in_tag, body) = match body.split_once("<body") {
+        Some((_, rest)) => (true, rest),
+        None => (false, body),
+    };
+    let mut text = String::new();
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::util::truncate(&text, 300)
+}
 
 /// Signs `user` into the app behind `client`: afterwards the client's requests carry that
 /// user's session, replacing any earlier one.
@@ -341,5 +363,16 @@ mod sealed {
         ) -> Result<Reply, TestingError>;
         /// Whether the client holds a session cookie of the app.
         fn has_session_cookie(&self) -> bool;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_messages_show_a_page_s_text_without_its_markup() {
+        let page = "<!doctype html><html><head><title>T</title><style>b{x:y}</style></head>\
+                    <body class=\"a\"><h1>Sign-in refused</h1><p>Not   here.</p></body></html>";
+        assert_eq!(super::text_of(page), "Sign-in refused Not here.");
+        assert_eq!(super::text_of(r#"{"error":"x"}"#), r#"{"error":"x"}"#);
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::sealed::Driver;
 use super::{TestUser, TestingError};
 use crate::dev_issuer::{add_user, auto_login, running};
-use crate::util;
 
 /// What a navigating browser sends: the app answers it as a page, not as an API.
 const NAVIGATE: &[(&str, &str)] = &[
@@ -15,16 +14,11 @@ const NAVIGATE: &[(&str, &str)] = &[
     ("Sec-Fetch-Dest", "document"),
 ];
 
-/// The start of a body, for an error message.
-fn excerpt(body: &str) -> String {
-    util::truncate(body.trim(), 300)
-}
-
 fn unexpected(step: &str, status: u16, body: &str) -> TestingError {
     TestingError::UnexpectedResponse {
         step: step.to_owned(),
         status,
-        body: excerpt(body),
+        body: body.to_owned(),
     }
 }
 
@@ -150,7 +144,7 @@ pub(super) async fn sign_in<C: Driver + ?Sized>(
         }
         return Err(TestingError::SignInFailed {
             status: done.status,
-            body: excerpt(&done.body),
+            body: done.body,
         });
     }
     if !client.has_session_cookie() {
