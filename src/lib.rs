@@ -69,8 +69,15 @@
 //!   provider's keys, refetched once on an unknown `kid`; `iss`, `aud`, `azp`, `exp`/`iat` with
 //!   clock skew, `nonce`, `at_hash`), fetches userinfo and writes the session; `POST /logout`
 //!   clears the session, revokes the tokens and signs out at the provider.
-//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works) and
-//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401).
+//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works),
+//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401) and
+//!   [`Authorized<R>`](Authorized) (signed in and meeting a [`Requirement`], such as
+//!   [`Rule::group`]; else 403, never a login redirect). Typed [`Claims`] come from the user
+//!   context, decoded once per request.
+//! - **Login hook** ([`OidcFairing::on_login`]): allow, refuse, redirect, or keep app data in
+//!   the session, before the session is written.
+//! - **Testing your app** (module `testing`, feature `dev-issuer`): `sign_in(&client, "ada")`
+//!   into a `rocket::local` client or a real server.
 //! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
 //!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
 //!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same
