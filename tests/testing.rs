@@ -11,9 +11,12 @@ use rocket::http::{Accept, Status};
 use rocket::local::asynchronous::Client;
 use rocket::serde::json::Value;
 use rocket::{get, routes, Build, Rocket};
-use rocket_openid_connect::dev_issuer::{DevIssuer, DevUser, DEFAULT_TENANT_ID};
+use rocket_openid_connect::dev_issuer::{
+    DevClient, DevIssuer, DevUser, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID,
+};
 use rocket_openid_connect::testing::{
-    self, advance_clock, expire_session, sign_in, sign_out, try_sign_in, TestServer, TestingError,
+    self, advance_clock, expire_session, sign_in, sign_in_at, sign_out, try_sign_in, TestServer,
+    TestingError,
 };
 use rocket_openid_connect::{AuthenticatedUser, OidcFairing, UserContext};
 
@@ -246,4 +249,51 @@ async fn sign_in_without_the_fairing_says_so() {
             .unwrap();
     let e = try_sign_in(&client, "ada").await.unwrap_err();
     assert!(matches!(e, TestingError::NotConfigured), "{e:?}");
+}
+
+#[get("/provider")]
+fn provider(user: AuthenticatedUser) -> String {
+    format!("{} {}", user.provider.name.as_str(), user.userinfo.sub)
+}
+
+#[rocket::async_test]
+async fn sign_in_at_names_the_provider_of_an_app_with_several() {
+    init_logging();
+    let mut issuers = Vec::new();
+    let mut figment = rocket::Config::figment()
+        .merge(("secret_key", TEST_SECRET_KEY))
+        .merge(("log_level", "normal"))
+        .merge(("oidc.app_base_url", "http://127.0.0.1:8000"));
+    for name in ["a", "b"] {
+        let client = DevClient::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+            .redirect_uri(format!(
+                "http://127.0.0.1/authorization-code/callback/{name}"
+            ))
+            .post_logout_redirect_uri("http://127.0.0.1/");
+        let issuer = DevIssuer::builder().client(client).start().await.unwrap();
+        let key = |k: &str| format!("oidc.providers.{name}.{k}");
+        figment = figment
+            .merge((key("issuer"), issuer.issuer_url()))
+            .merge((key("client_id"), DEFAULT_CLIENT_ID))
+            .merge((key("client_secret"), DEFAULT_CLIENT_SECRET));
+        issuers.push(issuer);
+    }
+    let rocket = rocket::custom(figment)
+        .attach(OidcFairing::new())
+        .mount("/", routes![provider]);
+    let client = Client::tracked(rocket).await.unwrap();
+    let e = try_sign_in(&client, "ada").await.unwrap_err();
+    assert!(matches!(e, TestingError::Provider(_)), "{e:?}");
+    assert!(e.to_string().contains("sign_in_at"), "{e}");
+    sign_in_at(&client, "b", "grace").await;
+    assert_eq!(body(&client, "/provider").await, "b grace-hopper-1906");
+    sign_in_at(&client, "a", DevUser::new("only-at-a", "ann")).await;
+    assert_eq!(body(&client, "/provider").await, "a only-at-a");
+    let e = testing::try_sign_in_at(&client, "c", "ada")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("no provider `c`; it has `a`, `b`"),
+        "{e}"
+    );
 }

@@ -73,6 +73,7 @@ fuzz_target!(|input: Input| {
         userinfo_extra,
         created: input.created,
         seen: input.seen,
+        provider: None,
         app_data: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {

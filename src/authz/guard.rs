@@ -214,18 +214,32 @@ impl<R: Requirement> Sentinel for Authorized<R> {
         if state::sentinel_abort(rocket, "Authorized") {
             return true;
         }
-        let keeps_access_token = rocket
-            .state::<OidcState>()
-            .is_some_and(|s| s.config.keep_access_token);
         let rule = R::rule();
-        if !keeps_access_token && rule.needs(ClaimSource::AccessToken) {
+        if !rule.needs(ClaimSource::AccessToken) {
+            return false;
+        }
+        // Every provider's sessions must keep the access token, or its users could never pass.
+        let Some(state) = rocket.state::<OidcState>() else {
+            return false;
+        };
+        let mut abort = false;
+        for provider in state
+            .providers
+            .iter()
+            .filter(|p| !p.config.keep_access_token)
+        {
+            let key = if state.named {
+                format!("oidc.providers.{}.keep_access_token", provider.name)
+            } else {
+                "oidc.keep_access_token".into()
+            };
             log::error!(
-                "`Authorized<{}>` checks {rule}, which needs the access token, but \
-                 oidc.keep_access_token is false: set it to true",
+                "`Authorized<{}>` checks {rule}, which needs the access token, but {key} is \
+                 false: set it to true",
                 R::name()
             );
-            return true;
+            abort = true;
         }
-        false
+        abort
     }
 }

@@ -76,7 +76,7 @@ impl Denial {
 /// ```
 pub fn access_denied(status: Status, req: &Request<'_>) -> AccessDenied {
     let denial = req.local_cache(|| Remembered(None)).0.clone();
-    let logout = OidcState::of(req).map_or("/logout", |s| s.config.logout_path.as_str());
+    let logout = OidcState::of(req).map_or("/logout", |s| s.app.logout_path.as_str());
     match denial {
         Some(Denial::Forbidden { name }) => {
             let html = is_browser_navigation(req).then(|| {

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::*;
 use crate::config::Config;
-use crate::session::SessionData;
-use crate::user::user_context;
+use crate::session::{SessionBinding, SessionData};
+use crate::user::bound_user_context;
 
 /// A compact JWS with this payload and a signature nobody checks here (as the session holds it).
 pub(crate) fn jwt(payload: Value) -> String {
@@ -39,9 +39,10 @@ pub(crate) fn user(id_claims: Value, userinfo: Value, access_token: Option<Strin
         userinfo_extra: userinfo.as_object().unwrap().clone(),
         created: 1_700_000_000,
         seen: 1_700_000_000,
+        provider: None,
         app_data: None,
     };
-    user_context(&config(), &data).unwrap()
+    bound_user_context(&SessionBinding::of(&config()), &data).unwrap()
 }
 
 #[derive(Debug, Deserialize, PartialEq)]

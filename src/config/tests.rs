@@ -21,7 +21,7 @@ fn valid() -> Config {
 }
 
 /// The problems of `config`, as `(key, message)` pairs.
-fn problems(config: &Config) -> Vec<(&'static str, String)> {
+fn problems(config: &Config) -> Vec<(String, String)> {
     match config.validate() {
         Ok(()) => Vec::new(),
         Err(e) => e.problems.into_iter().map(|p| (p.key, p.message)).collect(),
@@ -198,7 +198,10 @@ fn all_problems_are_reported_at_once() {
         id_token_signing_algs: vec!["none".into()],
         ..Default::default()
     };
-    let keys: Vec<_> = problems(&config).into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<_> = problems(&config)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect::<Vec<_>>();
     assert_eq!(
         keys,
         [
@@ -793,7 +796,7 @@ fn wrong_types_name_the_key_and_the_expected_type() {
         let text = error.to_string();
         assert!(!text.contains(SECRET));
         // In the order of the keys, unknown keys first.
-        let keys: Vec<_> = error.problems.iter().map(|p| p.key).collect();
+        let keys: Vec<_> = error.problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
             keys,
             [

@@ -85,9 +85,11 @@ pub(crate) fn discovery_url(issuer: &str) -> String {
     )
 }
 
-/// Discovery 1.0 §4.3: the document's `issuer` must be the configured one, exactly.
+/// Discovery 1.0 §4.3: the document's `issuer` must be the configured one, exactly (or, for a
+/// multi-tenant template, the template it fills).
 fn check_issuer(config: &Config, m: &ProviderMetadata) -> Result<(), StartupError> {
-    if m.issuer != config.issuer {
+    // A multi-tenant template that `oidc.issuer` fills is checked as such (`issuer.rs`).
+    if m.issuer != config.issuer && !super::issuer::template_fits(&config.issuer, &m.issuer) {
         return Err(StartupError::IssuerMismatch {
             configured: config.issuer.clone(),
             discovered: m.issuer.clone(),

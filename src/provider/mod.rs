@@ -3,11 +3,13 @@
 //! `capabilities.rs`), the key cache (`jwks.rs`, which sorts keys with `key_census.rs`), the
 //! pure ID-token rules (`id_token.rs`), the token endpoint (`token.rs`, with the client
 //! authentication chosen in `client_auth.rs` and the credential check judged in `verdict.rs`)
-//! and userinfo (`userinfo.rs`). [`Provider`] ties them together for the routes.
+//! userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
+//! multi-tenant template). [`Provider`] ties them together for the routes.
 
 mod capabilities;
 mod client_auth;
 mod id_token;
+mod issuer;
 mod jwks;
 mod key_census;
 mod metadata;
@@ -18,6 +20,9 @@ mod userinfo;
 mod verdict;
 
 pub use id_token::{validate, ExpectedNonce, IdTokenRules, Rejection, ValidatedIdToken};
+pub use issuer::IssuerPolicy;
+#[cfg(feature = "internals")]
+pub use issuer::TenantTemplate;
 pub(crate) use metadata::ProviderMetadata;
 pub(crate) use token::CheckOutcome;
 pub use token::TokenResponse;
@@ -52,6 +57,25 @@ impl Provider {
             reason: "the issuer is not a URL".into(),
         })?;
         let metadata = metadata::discover(config, &http).await?;
+        let policy = IssuerPolicy::resolve(config, &metadata.issuer).ok_or_else(|| {
+            StartupError::IssuerMismatch {
+                configured: config.issuer.clone(),
+                discovered: metadata.issuer.clone(),
+            }
+        })?;
+        if policy.template().is_none() && !config.allowed_tenants.is_empty() {
+            return Err(StartupError::Config(crate::config::ConfigError::single(
+                "oidc.allowed_tenants",
+                format!(
+                    "allowed_tenants is set, but issuer {} is not a multi-tenant one (its \
+                     discovery document names no {{tenantid}} template): remove \
+                     allowed_tenants, or configure the multi-tenant issuer (for Entra ID: \
+                     https://login.microsoftonline.com/organizations/v2.0)",
+                    config.issuer
+                ),
+            )));
+        }
+        let rules = rules.with_issuer_policy(policy);
         let token_auth = choose_client_auth(
             config.client_auth_method,
             metadata.token_endpoint_auth_methods_supported.as_deref(),
@@ -60,9 +84,7 @@ impl Provider {
             issuer: metadata.issuer.clone(),
             reason,
         })?;
-        if let Some(warning) = token_auth.not_listed() {
-            log::warn!("OpenID Connect: {warning}");
-        }
+        // The fairing logs `token_auth_warning`, naming the provider when there are several.
         let revocation_auth = choose_revocation_auth(
             config.client_auth_method,
             metadata
@@ -131,9 +153,19 @@ impl Provider {
         }
     }
 
+    /// The warning of a configured client authentication method the provider does not list.
+    pub(crate) fn token_auth_warning(&self) -> Option<String> {
+        self.token_auth.not_listed()
+    }
+
     /// The client authentication at the token endpoint, and why, for the launch log.
     pub(crate) fn token_auth(&self) -> String {
         self.token_auth.describe()
+    }
+
+    /// Which `iss` is this provider's (the ID token rules, RFC 9207, the guard's check).
+    pub(crate) fn issuer_policy(&self) -> &IssuerPolicy {
+        self.rules.issuer_policy()
     }
 
     /// Validates an ID token completely (OIDC Core §3.1.3.7) at the current time, refetching the

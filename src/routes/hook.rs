@@ -137,7 +137,7 @@ pub(super) fn refused(
     if let Some(to) = redirect {
         return Some(see_other(to.clone()));
     }
-    if state.config.failure_redirect.is_some() {
+    if state.app.failure_redirect.is_some() {
         return None;
     }
     if !is_browser_navigation(req) {

@@ -176,6 +176,9 @@ pub enum TestingError {
     },
     /// The client keeps no cookies.
     Untracked,
+    /// Which provider to sign in at is not clear (an app with provider tables), or the one
+    /// named does not exist.
+    Provider(String),
     /// [`TestServer::start`]: the app did not launch.
     Launch(String),
 }
@@ -211,6 +214,7 @@ impl fmt::Display for TestingError {
                 "the client keeps no cookies: use rocket::local::asynchronous::Client::tracked",
             ),
             TestingError::Launch(e) => write!(f, "the app did not launch: {e}"),
+            TestingError::Provider(why) => f.write_str(why),
         }
     }
 }
@@ -257,7 +261,33 @@ pub async fn try_sign_in<C: TestClient + ?Sized>(
     client: &C,
     user: impl Into<TestUser>,
 ) -> Result<(), TestingError> {
-    walk::sign_in(client, user.into()).await
+    walk::sign_in(client, None, user.into()).await
+}
+
+/// [`sign_in`] at provider `provider` of an app with several (`[default.oidc.providers.NAME]`).
+/// [`sign_in`] itself picks the app's default provider, else the only one whose issuer is a
+/// development issuer of this process.
+///
+/// # Panics
+///
+/// If the sign-in fails, with the reason ([`try_sign_in_at`] returns it instead).
+pub async fn sign_in_at<C: TestClient + ?Sized>(
+    client: &C,
+    provider: &str,
+    user: impl Into<TestUser>,
+) {
+    if let Err(e) = try_sign_in_at(client, provider, user).await {
+        panic!("sign_in_at failed: {e}");
+    }
+}
+
+/// [`sign_in_at`], returning why it failed.
+pub async fn try_sign_in_at<C: TestClient + ?Sized>(
+    client: &C,
+    provider: &str,
+    user: impl Into<TestUser>,
+) -> Result<(), TestingError> {
+    walk::sign_in(client, Some(provider), user.into()).await
 }
 
 /// Signs the client's user out through the app's `POST /logout` (which revokes the tokens and
@@ -313,29 +343,53 @@ impl TestClient for TestServer {}
 
 mod sealed {
     use super::TestingError;
+    use crate::config::sub_path;
     use crate::state::OidcState;
     use crate::util::Clock;
 
     /// What the walks need to know of the app.
     #[derive(Clone)]
     pub struct App {
-        pub(crate) issuer: String,
-        pub(crate) login_path: String,
+        pub(crate) providers: Vec<AppProvider>,
+        /// The provider `/login` goes to without asking, if any.
+        pub(crate) default: Option<usize>,
         pub(crate) logout_path: String,
         pub(crate) app_base_url: String,
         pub(crate) shortest_lifetime: i64,
         pub(crate) clock: Clock,
     }
 
+    /// One of the app's providers.
+    #[derive(Clone)]
+    pub struct AppProvider {
+        pub(crate) name: String,
+        pub(crate) issuer: String,
+        /// Its login route (`/login`, or `/login/NAME` with provider tables).
+        pub(crate) login_path: String,
+    }
+
     impl App {
         pub(crate) fn of(state: &OidcState) -> App {
-            let config = &state.config;
+            let app = &state.app;
             let lifetimes = state.lifetimes();
+            let providers = state
+                .providers
+                .iter()
+                .map(|p| AppProvider {
+                    name: p.name.as_str().to_owned(),
+                    issuer: p.config.issuer.clone(),
+                    login_path: if state.named {
+                        sub_path(&app.login_path, p.name.as_str())
+                    } else {
+                        app.login_path.clone()
+                    },
+                })
+                .collect();
             App {
-                issuer: config.issuer.clone(),
-                login_path: config.login_path.clone(),
-                logout_path: config.logout_path.clone(),
-                app_base_url: config.app_base_url.clone(),
+                providers,
+                default: state.default,
+                logout_path: app.logout_path.clone(),
+                app_base_url: app.app_base_url.clone(),
                 shortest_lifetime: lifetimes.idle.min(lifetimes.absolute),
                 clock: state.clock().clone(),
             }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::sealed::Driver;
+use super::sealed::{App, AppProvider, Driver};
 use super::{TestUser, TestingError};
 use crate::dev_issuer::{add_user, auto_login, running};
 
@@ -50,18 +50,62 @@ fn request_id(page: &str) -> Option<&str> {
         .next()
 }
 
+/// The provider to sign in at: the one named, else the app's only or default provider, else
+/// the only one whose issuer is a development issuer of this process.
+fn provider<'a>(app: &'a App, name: Option<&str>) -> Result<&'a AppProvider, TestingError> {
+    let names = || {
+        app.providers
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(name) = name {
+        return app
+            .providers
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| {
+                TestingError::Provider(format!(
+                    "the app has no provider `{name}`; it has {}",
+                    names()
+                ))
+            });
+    }
+    if let [only] = app.providers.as_slice() {
+        return Ok(only);
+    }
+    if let Some(default) = app.default.and_then(|i| app.providers.get(i)) {
+        return Ok(default);
+    }
+    let mut dev = app
+        .providers
+        .iter()
+        .filter(|p| running(&p.issuer).is_some());
+    match (dev.next(), dev.next()) {
+        (Some(only), None) => Ok(only),
+        _ => Err(TestingError::Provider(format!(
+            "the app has several providers ({}) and no default_provider: say which with \
+             testing::sign_in_at(&client, \"name\", user)",
+            names()
+        ))),
+    }
+}
+
 pub(super) async fn sign_in<C: Driver + ?Sized>(
     client: &C,
+    provider_name: Option<&str>,
     user: TestUser,
 ) -> Result<(), TestingError> {
     let app = client.app()?;
-    let issuer = running(&app.issuer);
+    let provider = provider(&app, provider_name)?;
+    let issuer = running(&provider.issuer);
     let username = match user {
         TestUser::Known(name) => name,
         TestUser::New(user) => {
             let issuer = issuer
                 .as_ref()
-                .ok_or_else(|| TestingError::UnknownIssuer(app.issuer.clone()))?;
+                .ok_or_else(|| TestingError::UnknownIssuer(provider.issuer.clone()))?;
             let name = user.preferred_username.clone();
             add_user(issuer, *user);
             name
@@ -77,9 +121,13 @@ pub(super) async fn sign_in<C: Driver + ?Sized>(
     }
 
     // 1. The app's /login: a 303 to the issuer's authorization endpoint.
-    let step = format!("GET {}", app.login_path);
+    let step = format!("GET {}", provider.login_path);
     let login = client
-        .send(None, &format!("{}?return_to=%2F", app.login_path), NAVIGATE)
+        .send(
+            None,
+            &format!("{}?return_to=%2F", provider.login_path),
+            NAVIGATE,
+        )
         .await?;
     let authorize = match (login.status, login.location) {
         (303, Some(location)) => location,
