@@ -8,9 +8,11 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
+use crate::authz;
 use crate::config::{scope_message, sub_path, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
+use crate::login_hook::{LoginHook, LoginHooks};
 use crate::provider::{CheckOutcome, Provider};
 use crate::routes;
 use crate::state::{OidcState, ProviderState};
@@ -65,6 +67,7 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 pub struct OidcFairing {
     config: Option<Config>,
     store: Option<Arc<dyn RevocationStore>>,
+    hook: LoginHooks,
 }
 
 impl fmt::Debug for OidcFairing {
@@ -79,6 +82,7 @@ impl fmt::Debug for OidcFairing {
                     "in memory"
                 },
             )
+            .field("hook", &self.hook)
             .finish()
     }
 }
@@ -87,18 +91,24 @@ impl OidcFairing {
     /// A fairing that reads its configuration from the `oidc` table of Rocket's figment
     /// (`Rocket.toml`, `ROCKET_OIDC={...}`) and `ROCKET_OIDC_<KEY>` environment variables.
     pub fn new() -> Self {
-        OidcFairing {
-            config: None,
-            store: None,
-        }
+        OidcFairing::default()
     }
 
     /// A fairing with the configuration given in code; Rocket's figment is not read.
     pub fn with_config(config: Config) -> Self {
         OidcFairing {
             config: Some(config),
-            store: None,
+            ..OidcFairing::default()
         }
+    }
+
+    /// Runs `hook` at every sign-in, after the provider's answer is validated and before the
+    /// session is written: it can allow, refuse, redirect, and keep app data in the session
+    /// (see [`LoginHook`] and [`LoginDecision`](crate::LoginDecision)). A second call replaces
+    /// the first hook.
+    pub fn on_login(mut self, hook: impl LoginHook) -> Self {
+        self.hook = LoginHooks(Some(Arc::new(hook)));
+        self
     }
 
     /// Keeps the markers of signed-out sessions in `store` instead of this process's memory
@@ -410,11 +420,13 @@ impl Fairing for OidcFairing {
         } else {
             rocket = rocket.register("/", unauthorized::catchers());
         }
+        // The 403 / 500 pages of `Authorized` (issue 16).
+        rocket = authz::register_catchers(rocket);
         log::info!(
             "OpenID Connect: 4/4 mounted {} (ignite took {} ms)",
             mounted.join(", "),
             started.elapsed().as_millis()
         );
-        Ok(rocket.manage(state))
+        Ok(rocket.manage(state).manage(self.hook.clone()))
     }
 }

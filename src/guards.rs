@@ -31,7 +31,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         let jar = req.cookies();
         let opts = state.cookie_options();
         let lifetimes = state.lifetimes();
-        let now = util::now_unix();
+        let now = state.clock().now_unix();
         let stale = || {
             req.local_cache(|| StaleSession(true));
             session::clear_session(jar, opts);

@@ -9,6 +9,7 @@ use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
 use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
 use crate::store::{RevocationKeys, RevocationStore};
+use crate::util::Clock;
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -29,6 +30,7 @@ pub struct OidcState {
     lifetimes: Lifetimes,
     /// The markers of signed-out sessions, shared by every provider (keys name the issuer).
     store: Arc<dyn RevocationStore>,
+    clock: Clock,
 }
 
 /// One provider: its name, effective configuration and discovered metadata (with its
@@ -116,6 +118,7 @@ impl OidcState {
             cookies,
             lifetimes,
             store,
+            clock: Clock::default(),
         }
     }
 
@@ -199,6 +202,12 @@ impl OidcState {
         logged_out_at
             .saturating_add(self.lifetimes.absolute)
             .saturating_add(1)
+    }
+
+    /// The clock session lifetimes are measured with (the system clock, unless a test of the
+    /// app moved it: `testing::advance_clock`).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

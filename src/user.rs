@@ -19,6 +19,7 @@ use crate::provider::IssuerPolicy;
 #[cfg(feature = "internals")]
 use crate::session::Stored;
 use crate::session::{SessionBinding, SessionData};
+use crate::util::TypeCache;
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -152,6 +153,10 @@ pub struct UserContext {
     pub tokens: Tokens,
     /// The provider that signed the user in.
     pub provider: ProviderInfo,
+    /// What the login hook stored in the session (`UserContext::app_data`).
+    pub(crate) app_data: Option<Value>,
+    /// What [`claims`](UserContext::claims) decoded for this request, shared by the clones.
+    pub(crate) cache: Arc<TypeCache>,
 }
 
 impl UserContext {
@@ -183,7 +188,6 @@ pub struct ProviderInfo {
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
 /// belong to `binding`'s provider and client (another issuer, another client id).
-#[cfg(any(test, feature = "internals"))]
 pub(crate) fn bound_user_context(
     binding: &SessionBinding,
     data: &SessionData,
@@ -195,6 +199,7 @@ pub(crate) fn bound_user_context(
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
         session_id: data.session_id.clone(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(binding, claims, tokens))
@@ -218,6 +223,7 @@ pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
         session_id: data.session_id.clone(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(binding, claims, tokens))
@@ -541,6 +547,8 @@ pub(crate) fn into_context(
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         },
+        app_data: data.app_data,
+        cache: Arc::default(),
     }
 }
 
@@ -578,6 +586,7 @@ mod tests {
             created: 1_700_000_000,
             seen: 1_700_000_000,
             provider: None,
+            app_data: None,
         }
     }
 

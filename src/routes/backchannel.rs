@@ -118,8 +118,12 @@ async fn logout(
         ),
     }
 
-    // §2.7: sid names one provider session; sub alone every session of the user.
-    let logged_out_at = token.logged_out_at(now, skew);
+    // §2.7: sid names one provider session; sub alone every session of the user. The token is
+    // judged by real time (the provider's), its marker is dated on the clock sessions are
+    // created with (they differ only when a test of the app moved it: `testing::advance_clock`).
+    let logged_out_at = token
+        .logged_out_at(now, skew)
+        .saturating_add(state.clock().offset());
     let expires_at = state.marker_expiry(logged_out_at);
     for key in markers(&keys, &token) {
         if let Err(e) = state

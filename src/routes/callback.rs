@@ -8,6 +8,7 @@ use rocket::route::{Handler, Outcome};
 use rocket::serde::json::serde_json::{Map, Value};
 use rocket::{Data, Request};
 
+use super::hook;
 use super::pages::{login_failure, see_other};
 use super::state_of;
 use crate::config::Config;
@@ -118,7 +119,10 @@ impl Handler for Callback {
         let query = req.uri().query().map(|q| q.as_str());
         Outcome::Success(match finish_login(req, state, self.index, query).await {
             Ok(location) => see_other(location),
-            Err(e) => login_failure(Some(state), &e),
+            // A refusal of the login hook may answer otherwise (issue 16).
+            Err(e) => {
+                hook::refused(req, state, &e).unwrap_or_else(|| login_failure(Some(state), &e))
+            }
         })
     }
 }
@@ -165,7 +169,7 @@ async fn finish_login(
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
-    let now = util::now_unix();
+    let now = state.clock().now_unix();
     let mut data = new_session(
         config,
         &tokens,
@@ -182,6 +186,10 @@ async fn finish_login(
         ));
     };
     not_signed_out(state, provider, &mut data, &claims)?;
+    // The app's login hook (issue 16) decides on what the guards will see, before anything is
+    // written: a refusal or a failure leaves no session.
+    let user = user::bound_user_context(&provider.binding, &data);
+    let landing = hook::run(req, user, &mut data, tx.return_to).await?;
     // Always a fresh session: whatever session cookie the browser had is replaced (session
     // fixation).
     session::clear_session(jar, opts);
@@ -191,7 +199,7 @@ async fn finish_login(
         "{}: signed in subject `{subject}`",
         provider.log_prefix(state.named)
     );
-    Ok(tx.return_to)
+    Ok(landing)
 }
 
 /// The callback's checks before any provider is asked anything (the transaction, the provider
@@ -353,6 +361,7 @@ pub fn new_session(
         created: now,
         seen: now,
         provider: None,
+        app_data: None,
     }
 }
 

@@ -127,7 +127,7 @@ async fn mark_signed_out(state: &OidcState, provider: &ProviderState, session: &
             return;
         }
     };
-    let now = util::now_unix();
+    let now = state.clock().now_unix();
     if let Err(e) = state
         .store()
         .record(key, now, state.marker_expiry(now), now)

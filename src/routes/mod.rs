@@ -10,6 +10,7 @@
 
 mod backchannel;
 pub(crate) mod callback;
+mod hook;
 mod login;
 mod logout;
 mod pages;
