@@ -4,9 +4,6 @@
 //! [`RedisSettings`], the resolved form the Redis store connects with (password read from the
 //! environment, CA file read), are here; the connection itself is in `redis_store/`.
 
-// Until `Config` carries this table (the merge with the back-channel branch, issue 14).
-#![allow(dead_code)]
-
 use std::fmt;
 use std::time::Duration;
 

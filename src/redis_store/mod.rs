@@ -24,7 +24,7 @@ mod store;
 
 pub use conn::ConnectError;
 pub use flight::{FlightError, FlightSettings, Outcome};
-pub use store::{LocalCopy, RedisStore, StoreStatus};
+pub use store::{RedisStore, StoreStatus};
 
 use std::time::Duration;
 

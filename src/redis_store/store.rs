@@ -1,8 +1,7 @@
 //! [`RedisStore`]: the revocation store shared through Redis, answering every check from this
 //! instance's local copy.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::conn::{self, ConnectError};
@@ -10,46 +9,20 @@ use super::flight::{self, FlightError, FlightSettings, Outcome};
 use super::replica::{LocalMarkers, Replica};
 use super::Keys;
 use crate::config::RedisSettings;
+use crate::store::{BoxFuture, MemoryStore, RevocationStore, StoreError, StoreKey};
 
-/// The local copy of the markers (in memory, read on every guarded request).
-#[derive(Debug, Default)]
-pub struct LocalCopy {
-    markers: RwLock<HashMap<[u8; 32], (i64, i64)>>,
-}
-
-impl LocalCopy {
-    /// Whether a session created at `created_at` is signed out by a marker of one of `keys`.
-    pub fn is_revoked(&self, keys: &[[u8; 32]], created_at: i64) -> bool {
-        let markers = self.markers.read().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
-            .any(|k| markers.get(k).is_some_and(|(at, _)| created_at <= *at))
-    }
-
-    /// How many markers it holds.
-    pub fn len(&self) -> usize {
-        self.markers.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl LocalMarkers for LocalCopy {
+impl LocalMarkers for MemoryStore {
     fn apply(&self, key: [u8; 32], logged_out_at: i64, expires_at: i64, now: i64) {
-        let mut markers = self.markers.write().unwrap_or_else(|p| p.into_inner());
-        if expires_at < now {
-            return;
+        if expires_at >= now {
+            self.mark(StoreKey::from_bytes(key), logged_out_at, expires_at, now);
         }
-        let entry = markers.entry(key).or_insert((logged_out_at, expires_at));
-        entry.0 = entry.0.max(logged_out_at);
-        entry.1 = entry.1.max(expires_at);
     }
 
     fn markers(&self) -> Vec<([u8; 32], i64, i64)> {
-        let markers = self.markers.read().unwrap_or_else(|p| p.into_inner());
-        markers.iter().map(|(k, (a, e))| (*k, *a, *e)).collect()
+        self.snapshot()
+            .into_iter()
+            .map(|(k, m)| (*k.as_bytes(), m.logged_out_at, m.expires_at))
+            .collect()
     }
 }
 
@@ -74,7 +47,7 @@ pub struct StoreStatus {
 /// on every request never waits for Redis; and refresh coordination across instances. Built
 /// at launch from `[default.oidc.store] url` (feature `redis`).
 pub struct RedisStore {
-    replica: Replica<LocalCopy>,
+    replica: Replica<MemoryStore>,
     keys: Keys,
     timeout: Duration,
     url: String,
@@ -98,7 +71,7 @@ impl RedisStore {
     /// A [`ConnectError`] naming the setting to change.
     pub async fn connect(
         settings: &RedisSettings,
-        local: Arc<LocalCopy>,
+        local: Arc<MemoryStore>,
     ) -> Result<RedisStore, ConnectError> {
         let link = conn::connect(settings).await?;
         let keys = Keys::new(&settings.key_prefix);
@@ -134,33 +107,69 @@ impl RedisStore {
         })
     }
 
-    /// The local copy.
-    pub fn local(&self) -> &LocalCopy {
-        &self.replica.local
+    /// Launch's step for `[default.oidc.store]`: with `url`, the connected store; `None`
+    /// without. Every failure names the key to change, like a wrong issuer.
+    pub(crate) async fn from_config(
+        config: &crate::config::StoreConfig,
+    ) -> Result<Option<Arc<RedisStore>>, crate::ConfigError> {
+        let single = |p: crate::ConfigProblem| crate::ConfigError::single(&p.key, p.message);
+        let Some(settings) = config
+            .redis_settings(|name| std::env::var(name).ok())
+            .map_err(single)?
+        else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let local = Arc::new(MemoryStore::new(config.max_entries));
+        let store = RedisStore::connect(&settings, local)
+            .await
+            .map_err(|e| crate::ConfigError::single(e.key, e.message))?;
+        log::info!(
+            "OpenID Connect: store: Redis at {}{}, {} markers in the local copy, in {} ms",
+            settings.url,
+            if settings.password.is_some() {
+                " (with a password)"
+            } else {
+                ""
+            },
+            store.local().len(),
+            started.elapsed().as_millis()
+        );
+        if !settings.tls && !is_loopback_url(&settings.url) {
+            log::warn!(
+                "OpenID Connect: store: Redis at {} is reached without TLS: its password and \
+                 the markers cross the network in clear; use rediss:// unless the network is \
+                 private",
+                settings.url
+            );
+        }
+        Ok(Some(Arc::new(store)))
     }
 
-    /// Whether a session created at `created_at` is signed out: memory only.
-    pub fn is_revoked(&self, keys: &[[u8; 32]], created_at: i64) -> bool {
-        self.replica.local.is_revoked(keys, created_at)
+    /// The local copy, the in-memory store the checks read.
+    pub fn local(&self) -> &MemoryStore {
+        &self.replica.local
     }
 
     /// Writes a marker locally, then to Redis (bounded, skipped while Redis is unreachable).
     /// `Err` says why other instances do not have it yet; they get it at the next repair.
-    pub async fn record(
+    pub async fn share_marker(
         &self,
-        key: [u8; 32],
+        key: StoreKey,
         logged_out_at: i64,
         expires_at: i64,
         now: i64,
     ) -> Result<(), String> {
-        self.replica.mark(key, logged_out_at, expires_at, now).await
+        self.replica
+            .mark(*key.as_bytes(), logged_out_at, expires_at, now)
+            .await
     }
 
     /// Remembers a logout token's `jti` digest across instances: `Ok(true)` the first time.
-    /// `Err` when Redis is unreachable or slow (the caller falls back to its own cache).
-    pub async fn first_use(
+    /// `Err` when Redis is unreachable or slow.
+    pub async fn share_jti(
         &self,
-        jti: [u8; 32],
+        jti: StoreKey,
         expires_at: i64,
         now: i64,
     ) -> Result<bool, String> {
@@ -170,7 +179,7 @@ impl RedisStore {
         super::first_use(
             self.replica.manager(),
             &self.keys,
-            &jti,
+            jti.as_bytes(),
             expires_at,
             now,
             self.timeout,
@@ -218,5 +227,68 @@ impl RedisStore {
             disconnects: status.disconnects.load(Relaxed),
             repaired: status.repaired.load(Relaxed),
         }
+    }
+}
+
+/// The check of every guarded request reads the local copy only. A marker is honoured by this
+/// instance at once; when Redis cannot take it, `record` still succeeds (logged loudly) and
+/// the repair after reconnect brings it to the others. The replay cache falls back to this
+/// instance's own while Redis is unreachable.
+impl RevocationStore for RedisStore {
+    fn is_revoked(&self, keys: &[StoreKey], created_at: i64) -> bool {
+        self.replica.local.is_revoked(keys, created_at)
+    }
+
+    fn record(
+        &self,
+        key: StoreKey,
+        logged_out_at: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Err(e) = self.share_marker(key, logged_out_at, expires_at, now).await {
+                log::error!(
+                    "OpenID Connect: a signed-out session's marker is honoured by this \
+                     instance, but not yet by the others: {e}. They get it when Redis at {} \
+                     is back, unless this instance stops first.",
+                    self.url
+                );
+            }
+            Ok(())
+        })
+    }
+
+    fn first_use(
+        &self,
+        jti: StoreKey,
+        expires_at: i64,
+        now: i64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            match self.share_jti(jti, expires_at, now).await {
+                Ok(first) => Ok(first),
+                Err(e) => {
+                    log::warn!(
+                        "OpenID Connect: the logout-token replay check used this instance's \
+                         cache only ({e})"
+                    );
+                    Ok(self.replica.local.remember_jti(jti, expires_at, now))
+                }
+            }
+        })
+    }
+}
+
+/// Whether `url`'s host is a loopback address or `localhost`.
+fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }

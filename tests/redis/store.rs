@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rocket_openid_connect::__internals::{
-    redis_settings, FlightError, FlightSettings, LocalCopy, Outcome, RedisSettings, RedisStore,
-    StoreConfig,
+    redis_settings, FlightError, FlightSettings, Outcome, RedisSettings, RedisStore,
 };
+use rocket_openid_connect::{MemoryStore, RevocationStore, StoreConfig, StoreKey};
 
 use crate::server::{free_port, RedisServer};
 
@@ -33,7 +33,7 @@ fn settings(server: &RedisServer) -> RedisSettings {
 }
 
 async fn store(settings: &RedisSettings) -> RedisStore {
-    RedisStore::connect(settings, Arc::new(LocalCopy::default()))
+    RedisStore::connect(settings, Arc::new(MemoryStore::default()))
         .await
         .expect("the store connects")
 }
@@ -45,8 +45,8 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn key(n: u8) -> [u8; 32] {
-    [n; 32]
+fn key(n: u8) -> StoreKey {
+    StoreKey::from_bytes([n; 32])
 }
 
 /// Waits up to `limit` for `done`, polling every millisecond; how long it took.
@@ -128,7 +128,9 @@ async fn a_marker_written_on_one_instance_is_honoured_by_the_other_within_100_ms
     for n in 0..100u8 {
         assert!(!b.is_revoked(&[key(n)], created));
         let start = Instant::now();
-        a.record(key(n), now(), now() + 3600, now()).await.unwrap();
+        a.share_marker(key(n), now(), now() + 3600, now())
+            .await
+            .unwrap();
         // Polled without sleeping: the figure is the propagation, not a sleep's granularity.
         while !b.is_revoked(&[key(n)], created) {
             assert!(
@@ -154,11 +156,11 @@ async fn a_later_marker_wins_and_an_earlier_one_changes_nothing() {
     let server = RedisServer::start(&[]);
     let a = store(&settings(&server)).await;
     let t = now();
-    a.record(key(1), t, t + 100, t).await.unwrap();
-    a.record(key(1), t - 50, t + 50, t).await.unwrap();
+    a.share_marker(key(1), t, t + 100, t).await.unwrap();
+    a.share_marker(key(1), t - 50, t + 50, t).await.unwrap();
     let name = format!("oidc:rev:{}", "01".repeat(32));
     assert_eq!(server.cli(&["GET", &name]), format!("{t} {}", t + 100));
-    a.record(key(1), t + 5, t + 200, t).await.unwrap();
+    a.share_marker(key(1), t + 5, t + 200, t).await.unwrap();
     assert_eq!(
         server.cli(&["GET", &name]),
         format!("{} {}", t + 5, t + 200)
@@ -166,7 +168,7 @@ async fn a_later_marker_wins_and_an_earlier_one_changes_nothing() {
     let ttl: i64 = server.cli(&["TTL", &name]).parse().unwrap();
     assert!((198..=200).contains(&ttl), "{ttl}");
     // A marker that has expired already is not written.
-    a.record(key(2), t - 10, t - 1, t).await.unwrap();
+    a.share_marker(key(2), t - 10, t - 1, t).await.unwrap();
     assert_eq!(
         server.cli(&["EXISTS", &format!("oidc:rev:{}", "02".repeat(32))]),
         "0"
@@ -178,7 +180,9 @@ async fn a_new_instance_loads_every_marker_at_launch_and_prefixes_keep_apps_apar
     let server = RedisServer::start(&[]);
     let a = store(&settings(&server)).await;
     for n in 0..50 {
-        a.record(key(n), now(), now() + 3600, now()).await.unwrap();
+        a.share_marker(key(n), now(), now() + 3600, now())
+            .await
+            .unwrap();
     }
     let b = store(&settings(&server)).await;
     assert_eq!(b.local().len(), 50);
@@ -195,7 +199,9 @@ async fn redis_killed_and_restarted_empty_every_marker_survives_and_is_repaired(
     let a = store(&settings(&server)).await;
     let b = store(&settings(&server)).await;
     let created = now() - 10;
-    a.record(key(1), now(), now() + 3600, now()).await.unwrap();
+    a.share_marker(key(1), now(), now() + 3600, now())
+        .await
+        .unwrap();
     until(Duration::from_secs(1), "k1 on B", || {
         b.is_revoked(&[key(1)], created)
     })
@@ -211,7 +217,7 @@ async fn redis_killed_and_restarted_empty_every_marker_survives_and_is_repaired(
     // A logout received while Redis is down: honoured by A at once, Redis skipped at once.
     let start = Instant::now();
     let err = a
-        .record(key(2), now(), now() + 3600, now())
+        .share_marker(key(2), now(), now() + 3600, now())
         .await
         .unwrap_err();
     assert!(
@@ -246,7 +252,9 @@ async fn redis_killed_and_restarted_empty_every_marker_survives_and_is_repaired(
     assert!(a.status().repaired + b.status().repaired >= 2);
     assert_eq!(a.status().disconnects, 1);
     // Pub/sub works again, both ways.
-    b.record(key(3), now(), now() + 3600, now()).await.unwrap();
+    b.share_marker(key(3), now(), now() + 3600, now())
+        .await
+        .unwrap();
     until(Duration::from_millis(500), "k3 on A", || {
         a.is_revoked(&[key(3)], created)
     })
@@ -265,12 +273,14 @@ async fn a_hung_redis_bounds_every_call_and_the_check_stays_in_memory() {
     let server = RedisServer::start(&[]);
     let a = store(&settings(&server)).await;
     let b = store(&settings(&server)).await;
-    a.record(key(1), now(), now() + 3600, now()).await.unwrap();
+    a.share_marker(key(1), now(), now() + 3600, now())
+        .await
+        .unwrap();
     server.signal("STOP");
     // Until the heartbeat notices, a call waits for the command timeout (300 ms), no more.
     let start = Instant::now();
     let err = a
-        .record(key(2), now(), now() + 3600, now())
+        .share_marker(key(2), now(), now() + 3600, now())
         .await
         .unwrap_err();
     let took = start.elapsed();
@@ -282,7 +292,7 @@ async fn a_hung_redis_bounds_every_call_and_the_check_stays_in_memory() {
         "{err}"
     );
     let start = Instant::now();
-    assert!(b.first_use(key(9), now() + 60, now()).await.is_err());
+    assert!(b.share_jti(key(9), now() + 60, now()).await.is_err());
     assert!(
         start.elapsed() < Duration::from_millis(450),
         "{:?}",
@@ -318,10 +328,10 @@ async fn a_logout_token_jti_is_accepted_once_across_instances() {
     let server = RedisServer::start(&[]);
     let a = store(&settings(&server)).await;
     let b = store(&settings(&server)).await;
-    assert_eq!(a.first_use(key(7), now() + 120, now()).await, Ok(true));
-    assert_eq!(b.first_use(key(7), now() + 120, now()).await, Ok(false));
-    assert_eq!(a.first_use(key(7), now() + 120, now()).await, Ok(false));
-    assert_eq!(b.first_use(key(8), now() + 120, now()).await, Ok(true));
+    assert_eq!(a.share_jti(key(7), now() + 120, now()).await, Ok(true));
+    assert_eq!(b.share_jti(key(7), now() + 120, now()).await, Ok(false));
+    assert_eq!(a.share_jti(key(7), now() + 120, now()).await, Ok(false));
+    assert_eq!(b.share_jti(key(8), now() + 120, now()).await, Ok(true));
     let ttl: i64 = server
         .cli(&["TTL", &format!("oidc:jti:{}", hex(7))])
         .parse()
