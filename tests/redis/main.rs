@@ -4,5 +4,10 @@
 //! Run with `cargo test --features redis --test redis` (`.ci/run` does, after installing
 //! Debian's `redis-server`).
 
+#[path = "../common/mod.rs"]
+#[allow(dead_code)]
+mod common;
 mod server;
 mod store;
+
+mod apps;
