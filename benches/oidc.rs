@@ -1,10 +1,14 @@
 //! Micro-benchmarks (issue 8): decoding a session into a `UserContext`, encoding one, the
 //! callback's own work with the provider's answers recorded from a real development issuer, the
-//! revocation check of every guarded request (issue 14), and the `return_to` check. A
+//! revocation check of every guarded request (issue 14; with the Redis store of issue 15 under
+//! `--features redis`: `benches/support/redis_store.rs`), and the `return_to` check. A
 //! hand-written harness (`harness = false`): warm-up, batches of ~2 ms, median per iteration.
 //! Run: `cargo bench --bench oidc` (`-- FILTER` for a subset, `BENCH_QUICK=1` for fewer
 //! samples).
 
+#[cfg(feature = "redis")]
+#[path = "support/redis_store.rs"]
+mod redis_store;
 mod support;
 
 use std::sync::Arc;
@@ -414,6 +418,8 @@ fn main() {
     }
 
     revocation_check(&mut b, &config.issuer);
+    #[cfg(feature = "redis")]
+    redis_store::redis_check(&mut b, &config.issuer);
 
     println!("\n== return_to check ==");
     let long = format!("/{}", "a/".repeat(1000));
