@@ -15,6 +15,7 @@ pub struct RedisServer {
     pub port: u16,
     args: Vec<String>,
     dir: PathBuf,
+    tls: bool,
 }
 
 /// A free port of 127.0.0.1: bind port 0, read the port, close. (`redis-server --port 0`
@@ -29,6 +30,97 @@ pub fn free_port() -> u16 {
 impl RedisServer {
     /// Starts one with `args` added (e.g. `["--requirepass", "pw"]`), ready to serve.
     pub fn start(args: &[&str]) -> RedisServer {
+        RedisServer::start_with(args, false)
+    }
+
+    /// Starts one that speaks TLS only (`--port 0 --tls-port N`) with a certificate signed by a
+    /// CA of its own, made with the `openssl` command; the CA's PEM file is `ca_file()`.
+    pub fn start_tls() -> RedisServer {
+        let mut server = RedisServer::start_with(&[], true);
+        server.kill();
+        let dir = server.dir.clone();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("the openssl command");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.crt",
+        ]);
+        let file = |name: &str| dir.join(name).display().to_string();
+        server.args = vec![
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        server.spawn();
+        server
+    }
+
+    /// The PEM file of the CA of a [`start_tls`](RedisServer::start_tls) server.
+    pub fn ca_file(&self) -> String {
+        self.dir.join("ca.crt").display().to_string()
+    }
+
+    fn start_with(args: &[&str], tls: bool) -> RedisServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!(
             "rocket_openid_connect-redis-{}-{port}",
@@ -40,14 +132,24 @@ impl RedisServer {
             port,
             args: args.iter().map(|a| a.to_string()).collect(),
             dir,
+            tls,
         };
-        server.spawn();
+        if !tls {
+            server.spawn();
+        }
         server
     }
 
     fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let ports = if self.tls {
+            ["--port", "0", "--tls-port", &port]
+        } else {
+            ["--port", &port, "--tls-port", "0"]
+        };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(ports)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
@@ -63,11 +165,15 @@ impl RedisServer {
         self.wait_ready();
     }
 
-    /// Waits until it answers `PING` (`+PONG`, or `-NOAUTH` with a password).
+    /// Waits until it answers `PING` (`+PONG`, or `-NOAUTH` with a password); a TLS port
+    /// until it accepts (a plain PING cannot be sent to it).
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                if self.tls {
+                    return;
+                }
                 let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
                 let mut buf = [0u8; 64];
                 if stream.write_all(b"PING\r\n").is_ok()

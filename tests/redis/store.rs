@@ -453,3 +453,41 @@ async fn a_refresh_without_redis_is_handed_back_and_one_seen_locked_is_not_made(
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn rediss_with_a_private_ca_and_a_password_and_the_errors_without_them() {
+    let server = RedisServer::start_tls();
+    let url = format!("rediss://127.0.0.1:{}/0", server.port);
+    let config = |ca: Option<String>| StoreConfig {
+        url: Some(url.clone()),
+        ca_file: ca,
+        ..StoreConfig::default()
+    };
+    // The CA given: TLS works, pub/sub included.
+    let settings = redis_settings(&config(Some(server.ca_file())), |_| None)
+        .unwrap()
+        .unwrap();
+    assert!(settings.tls);
+    let a = store(&settings).await;
+    let b = store(&settings).await;
+    a.share_marker(key(1), now(), now() + 60, now())
+        .await
+        .unwrap();
+    until(Duration::from_secs(1), "k1 on B over TLS", || {
+        b.is_revoked(&[key(1)], now() - 5)
+    })
+    .await;
+    // Without it the system roots do not know the CA: the error names ca_file.
+    let without = redis_settings(&config(None), |_| None).unwrap().unwrap();
+    let err = RedisStore::connect(&without, Arc::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.key, "oidc.store.ca_file", "{err}");
+    // redis:// to the TLS port: the error says which scheme to use.
+    let plain = settings_with(&format!("redis://127.0.0.1:{}/0", server.port), None, None);
+    let err = RedisStore::connect(&plain, Arc::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.key, "oidc.store.url", "{err}");
+    assert!(err.message.contains("rediss://"), "{err}");
+}
