@@ -181,3 +181,40 @@ async fn redis_killed_while_serving_sessions_go_on_and_no_revocation_is_lost_aft
     assert!(!keys.is_empty(), "repaired into Redis");
     pair.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_slows_no_page_and_bounds_the_back_channel_logout() {
+    let redis = RedisServer::start(&[]);
+    let pair = Pair::start(&redis).await;
+    let (on_a, on_b) = pair.signed_in().await;
+    redis.signal("STOP");
+    // Pages never wait for Redis: the check reads the local copy.
+    for _ in 0..10 {
+        let start = Instant::now();
+        assert_eq!(api_status(&on_b, &pair.b).await, 200);
+        assert!(
+            start.elapsed() < Duration::from_millis(250),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+    // The logout endpoint's two Redis calls (replay check, marker) give up after
+    // command_timeout_ms (300 ms) each at most, and the logout still counts on A.
+    let start = Instant::now();
+    let sent = pair.issuer.logout_everywhere("ada").await;
+    let took = start.elapsed();
+    assert_eq!(sent[0].status, Some(200), "{sent:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    println!("back-channel logout with Redis hung: answered 200 in {took:?}");
+    assert_eq!(api_status(&on_a, &pair.a).await, 401);
+    redis.signal("CONT");
+    let resumed = Instant::now();
+    while api_status(&on_b, &pair.b).await != 401 {
+        assert!(
+            resumed.elapsed() < Duration::from_secs(5),
+            "the logout never reached B"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    pair.stop().await;
+}
