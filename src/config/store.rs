@@ -148,6 +148,7 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// The settings a Redis store connects with: [`StoreConfig`] checked and resolved (the
 /// password read from its variable, the CA file read). `Debug` redacts the password.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // Used by redis_store/ only.
 pub struct RedisSettings {
     /// `url` without a password (the password is in [`password`](Self::password)).
     pub url: String,
@@ -345,6 +346,7 @@ impl StoreConfig {
     /// one `password_env` names); the CA file is read here. Call after [`problems`] found none.
     ///
     /// [`problems`]: StoreConfig::problems
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn redis_settings(
         &self,
         env: impl Fn(&str) -> Option<String>,

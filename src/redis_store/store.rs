@@ -216,6 +216,11 @@ impl RedisStore {
         .await
     }
 
+    /// The bound of each Redis call (`oidc.store.command_timeout_ms`).
+    pub fn command_timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// What it has done since launch.
     pub fn status(&self) -> StoreStatus {
         use std::sync::atomic::Ordering::Relaxed;
