@@ -70,6 +70,23 @@ pub enum StartupError {
         /// method, when it does not list it; else `None`.
         hint: Option<String>,
     },
+    /// The token endpoint rejected a client that authenticates with a key (`private_key_jwt`,
+    /// or Sign in with Apple's client secret minted from its `.p8` key).
+    ClientKeyRejected {
+        /// The configured client id.
+        client_id: String,
+        /// The OAuth error code the provider answered (`invalid_client`, ...).
+        error: String,
+        /// The HTTP status of that answer (Apple answers 400).
+        status: u16,
+        /// The provider's `error_description` (or `message`), if any.
+        description: Option<String>,
+        /// What the provider's metadata says against the client authentication method, when
+        /// it does not list it; else `None`.
+        hint: Option<String>,
+        /// What to check, naming the settings of the key.
+        advice: String,
+    },
     /// The credential check could not be completed (network error, 5xx, ...).
     CredentialCheck {
         /// What happened, in words.
@@ -174,6 +191,32 @@ impl fmt::Display for StartupError {
                     "check oidc.client_id and oidc.client_secret (or ROCKET_OIDC_CLIENT_SECRET), \
                      and oidc.client_auth_method; set oidc.check_credentials = false only if \
                      your provider objects to this check"
+                )
+            }
+            StartupError::ClientKeyRejected {
+                client_id,
+                error,
+                status,
+                description,
+                hint,
+                advice,
+            } => {
+                write!(
+                    f,
+                    "the issuer rejected client_id `{client_id}` and its signed credential \
+                     ({error}, HTTP {status}"
+                )?;
+                if let Some(d) = description {
+                    write!(f, ": {}", crate::util::truncate(d, 200))?;
+                }
+                write!(f, "): ")?;
+                if let Some(hint) = hint {
+                    write!(f, "{hint}; otherwise ")?;
+                }
+                write!(
+                    f,
+                    "{advice}; set oidc.check_credentials = false only if your provider objects \
+                     to this check"
                 )
             }
             StartupError::HttpClient(source) => write!(

@@ -134,7 +134,9 @@ mod util;
 pub mod dev_issuer;
 
 pub use config::ProviderName;
-pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig};
+pub use config::{
+    ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig, ResponseMode,
+};
 pub use error::{Endpoint, LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::AuthenticatedUser;
