@@ -307,6 +307,10 @@ pub enum LoginError {
     /// No pending login matches the callback's `state`: it expired, was already used, or was
     /// started in another browser (login CSRF).
     UnknownState,
+    /// A `form_post` callback (a cross-site POST) came without the pending login's cookie:
+    /// the browser did not send the `SameSite=None; Secure` transaction cookie (plain http,
+    /// blocked third-party cookies), or the login was started elsewhere or expired.
+    MissingLoginCookie(String),
     /// The `iss` parameter of the authorization response (RFC 9207) is missing or wrong.
     IssuerMismatch(String),
     /// The callback of one provider received the answer to a login sent to another (a mix-up,
@@ -336,6 +340,7 @@ impl LoginError {
             LoginError::Provider { .. } => "provider_error",
             LoginError::BadRequest(_) => "bad_request",
             LoginError::UnknownState => "unknown_state",
+            LoginError::MissingLoginCookie(_) => "missing_login_cookie",
             LoginError::IssuerMismatch(_) => "issuer_mismatch",
             LoginError::ProviderMismatch(_) => "provider_mismatch",
             LoginError::TokenEndpoint(_)
@@ -362,7 +367,9 @@ impl LoginError {
                 Status::ServiceUnavailable
             }
             LoginError::Provider { .. } => Status::Unauthorized,
-            LoginError::BadRequest(_) | LoginError::UnknownState => Status::BadRequest,
+            LoginError::BadRequest(_)
+            | LoginError::UnknownState
+            | LoginError::MissingLoginCookie(_) => Status::BadRequest,
             LoginError::IssuerMismatch(_)
             | LoginError::ProviderMismatch(_)
             | LoginError::IdToken(_) => Status::Unauthorized,
@@ -383,6 +390,10 @@ impl LoginError {
             LoginError::BadRequest(_) => "The sign-in response was malformed.",
             LoginError::UnknownState => {
                 "This sign-in attempt is unknown or has expired. Please start again."
+            }
+            LoginError::MissingLoginCookie(_) => {
+                "Your browser did not send back this sign-in's cookie. Please start again, and \
+                 allow cookies for this site."
             }
             LoginError::IssuerMismatch(_)
             | LoginError::ProviderMismatch(_)
@@ -417,6 +428,7 @@ impl fmt::Display for LoginError {
                 "no pending login matches the callback's state (expired, replayed, or started \
                  in another browser)"
             ),
+            LoginError::MissingLoginCookie(m) => write!(f, "{m}"),
             LoginError::IssuerMismatch(m) => write!(f, "authorization response iss: {m}"),
             LoginError::ProviderMismatch(m) => write!(f, "provider mix-up: {m}"),
             LoginError::TokenEndpoint(m) => write!(f, "token endpoint: {m}"),

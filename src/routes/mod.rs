@@ -1,5 +1,6 @@
 //! The routes the fairing mounts: login (`login.rs`), the authorization-code callback
-//! (`callback.rs`) and logout (`logout.rs`), with the pages they answer with (`pages.rs`).
+//! (`callback.rs`, and its `POST` form for `form_post` providers in `form_post.rs`) and logout
+//! (`logout.rs`), with the pages they answer with (`pages.rs`).
 //!
 //! Without provider tables they are mounted at `login_path`, `callback_path` and `logout_path`
 //! as they always were. With provider tables each provider has its own login route
@@ -7,6 +8,7 @@
 //! `callback_path/NAME`); `login_path` itself goes to the default provider or shows the choice.
 
 pub(crate) mod callback;
+mod form_post;
 mod login;
 mod logout;
 mod pages;
@@ -15,7 +17,7 @@ use rocket::http::Method;
 use rocket::route::Route;
 use rocket::Request;
 
-use crate::config::sub_path;
+use crate::config::{sub_path, ResponseMode};
 use crate::error::LoginError;
 use crate::state::{OidcState, NOT_ATTACHED};
 
@@ -59,6 +61,17 @@ pub(crate) fn routes(state: &OidcState) -> Vec<Route> {
             &app.callback_path,
             callback::Callback { index: 0 },
         ));
+    }
+    // A form_post provider's answer arrives as a POST at its callback path.
+    for (index, provider) in state.providers.iter().enumerate() {
+        if provider.config.response_mode == ResponseMode::FormPost {
+            let callback = &provider.config.callback_path;
+            routes.push(Route::new(
+                Method::Post,
+                callback,
+                form_post::FormPostCallback { index },
+            ));
+        }
     }
     routes.push(Route::new(Method::Post, &app.logout_path, logout::Logout));
     routes.push(Route::new(Method::Get, &app.logout_path, logout::Logout));

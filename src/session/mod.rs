@@ -17,7 +17,7 @@ pub use binding::SessionBinding;
 pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
-pub(crate) use transaction::take_transaction;
+pub(crate) use transaction::{take_transaction, write_transaction_for};
 pub use transaction::{tx_cookie_name, write_transaction, Transaction};
 
 use rocket::http::CookieJar;
