@@ -1,14 +1,17 @@
 //! [`OidcFairing`]: what happens at ignite.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
+use crate::authz;
 use crate::config::{scope_message, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
+use crate::login_hook::{LoginHook, LoginHooks};
 use crate::provider::{CheckOutcome, Provider};
 use crate::routes;
 use crate::state::{OidcState, ProviderState};
@@ -58,20 +61,31 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 #[derive(Debug, Clone, Default)]
 pub struct OidcFairing {
     config: Option<Config>,
+    hook: LoginHooks,
 }
 
 impl OidcFairing {
     /// A fairing that reads its configuration from the `oidc` table of Rocket's figment
     /// (`Rocket.toml`, `ROCKET_OIDC={...}`) and `ROCKET_OIDC_<KEY>` environment variables.
     pub fn new() -> Self {
-        OidcFairing { config: None }
+        OidcFairing::default()
     }
 
     /// A fairing with the configuration given in code; Rocket's figment is not read.
     pub fn with_config(config: Config) -> Self {
         OidcFairing {
             config: Some(config),
+            ..OidcFairing::default()
         }
+    }
+
+    /// Runs `hook` at every sign-in, after the provider's answer is validated and before the
+    /// session is written: it can allow, refuse, redirect, and keep app data in the session
+    /// (see [`LoginHook`] and [`LoginDecision`](crate::LoginDecision)). A second call replaces
+    /// the first hook.
+    pub fn on_login(mut self, hook: impl LoginHook) -> Self {
+        self.hook = LoginHooks(Some(Arc::new(hook)));
+        self
     }
 
     /// Steps 1 to 3; the failures, each with the provider it concerns (none for the
@@ -310,11 +324,13 @@ impl Fairing for OidcFairing {
         } else {
             rocket = rocket.register("/", unauthorized::catchers());
         }
+        // The 403 / 500 pages of `Authorized` (issue 16).
+        rocket = authz::register_catchers(rocket);
         log::info!(
             "OpenID Connect: 4/4 mounted {} (ignite took {} ms)",
             mounted.join(", "),
             started.elapsed().as_millis()
         );
-        Ok(rocket.manage(state))
+        Ok(rocket.manage(state).manage(self.hook.clone()))
     }
 }

@@ -12,7 +12,6 @@ use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
 use crate::user::{into_context, user_claims, UserContext};
-use crate::util;
 
 /// The result of looking at the session once per request (request-local cache).
 #[derive(Clone)]
@@ -30,7 +29,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         let jar = req.cookies();
         let opts = state.cookie_options();
         let lifetimes = state.lifetimes();
-        let now = util::now_unix();
+        let now = state.clock().now_unix();
         let stale = || {
             req.local_cache(|| StaleSession(true));
             session::clear_session(jar, opts);

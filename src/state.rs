@@ -6,6 +6,7 @@ use rocket::{Ignite, Request, Rocket};
 use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
 use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
+use crate::util::Clock;
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -24,6 +25,7 @@ pub struct OidcState {
     pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
+    clock: Clock,
 }
 
 /// One provider: its name, effective configuration and discovered metadata (with its
@@ -92,6 +94,7 @@ impl OidcState {
             default,
             cookies,
             lifetimes,
+            clock: Clock::default(),
         }
     }
 
@@ -137,6 +140,12 @@ impl OidcState {
     /// The session lifetimes.
     pub(crate) fn lifetimes(&self) -> Lifetimes {
         self.lifetimes
+    }
+
+    /// The clock session lifetimes are measured with (the system clock, unless a test of the
+    /// app moved it: `testing::advance_clock`).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

@@ -19,6 +19,7 @@ use crate::provider::IssuerPolicy;
 #[cfg(feature = "internals")]
 use crate::session::Stored;
 use crate::session::{SessionBinding, SessionData};
+use crate::util::TypeCache;
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -152,6 +153,10 @@ pub struct UserContext {
     pub tokens: Tokens,
     /// The provider that signed the user in.
     pub provider: ProviderInfo,
+    /// What the login hook stored in the session (`UserContext::app_data`).
+    pub(crate) app_data: Option<Value>,
+    /// What [`claims`](UserContext::claims) decoded for this request, shared by the clones.
+    pub(crate) cache: Arc<TypeCache>,
 }
 
 impl UserContext {
@@ -193,6 +198,7 @@ pub(crate) fn bound_user_context(
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(binding, claims, tokens))
@@ -215,6 +221,7 @@ pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(binding, claims, tokens))
@@ -505,6 +512,8 @@ pub(crate) fn into_context(
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         },
+        app_data: data.app_data,
+        cache: Arc::default(),
     }
 }
 
@@ -541,6 +550,7 @@ mod tests {
             created: 1_700_000_000,
             seen: 1_700_000_000,
             provider: None,
+            app_data: None,
         }
     }
 

@@ -74,6 +74,7 @@ fuzz_target!(|input: Input| {
         created: input.created,
         seen: input.seen,
         provider: None,
+        app_data: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

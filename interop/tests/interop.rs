@@ -82,7 +82,7 @@ async fn browser_scenarios() {
     let app = App::start(app_options(
         &provider,
         main_port,
-        "[openid,profile,email]",
+        "[openid,profile,email,groups]",
         "app",
     ))
     .await;
@@ -166,6 +166,40 @@ async fn browser_scenarios() {
     sign_in_via_protected(&browser, &main, &provider, "grace").await;
     browser.close().await;
     done("5 provider restarted with a new key", started);
+
+    // 9. Who may see what: /admin is for the `admins` group, which the provider releases with
+    // the `groups` scope (ada); anyone else signed in gets the 403 page, never a login redirect;
+    // the quickstart's login hook refuses `alan` with its message.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/admin")).await;
+    sign_in_at_provider(&browser, &provider, "ada").await;
+    browser.wait_for_url(&format!("{main}/admin")).await;
+    let page = browser
+        .wait_for_text("Only members of the admins group see this page")
+        .await;
+    assert!(page.contains("Ada Lovelace"), "{page}");
+    browser.close().await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/admin")).await;
+    sign_in_at_provider(&browser, &provider, "grace").await;
+    browser.wait_for_url(&format!("{main}/admin")).await;
+    let page = browser.wait_for_text("Access denied").await;
+    assert!(page.contains("signed in as Grace Lovelace"), "{page}");
+    assert!(browser.has("form[action='/logout'] button").await);
+    browser.close().await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/protected")).await;
+    sign_in_at_provider(&browser, &provider, "alan").await;
+    let page = browser.wait_for_text("Sign-in refused").await;
+    assert!(
+        page.contains("Alan's account is disabled in this app"),
+        "{page}"
+    );
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    browser.close().await;
+    done("9 admin page and login hook", started);
 
     // 7. With offline_access a refresh token is issued and kept; the signed-in page is saved
     // as a screenshot.

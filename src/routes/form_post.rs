@@ -61,7 +61,9 @@ impl Handler for FormPostCallback {
         .await;
         Outcome::Success(match result {
             Ok(location) => see_other(location),
-            Err(e) => login_failure(Some(state), &e),
+            // A refusal of the login hook may answer otherwise (issue 16), as at the GET.
+            Err(e) => super::hook::refused(req, state, &e)
+                .unwrap_or_else(|| login_failure(Some(state), &e)),
         })
     }
 }

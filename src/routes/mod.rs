@@ -9,6 +9,7 @@
 
 pub(crate) mod callback;
 mod form_post;
+mod hook;
 mod login;
 mod logout;
 mod pages;
