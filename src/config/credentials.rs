@@ -320,3 +320,6 @@ fn form_post(config: &Config, out: &mut Problems<'_>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

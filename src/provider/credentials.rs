@@ -197,3 +197,6 @@ impl Authentication {
         self.made.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests;
