@@ -10,7 +10,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::app::{
-    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+    app_options, app_port, assert_wrong_secret_refused, backchannel_logout_uri, base_url, App,
+    ProviderTable,
 };
 use common::browser::{Browser, Driver};
 use common::provider::{display_name, ProviderOptions, TestProvider, PASSWORD};
@@ -77,6 +78,7 @@ async fn browser_scenarios() {
         port: 0,
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
+        backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
     })
     .await;
     let app = App::start(app_options(
@@ -155,6 +157,33 @@ async fn browser_scenarios() {
     browser.wait_for_text("Signed in as Ada Lovelace").await;
     browser.close().await;
     done("4 two tabs", started);
+
+    // 10. Back-channel logout: signed in at the app, the user ends the session at the provider
+    // itself (/session/end, confirmed); the provider POSTs a logout token to the app, and the
+    // app's next page shows a visitor although the browser still holds its session cookie.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    sign_in_via_protected(&browser, &main, &provider, "ada").await;
+    let before = provider.events("backchannel.success").len();
+    browser
+        .goto(&format!("{}/session/end", provider.issuer))
+        .await;
+    browser.wait_for_text("Do you want to sign-out").await;
+    browser.click("button[name=logout][value=yes]").await;
+    let events = provider
+        .wait_for_events("backchannel.success", before + 1)
+        .await;
+    assert!(events[before].contains("sid=yes"), "{events:?}");
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    assert!(browser.has("a[href='/login']").await);
+    browser.goto(&format!("{main}/protected")).await;
+    browser
+        .wait_for_url(&format!("{}/interaction/", provider.issuer))
+        .await;
+    browser.element("input[name=login]").await;
+    browser.close().await;
+    done("10 back-channel logout at the provider", started);
 
     // 5. The provider restarts on the same port with a new signing key while the app keeps
     // running: the next login works (the app refetches the JWKS on the unknown kid).
@@ -236,6 +265,7 @@ async fn browser_scenarios() {
         port: 0,
         strict_claims: true,
         apps: vec![strict_url.clone()],
+        backchannel_logout_uri: None,
     })
     .await;
     let _strict_app = App::start(app_options(
@@ -262,6 +292,7 @@ async fn browser_scenarios() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
         },
         "/authorization-code/callback/one",
         "provider-one",
@@ -272,6 +303,7 @@ async fn browser_scenarios() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
         },
         "/authorization-code/callback/two",
         "provider-two",

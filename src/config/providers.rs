@@ -340,6 +340,8 @@ impl Config {
             max_pending_logins: self.max_pending_logins,
             failure_redirect: self.failure_redirect.clone(),
             insecure_allow_http: self.insecure_allow_http,
+            backchannel_logout: self.backchannel_logout.clone(),
+            store: self.store.clone(),
             ..Config::default()
         }
     }
@@ -654,6 +656,13 @@ fn route_clashes(config: &Config) -> Vec<ConfigProblem> {
                 effective.callback_path.clone(),
                 key,
                 format!("the callback path of provider `{name}`"),
+            ));
+        }
+        if path_problem(&config.backchannel_logout.path).is_none() {
+            routes.push((
+                sub_path(&config.backchannel_logout.path, name),
+                "oidc.backchannel_logout".into(),
+                format!("the back-channel logout path of provider `{name}`"),
             ));
         }
     }
