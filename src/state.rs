@@ -21,12 +21,15 @@ pub struct OidcState {
 
 impl OidcState {
     pub(crate) fn new(config: Config, provider: Provider) -> OidcState {
-        let cookies = CookieOptions {
-            secure: config.is_https_app(),
-        };
+        let cookies = CookieOptions::new(config.is_https_app());
+        // A validated prefix always fits; the default names otherwise.
+        let cookies = cookies
+            .with_prefix(&config.cookie_prefix)
+            .unwrap_or(cookies);
         let lifetimes = Lifetimes {
             idle: secs(config.session_idle_timeout_secs),
             absolute: secs(config.session_absolute_timeout_secs),
+            skew: secs(config.clock_skew_secs),
         };
         OidcState {
             config,
