@@ -5,11 +5,14 @@ use std::time::Instant;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Rocket};
 
+use crate::cache_control::CacheSafe;
+use crate::callback_log::RedactCallbackQuery;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::http::Http;
 use crate::provider::Provider;
 use crate::routes;
+use crate::secret_key;
 use crate::state::OidcState;
 use crate::unauthorized;
 
@@ -33,7 +36,12 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///    skips this);
 /// 4. **mount** the login, callback and logout routes at their configured paths, register the
 ///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
-///    and manage the state the guards need.
+///    attach two small fairings (a response fairing that keeps responses which depend on the
+///    session out of shared caches, and a request fairing that keeps the callback's one-time
+///    `code` and `state` out of Rocket's request log), and manage the state the guards need.
+///
+/// Before step 2 it warns when Rocket's `secret_key` is the public development key of the
+/// example `Rocket.toml` outside the `debug` profile.
 ///
 /// Any failure aborts launch: Rocket reports the fairing `OpenID Connect` as failed, and the log
 /// says what was wrong and what to change. Nothing is served with login half-configured.
@@ -73,7 +81,8 @@ impl OidcFairing {
             None => Config::from_figment(rocket.figment())?,
         };
         config.validate()?;
-        for warning in config.insecure_warnings() {
+        let key_warning = secret_key::public_key_warning(rocket.figment());
+        for warning in config.insecure_warnings().into_iter().chain(key_warning) {
             log::warn!("OpenID Connect: INSECURE: {warning}");
         }
         log::info!(
@@ -129,7 +138,11 @@ impl Fairing for OidcFairing {
             .iter()
             .map(|r| format!("{} {}", r.method, r.uri))
             .collect();
-        let mut rocket = rocket.mount("/", routes);
+        let callback_paths = [state.config.callback_path.clone()];
+        let mut rocket = rocket
+            .mount("/", routes)
+            .attach(CacheSafe)
+            .attach(RedactCallbackQuery::new(callback_paths));
         let app_has_401 = rocket
             .catchers()
             .any(|c| c.code == Some(401) && c.base.path() == "/");

@@ -122,7 +122,7 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
     let config = &state.config;
     let jar = req.cookies();
     let opts = state.cookie_options();
-    let (tx, code) = check_callback(jar, req.uri().query().map(|q| q.as_str()), state)?;
+    let (tx, code) = check_callback(jar, crate::callback_log::original_query(req), state)?;
     let tokens = state
         .provider
         .exchange_code(config, &code, &tx.pkce_verifier)

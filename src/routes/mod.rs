@@ -2,6 +2,7 @@
 //! (`callback.rs`) and logout (`logout.rs`), with the pages they answer with (`pages.rs`).
 
 pub(crate) mod callback;
+mod head;
 mod login;
 mod logout;
 mod pages;
@@ -32,6 +33,7 @@ pub(crate) fn routes(config: &Config) -> Vec<Route> {
     vec![
         Route::new(Method::Get, &config.login_path, login::Login),
         Route::new(Method::Get, &config.callback_path, callback::Callback),
+        Route::new(Method::Head, &config.callback_path, head::RefuseHead),
         Route::new(Method::Post, &config.logout_path, logout::Logout),
         Route::new(Method::Get, &config.logout_path, logout::Logout),
     ]
