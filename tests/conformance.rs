@@ -14,8 +14,12 @@
 //!   (RFC 8725) and OpenID Connect Core 1.0.
 //! - `adv_*`: regressions for advisories published against peer libraries.
 //! - `bad_input_*`: malformed, oversized and slow input: never a 500, never a panic.
+//! - `hard_*` (in `conformance/hardening.rs`): the hardening cases of the security review of
+//!   issue 12.
 
 mod common;
+#[path = "conformance/hardening.rs"]
+mod hardening;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
