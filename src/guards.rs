@@ -44,8 +44,14 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             Loaded::Stale => return stale(),
             Loaded::Valid { session, rewrite } => (session, rewrite),
         };
-        let claims = user_claims(&state.config, &session.data, session.claims_json());
-        let Some((userinfo, id_token_expires_at)) = claims else {
+        // Bound to the provider that signed the user in: its issuer and client id. A session
+        // naming a provider no longer configured is stale, and so is one minted for another
+        // provider or client under the same secret_key.
+        let Some(provider) = state.provider_of(&session.data) else {
+            return stale();
+        };
+        let binding = &provider.binding;
+        let Some(claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
         let mut data = session.data;
@@ -54,7 +60,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
                 log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
             }
         }
-        SessionLookup::Some(Arc::new(into_context(userinfo, id_token_expires_at, data)))
+        SessionLookup::Some(Arc::new(into_context(binding, claims, data)))
     })
     .await
     .clone()

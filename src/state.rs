@@ -1,11 +1,11 @@
-//! What the routes and guards share: the configuration, the discovered provider and the cookie
-//! settings, managed by Rocket once the fairing has ignited.
+//! What the routes and guards share: the app's settings, the discovered providers and the
+//! cookie settings, managed by Rocket once the fairing has ignited.
 
 use rocket::{Ignite, Request, Rocket};
 
-use crate::config::Config;
+use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
-use crate::session::{CookieOptions, Lifetimes};
+use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -13,33 +13,92 @@ pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attache
 /// What the routes and guards share, managed by Rocket. (Public only for the crate's benches,
 /// through the `internals` feature.)
 pub struct OidcState {
-    pub(crate) config: Config,
-    pub(crate) provider: Provider,
+    /// The app's own settings (the top-level `oidc` table; without provider tables, all of
+    /// them).
+    pub(crate) app: Config,
+    /// The providers, in name order: exactly one, named `default`, without provider tables.
+    pub(crate) providers: Vec<ProviderState>,
+    /// Whether the providers come from provider tables: routes per provider, named sessions.
+    pub(crate) named: bool,
+    /// The provider `/login` goes to without asking, if any.
+    pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
 }
 
-impl OidcState {
-    pub(crate) fn new(config: Config, provider: Provider) -> OidcState {
-        let cookies = CookieOptions::new(config.is_https_app());
-        // A validated prefix always fits; the default names otherwise.
-        let cookies = cookies
-            .with_prefix(&config.cookie_prefix)
-            .unwrap_or(cookies);
-        let lifetimes = Lifetimes {
-            idle: secs(config.session_idle_timeout_secs),
-            absolute: secs(config.session_absolute_timeout_secs),
-            skew: secs(config.clock_skew_secs),
-        };
-        OidcState {
+/// One provider: its name, effective configuration and discovered metadata (with its
+/// ID-token rules and key cache).
+pub(crate) struct ProviderState {
+    pub name: ProviderName,
+    pub display_name: String,
+    pub config: Config,
+    pub provider: Provider,
+    /// What its sessions are bound to (issuer policy, client id), for the guard.
+    pub binding: SessionBinding,
+}
+
+impl ProviderState {
+    pub(crate) fn new(
+        name: ProviderName,
+        display_name: String,
+        config: Config,
+        provider: Provider,
+    ) -> ProviderState {
+        let binding =
+            SessionBinding::new(name, provider.issuer_policy().clone(), &config.client_id);
+        ProviderState {
+            name,
+            display_name,
             config,
             provider,
+            binding,
+        }
+    }
+
+    /// `OpenID Connect` or, with provider tables, `OpenID Connect [name]`: how log lines about
+    /// this provider start.
+    pub(crate) fn log_prefix(&self, named: bool) -> String {
+        if named {
+            format!("OpenID Connect [{}]", self.name)
+        } else {
+            "OpenID Connect".into()
+        }
+    }
+
+    /// The name a session or a login transaction stores: none for `default`.
+    pub(crate) fn stored_name(&self) -> Option<ProviderName> {
+        (!self.name.is_default()).then_some(self.name)
+    }
+}
+
+impl OidcState {
+    pub(crate) fn new(
+        app: Config,
+        providers: Vec<ProviderState>,
+        named: bool,
+        default: Option<usize>,
+    ) -> OidcState {
+        // One set of names for the app, whatever the provider: every provider's pending
+        // logins and sessions live under `oidc.cookie_prefix`.
+        let cookies = CookieOptions::new(app.is_https_app());
+        // A validated prefix always fits; the default names otherwise.
+        let cookies = cookies.with_prefix(&app.cookie_prefix).unwrap_or(cookies);
+        let lifetimes = Lifetimes {
+            idle: secs(app.session_idle_timeout_secs),
+            absolute: secs(app.session_absolute_timeout_secs),
+            skew: secs(app.clock_skew_secs),
+        };
+        OidcState {
+            app,
+            providers,
+            named,
+            default,
             cookies,
             lifetimes,
         }
     }
 
-    /// A state for a provider that is not contacted: `metadata` is its discovery document and
+    /// A state for one provider that is not contacted: `metadata` is its discovery document and
     /// `keys` its JWKS (for the benches, which replay a recorded login).
     #[cfg(feature = "internals")]
     pub fn offline(
@@ -48,12 +107,29 @@ impl OidcState {
         keys: openidconnect::core::CoreJsonWebKeySet,
     ) -> Result<OidcState, String> {
         let provider = Provider::offline(&config, metadata, keys)?;
-        Ok(OidcState::new(config, provider))
+        let provider = ProviderState::new(
+            ProviderName::DEFAULT_NAME,
+            ProviderName::DEFAULT.into(),
+            config.clone(),
+            provider,
+        );
+        Ok(OidcState::new(config, vec![provider], false, Some(0)))
     }
 
     /// The state of the Rocket serving `req`, if the fairing is attached.
     pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r OidcState> {
         req.rocket().state::<OidcState>()
+    }
+
+    /// The provider named `name`, if it is configured. A few providers at most: a scan of
+    /// short names, no allocation (the guard asks on every request).
+    pub(crate) fn provider_named(&self, name: &str) -> Option<&ProviderState> {
+        self.providers.iter().find(|p| p.name.as_str() == name)
+    }
+
+    /// The provider that signed in the user of `data`, if it is still configured.
+    pub(crate) fn provider_of(&self, data: &SessionData) -> Option<&ProviderState> {
+        self.provider_named(data.provider_name())
     }
 
     /// The cookie names and attributes.

@@ -73,6 +73,7 @@ fuzz_target!(|input: Input| {
         userinfo_extra,
         created: input.created,
         seen: input.seen,
+        provider: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

@@ -9,7 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::app::{app_options, app_port, assert_wrong_secret_refused, base_url, App};
+use common::app::{
+    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+};
 use common::browser::{Browser, Driver};
 use common::provider::{display_name, ProviderOptions, TestProvider, PASSWORD};
 
@@ -215,6 +217,70 @@ async fn browser_scenarios() {
     browser.wait_for_text("Hi Grace Lovelace!").await;
     browser.close().await;
     done("2 strict claims", started);
+
+    // 8. Two providers on two ports: the sign-in page offers both; the second's link signs in
+    // through its own (cross-site) callback, and logout ends at that provider.
+    let started = Instant::now();
+    let port = app_port();
+    let app_url = base_url(port);
+    let one = TestProvider::start_at(
+        ProviderOptions {
+            port: 0,
+            strict_claims: false,
+            apps: vec![app_url.clone()],
+        },
+        "/authorization-code/callback/one",
+        "provider-one",
+    )
+    .await;
+    let mut two = TestProvider::start_at(
+        ProviderOptions {
+            port: 0,
+            strict_claims: false,
+            apps: vec![app_url.clone()],
+        },
+        "/authorization-code/callback/two",
+        "provider-two",
+    )
+    .await;
+    let tables = [
+        ProviderTable {
+            name: "one",
+            display_name: "Provider One",
+            provider: &one,
+        },
+        ProviderTable {
+            name: "two",
+            display_name: "Provider Two",
+            provider: &two,
+        },
+    ];
+    let _two_app = App::start_with_providers("app-two-providers", port, &tables).await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{app_url}/protected")).await;
+    browser.wait_for_text("Sign in with Provider One").await;
+    browser.click("a[href^='/login/two']").await;
+    sign_in_at_provider(&browser, &two, "grace").await;
+    browser.wait_for_url(&format!("{app_url}/protected")).await;
+    let page = browser
+        .wait_for_text(&format!("Signed in as {}", display_name("grace")))
+        .await;
+    assert!(page.contains(&two.issuer), "{page}");
+    browser.click("#logout").await;
+    browser
+        .wait_for_url(&format!("{}/session/end", two.issuer))
+        .await;
+    browser.click("button[name=logout][value=yes]").await;
+    browser.wait_for_url(&format!("{app_url}/")).await;
+    browser.wait_for_text("visitor").await;
+    two.wait_for_events("end_session.success", 1).await;
+    assert!(one.events("end_session.success").is_empty());
+    assert!(
+        one.events("grant.success").is_empty(),
+        "provider one saw no login"
+    );
+    browser.close().await;
+    done("8 two providers", started);
 
     driver.stop();
     eprintln!("[browser] all scenarios: {:?}", suite.elapsed());

@@ -8,19 +8,25 @@
 //! attributes) is split into numbered chunks; every chunk carries the session's random id and its
 //! position, so chunks of two sessions can never be spliced together.
 
+mod binding;
 pub(crate) mod codec;
 mod cookies;
 mod transaction;
 
+pub use binding::SessionBinding;
 pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
 pub(crate) use transaction::take_transaction;
-pub use transaction::{tx_cookie_name, write_transaction, Transaction};
+#[cfg(any(test, feature = "internals"))]
+pub use transaction::tx_cookie_name;
+pub use transaction::{write_transaction, Transaction};
 
 use rocket::http::CookieJar;
 use rocket::serde::json::serde_json::{Map, Value};
 use serde::{Deserialize, Serialize};
+
+use crate::config::ProviderName;
 
 /// What the session stores. Short field names keep the cookie small; the ID token carries the
 /// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
@@ -49,6 +55,21 @@ pub struct SessionData {
     /// When the session was last written (Unix seconds): the idle lifetime counts from here.
     #[serde(rename = "s")]
     pub seen: i64,
+    /// The provider that signed the user in, by name; none for the provider named `default`
+    /// (the one provider of a configuration without provider tables), so that such sessions
+    /// are as they were before provider tables existed. Stored inline: reading it allocates
+    /// nothing.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderName>,
+}
+
+impl SessionData {
+    /// The name of the provider that signed the user in.
+    pub fn provider_name(&self) -> &str {
+        self.provider
+            .as_ref()
+            .map_or(ProviderName::DEFAULT, ProviderName::as_str)
+    }
 }
 
 /// `Debug` shows the times and which tokens are present, never their values.
@@ -66,6 +87,7 @@ impl std::fmt::Debug for SessionData {
             )
             .field("created", &self.created)
             .field("seen", &self.seen)
+            .field("provider", &self.provider_name())
             .finish()
     }
 }
@@ -92,6 +114,9 @@ impl Lifetimes {
 }
 
 /// What a request's session cookies hold.
+// Returned once per request and consumed at once: boxing the session to shrink the enum would
+// cost an allocation on every signed-in request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
     /// No session cookie at all: a visitor.
