@@ -392,3 +392,53 @@ async fn hard_post_logout_landing() {
     assert_eq!(home.body, "Hello, visitor");
     s.stop().await;
 }
+
+/// `hard-cookie-prefix-every-provider`: with provider tables, `oidc.cookie_prefix` names every
+/// provider's pending logins and the session, whichever provider signed in; each provider's
+/// callback refuses `HEAD` and keeps its query out of the request log, and the signed-in
+/// page is cache-safe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hard_cookie_prefix_every_provider() {
+    let s = setup_providers(&["a", "b"], |f| f.merge(("oidc.cookie_prefix", "multi"))).await;
+    let b = Browser::new();
+    let callback_a = provider_callback_url(&b, &s.app, "a").await;
+    let callback_b = provider_callback_url(&b, &s.app, "b").await;
+    let names: Vec<String> = b.cookies(&s.app.base).into_keys().collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("multi_tx_")),
+        "{names:?}"
+    );
+
+    for callback in [&callback_a, &callback_b] {
+        let head = b.head(callback).await;
+        assert_eq!(head.status, 405, "{callback}");
+        assert!(head.set_cookies.is_empty(), "{:?}", head.set_cookies);
+    }
+    assert_eq!(b.cookies(&s.app.base).len(), 2, "both logins still pending");
+
+    let done = b.get(&callback_b).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_not_logged(&query_of(&callback_b)["code"]);
+    let me = b.api_client().get(&s.app.url("/whoami")).await;
+    assert_eq!(me.json()["provider"], "b");
+    assert_eq!(
+        me.header("cache-control").as_deref(),
+        Some("private, no-store")
+    );
+    let names: Vec<String> = b.cookies(&s.app.base).into_keys().collect();
+    assert!(names.contains(&"multi_session".to_string()), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("multi_")),
+        "no cookie under the default names: {names:?}"
+    );
+    let done = b.get(&callback_a).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        b.api_client().get(&s.app.url("/whoami")).await.json()["provider"],
+        "a"
+    );
+    let names: Vec<String> = b.cookies(&s.app.base).into_keys().collect();
+    assert_eq!(names, ["multi_session"], "no login left pending");
+    s.stop().await;
+}
