@@ -3,6 +3,7 @@
 //
 // Usage: node provider.mjs [--port N] [--strict-claims] [--client-id ID] [--client-secret S]
 //          [--redirect-uris URI,...] [--post-logout-redirect-uris URI,...]
+//          [--backchannel-logout-uri URI]
 //   (or the environment variables below; arguments win)
 //
 //   OIDC_PROVIDER_PORT                   port on 127.0.0.1; 0 (the default) picks a free one
@@ -10,6 +11,9 @@
 //   OIDC_PROVIDER_CLIENT_SECRET          default "quickstart-secret"
 //   OIDC_PROVIDER_REDIRECT_URIS          comma-separated, default http://localhost:8000/authorization-code/callback
 //   OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URIS  comma-separated, default http://localhost:8000/
+//   OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI the client's backchannel_logout_uri (Back-Channel Logout 1.0),
+//                                        registered with backchannel_logout_session_required: true;
+//                                        unset: the client gets no logout tokens
 //   OIDC_PROVIDER_STRICT_CLAIMS=1        profile claims only from userinfo (see `conformIdTokenClaims`)
 //   OIDC_PROVIDER_JWKS_FILE              keep the signing key in this file across restarts; without it
 //                                        every start generates a NEW key (the key-rotation scenario)
@@ -36,6 +40,7 @@ const { values: args } = parseArgs({
     'client-secret': { type: 'string' },
     'redirect-uris': { type: 'string' },
     'post-logout-redirect-uris': { type: 'string' },
+    'backchannel-logout-uri': { type: 'string' },
   },
 });
 
@@ -61,6 +66,13 @@ const client = {
   // What the quickstart (openidconnect's default AuthType::BasicAuth) sends.
   token_endpoint_auth_method: 'client_secret_basic',
 };
+const backchannelLogoutUri = args['backchannel-logout-uri'] ?? env.OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI;
+if (backchannelLogoutUri) {
+  // Client metadata of Back-Channel Logout 1.0 §2.2. Without session_required the provider puts
+  // no `sid` in ID tokens or logout tokens (Client#includeSid in lib/models/client.js).
+  client.backchannel_logout_uri = backchannelLogoutUri;
+  client.backchannel_logout_session_required = true;
+}
 
 /** A fresh RSA signing key, or the one kept in OIDC_PROVIDER_JWKS_FILE. */
 function signingKey() {
@@ -83,7 +95,9 @@ function signingKey() {
 
 /**
  * Any login works (devInteractions, below). The login "ada" becomes "Ada Lovelace" with
- * ada@example.test, so a test can assert the name it typed.
+ * ada@example.test, so a test can assert the name it typed. With the `groups` scope, "ada" is in
+ * the groups `admins` and `engineering`, everybody else in `engineering` only (the quickstart's
+ * /admin page is for `admins`).
  * docs/README.md "Accounts" and "findAccount".
  */
 async function findAccount(_ctx, sub) {
@@ -99,6 +113,7 @@ async function findAccount(_ctx, sub) {
         preferred_username: sub,
         email: `${sub}@example.test`,
         email_verified: true,
+        groups: sub === 'ada' ? ['admins', 'engineering'] : ['engineering'],
       };
     },
   };
@@ -114,6 +129,8 @@ const configuration = {
     openid: ['sub'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     email: ['email', 'email_verified'],
+    // Not a standard scope: a custom one, as Okta's `groups` (and the development issuer's).
+    groups: ['groups'],
   },
   jwks: { keys: [key] },
   // "conformIdTokenClaims" (default true): with response_type=code the ID Token carries only the
@@ -147,6 +164,11 @@ const configuration = {
     devInteractions: { enabled: true },
     // "features.revocation" (RFC 7009): off by default.
     revocation: { enabled: true },
+    // "features.backchannelLogout" (Back-Channel Logout 1.0): off by default. On, discovery
+    // advertises backchannel_logout_supported (so the app mounts its endpoint), and confirming
+    // /session/end POSTs a logout token to every client of the session that registered a
+    // backchannel_logout_uri, before answering (lib/actions/end_session.js `confirm`).
+    backchannelLogout: { enabled: true },
     // "features.rpInitiatedLogout" (RP-Initiated Logout 1.0): on by default; said here because the
     // suite depends on its confirmation page.
     rpInitiatedLogout: { enabled: true },
@@ -180,6 +202,13 @@ server.listen(port, '127.0.0.1', () => {
   provider.on('access_token.destroyed', () => event('access_token.destroyed'));
   provider.on('refresh_token.destroyed', () => event('refresh_token.destroyed'));
   provider.on('end_session.success', () => event('end_session.success'));
+  provider.on('backchannel.success', (_ctx, client_, accountId, sid) => {
+    event('backchannel.success', `client=${client_.clientId} sub=${accountId} sid=${sid ? 'yes' : 'no'}`);
+  });
+  provider.on('backchannel.error', (_ctx, err, client_) => {
+    console.error(`backchannel.error: client=${client_.clientId}: ${err?.message ?? err}`);
+    event('backchannel.error', `client=${client_.clientId}`);
+  });
   for (const name of ['server_error', 'grant.error', 'authorization.error', 'end_session.error',
     'userinfo.error', 'revocation.error', 'jwks.error', 'discovery.error']) {
     provider.on(name, (ctx, err) => {

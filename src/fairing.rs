@@ -1,20 +1,25 @@
 //! [`OidcFairing`]: what happens at ignite.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
+use crate::authz;
 use crate::cache_control::CacheSafe;
 use crate::callback_log::RedactCallbackQuery;
-use crate::config::{scope_message, Config, ProviderName, ResolvedProvider};
+use crate::config::{scope_message, sub_path, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
+use crate::login_hook::{LoginHook, LoginHooks};
 use crate::provider::{CheckOutcome, Provider};
 use crate::routes;
 use crate::secret_key;
 use crate::state::{OidcState, ProviderState};
+use crate::store::{MemoryStore, RevocationStore};
 use crate::unauthorized;
 
 /// The name Rocket prints for this fairing, also when it fails.
@@ -42,11 +47,15 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///    cannot be valid; `invalid_client` (or any 401 or 403) means the client id or secret is
 ///    wrong and launch fails, `invalid_grant` means they were accepted, and an answer that says
 ///    neither is quoted in a warning (`oidc.check_credentials = false` skips this);
-/// 4. **mount** the login, callback and logout routes at their configured paths, register the
-///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
+/// 4. **mount** the login, callback and logout routes at their configured paths, and each
+///    provider's back-channel logout endpoint (`oidc.backchannel_logout`: when its discovery
+///    advertises `backchannel_logout_supported`, unless configured otherwise), register the 401
+///    catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
 ///    attach two small fairings (a response fairing that keeps responses which depend on the
 ///    session out of shared caches, and a request fairing that keeps the callback's one-time
-///    `code` and `state` out of Rocket's request log), and manage the state the guards need.
+///    `code` and `state` out of Rocket's request log), and manage the state the guards need,
+///    with the revocation store (in memory unless
+///    [`revocation_store`](OidcFairing::revocation_store) gives another).
 ///
 /// Before step 2 it warns when Rocket's `secret_key` is the public development key of the
 /// example `Rocket.toml` outside the `debug` profile.
@@ -63,23 +72,73 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///     rocket::build().attach(OidcFairing::new())
 /// }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct OidcFairing {
     config: Option<Config>,
+    store: Option<Arc<dyn RevocationStore>>,
+    hook: LoginHooks,
+}
+
+impl fmt::Debug for OidcFairing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcFairing")
+            .field("config", &self.config)
+            .field(
+                "store",
+                &if self.store.is_some() {
+                    "given"
+                } else {
+                    "in memory"
+                },
+            )
+            .field("hook", &self.hook)
+            .finish()
+    }
 }
 
 impl OidcFairing {
     /// A fairing that reads its configuration from the `oidc` table of Rocket's figment
     /// (`Rocket.toml`, `ROCKET_OIDC={...}`) and `ROCKET_OIDC_<KEY>` environment variables.
     pub fn new() -> Self {
-        OidcFairing { config: None }
+        OidcFairing::default()
     }
 
     /// A fairing with the configuration given in code; Rocket's figment is not read.
     pub fn with_config(config: Config) -> Self {
         OidcFairing {
             config: Some(config),
+            ..OidcFairing::default()
         }
+    }
+
+    /// Runs `hook` at every sign-in, after the provider's answer is validated and before the
+    /// session is written: it can allow, refuse, redirect, and keep app data in the session
+    /// (see [`LoginHook`] and [`LoginDecision`](crate::LoginDecision)). A second call replaces
+    /// the first hook.
+    pub fn on_login(mut self, hook: impl LoginHook) -> Self {
+        self.hook = LoginHooks(Some(Arc::new(hook)));
+        self
+    }
+
+    /// Keeps the markers of signed-out sessions in `store` instead of this process's memory
+    /// (then `oidc.store.max_entries` is not used). Apps whose instances share one store see each
+    /// other's logouts: a cookie copied before `POST /logout`, or a session the provider ended
+    /// by back-channel logout, is refused by all of them.
+    ///
+    /// ```rust,no_run
+    /// # #[macro_use] extern crate rocket;
+    /// use std::sync::Arc;
+    /// use rocket_openid_connect::{MemoryStore, OidcFairing};
+    ///
+    /// #[launch]
+    /// fn rocket() -> _ {
+    ///     let store = Arc::new(MemoryStore::new(100_000));
+    ///     rocket::build().attach(OidcFairing::new().revocation_store(store))
+    /// }
+    /// ```
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Steps 1 to 3; the failures, each with the provider it concerns (none for the
@@ -152,13 +211,23 @@ impl OidcFairing {
         providers.sort_by_key(|(index, _, _)| *index);
         let providers = providers
             .into_iter()
-            .map(|(_, p, provider)| ProviderState::new(p.name, p.display_name, p.config, provider))
+            .map(|(_, p, provider)| {
+                let path = backchannel_path(&resolved.app, &p, &provider, named);
+                let mut state = ProviderState::new(p.name, p.display_name, p.config, provider);
+                state.backchannel_path = path;
+                state
+            })
             .collect();
+        let store = match &self.store {
+            Some(store) => store.clone(),
+            None => Arc::new(MemoryStore::new(resolved.app.store.max_entries)),
+        };
         Ok(OidcState::new(
             resolved.app,
             providers,
             named,
             resolved.default,
+            store,
         ))
     }
 }
@@ -258,6 +327,52 @@ async fn ignite_provider(
     Ok(provider)
 }
 
+/// Where provider `p`'s back-channel logout endpoint goes, if it is mounted: the configured
+/// path, or with provider tables the path + `/NAME`; with a log line saying why, and what to
+/// register at the provider (Back-Channel Logout 1.0 §2.2).
+fn backchannel_path(
+    app: &Config,
+    p: &ResolvedProvider,
+    provider: &Provider,
+    named: bool,
+) -> Option<String> {
+    let prefix = prefix(&p.name, named);
+    let settings = &app.backchannel_logout;
+    let advertised = provider.metadata.backchannel_logout_supported;
+    if !settings.is_enabled(advertised) {
+        let why = if settings.enabled == Some(false) {
+            "oidc.backchannel_logout.enabled = false"
+        } else {
+            "discovery does not advertise backchannel_logout_supported; set \
+             oidc.backchannel_logout.enabled = true to mount it anyway"
+        };
+        log::info!("{prefix}: back-channel logout off ({why})");
+        return None;
+    }
+    let path = if named {
+        sub_path(&settings.path, p.name.as_str())
+    } else {
+        settings.path.clone()
+    };
+    log::info!(
+        "{prefix}: back-channel logout at POST {path}: register {}{path} as the client's \
+         backchannel_logout_uri{}",
+        app.app_base_url,
+        if provider.metadata.backchannel_logout_session_supported {
+            ", with backchannel_logout_session_required"
+        } else {
+            ""
+        }
+    );
+    if !advertised {
+        log::warn!(
+            "{prefix}: oidc.backchannel_logout.enabled = true, but discovery does not \
+             advertise backchannel_logout_supported: check that the provider sends logout tokens"
+        );
+    }
+    Some(path)
+}
+
 /// `text` about provider `name`, naming its keys (`oidc.providers.NAME.<key>`) when there are
 /// provider tables.
 fn scoped(text: &str, name: &ProviderName, named: bool) -> String {
@@ -326,11 +441,13 @@ impl Fairing for OidcFairing {
         } else {
             rocket = rocket.register("/", unauthorized::catchers());
         }
+        // The 403 / 500 pages of `Authorized` (issue 16).
+        rocket = authz::register_catchers(rocket);
         log::info!(
             "OpenID Connect: 4/4 mounted {} (ignite took {} ms)",
             mounted.join(", "),
             started.elapsed().as_millis()
         );
-        Ok(rocket.manage(state))
+        Ok(rocket.manage(state).manage(self.hook.clone()))
     }
 }

@@ -1,5 +1,6 @@
 //! The request guards [`UserContext`] and [`AuthenticatedUser`]: the session is decoded once per
-//! request (Rocket's request-local cache), however many guards ask.
+//! request (Rocket's request-local cache), however many guards ask, and checked against the
+//! revocation store.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         let jar = req.cookies();
         let opts = state.cookie_options();
         let lifetimes = state.lifetimes();
-        let now = util::now_unix();
+        let now = state.clock().now_unix();
         let stale = || {
             req.local_cache(|| StaleSession(true));
             session::clear_session(jar, opts);
@@ -54,6 +55,22 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         let Some(claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
+        // Signed out since (back-channel logout, or /logout with a copy of this cookie): the
+        // session ends here as an expired one would. The store answers from memory.
+        if state.is_revoked(
+            provider,
+            &session.data,
+            claims.tenant_issuer(),
+            claims.sid(),
+            claims.sub(),
+        ) {
+            log::info!(
+                "{}: refused a signed-out session of subject `{}`",
+                provider.log_prefix(state.named),
+                util::truncate(claims.sub(), 64)
+            );
+            return stale();
+        }
         let mut data = session.data;
         if rewrite {
             if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
@@ -89,6 +106,7 @@ impl Sentinel for UserContext {
 /// | request                                   | outcome                                      |
 /// |-------------------------------------------|----------------------------------------------|
 /// | valid session                             | success                                      |
+/// | a session signed out since (back-channel logout from the provider, or `POST /logout` when this is a copy of the cookie) | as with no session, and its cookies are expired |
 /// | no session, browser navigating (`GET`/`HEAD`, `Accept` with `text/html`, no `X-Requested-With: XMLHttpRequest`, `Sec-Fetch-Mode` absent or `navigate`, `Sec-Fetch-Dest` absent or `document`) | 303 to `/login?return_to=<this page>`, then back after login |
 /// | no session, any other client (API, XHR, fetch, curl) | 401 with `WWW-Authenticate` and a JSON body, never a redirect |
 ///

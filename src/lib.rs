@@ -68,13 +68,24 @@
 //!   RFC 9207 `iss`, exchanges the code, validates the ID token completely (signature with the
 //!   provider's keys, refetched once on an unknown `kid`; `iss`, `aud`, `azp`, `exp`/`iat` with
 //!   clock skew, `nonce`, `at_hash`), fetches userinfo and writes the session; `POST /logout`
-//!   clears the session, revokes the tokens and signs out at the provider.
-//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works) and
-//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401).
+//!   clears the session, marks it signed out (so a copy of the cookie dies too), revokes the
+//!   tokens and signs out at the provider; `POST /backchannel-logout` lets the provider end
+//!   sessions (OpenID Connect Back-Channel Logout 1.0, mounted when discovery advertises it).
+//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works),
+//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401) and
+//!   [`Authorized<R>`](Authorized) (signed in and meeting a [`Requirement`], such as
+//!   [`Rule::group`]; else 403, never a login redirect). Typed [`Claims`] come from the user
+//!   context, decoded once per request.
+//! - **Login hook** ([`OidcFairing::on_login`]): allow, refuse, redirect, or keep app data in
+//!   the session, before the session is written.
+//! - **Testing your app** (module `testing`, feature `dev-issuer`): `sign_in(&client, "ada")`
+//!   into a `rocket::local` client or a real server.
 //! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
 //!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
 //!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same
-//!   sessions.
+//!   sessions. Signed-out sessions are remembered as markers in a [`RevocationStore`] (in
+//!   memory by default, [`MemoryStore`]), checked from memory on every guarded request; give
+//!   instances one shared store with [`OidcFairing::revocation_store`].
 //!
 //! # Configuration
 //!
@@ -122,33 +133,49 @@
 
 // The modules, from the bottom up: each imports only from those above it in this list (see the
 // README's Architecture section).
+mod authz;
 mod cache_control;
 mod callback_log;
+mod claims;
 mod config;
 mod error;
 mod fairing;
 mod guards;
 mod http;
+mod login_hook;
 mod provider;
 mod return_to;
 mod routes;
 mod secret_key;
 mod session;
 mod state;
+mod store;
 mod unauthorized;
 mod user;
 mod util;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
+#[cfg(feature = "dev-issuer")]
+pub mod testing;
 
+pub use authz::{
+    access_denied, AccessDenied, Authorized, AuthzError, ClaimPath, EmailVerified, Requirement,
+    Rule,
+};
+pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::ProviderName;
-pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig};
+pub use config::{
+    BackchannelLogoutConfig, ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig,
+    StoreConfig,
+};
 pub use error::{Endpoint, LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::AuthenticatedUser;
 pub use http::{FetchError, HttpError};
+pub use login_hook::{LoginDecision, LoginHook, LoginHookError};
 pub use return_to::sanitize_return_to;
+pub use store::{BoxFuture, Marker, MemoryStore, RevocationStore, StoreError, StoreKey};
 pub use unauthorized::{unauthorized, Unauthorized};
 pub use user::{ProviderInfo, Tokens, UserContext, UserInfo};
 
@@ -159,8 +186,9 @@ pub use user::{ProviderInfo, Tokens, UserContext, UserInfo};
 pub mod __internals {
     pub use crate::cache_control::CacheSafe;
     pub use crate::provider::{
-        validate, ExpectedNonce, IdTokenRules, IssuerPolicy, Rejection, TenantTemplate,
-        TokenResponse, ValidatedIdToken,
+        validate, validate_logout_token, ExpectedNonce, IdTokenRules, IssuerPolicy,
+        LogoutTokenRules, Rejection, TenantTemplate, TokenResponse, ValidatedIdToken,
+        ValidatedLogoutToken, BACKCHANNEL_LOGOUT_EVENT, MAX_LOGOUT_TOKEN_AGE_SECS,
     };
     pub use crate::routes::callback::{
         check_callback, new_session, parse_callback_query, CallbackParams,
@@ -172,8 +200,11 @@ pub mod __internals {
         SessionData, Stored, Transaction,
     };
     pub use crate::state::OidcState;
+    pub use crate::store::{RevocationKeys, SessionKeys};
     pub use crate::user::{stored_user_context, user_context};
 
+    #[cfg(feature = "dev-issuer")]
+    pub use crate::dev_issuer::backchannel::sign_dev_logout_token;
     #[cfg(feature = "dev-issuer")]
     pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};
 }

@@ -1,11 +1,15 @@
-//! What the routes and guards share: the app's settings, the discovered providers and the
-//! cookie settings, managed by Rocket once the fairing has ignited.
+//! What the routes and guards share: the app's settings, the discovered providers, the cookie
+//! settings and the revocation store, managed by Rocket once the fairing has ignited.
+
+use std::sync::Arc;
 
 use rocket::{Ignite, Request, Rocket};
 
 use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
 use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
+use crate::store::{RevocationKeys, RevocationStore};
+use crate::util::Clock;
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -24,6 +28,9 @@ pub struct OidcState {
     pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
+    /// The markers of signed-out sessions, shared by every provider (keys name the issuer).
+    store: Arc<dyn RevocationStore>,
+    clock: Clock,
 }
 
 /// One provider: its name, effective configuration and discovered metadata (with its
@@ -35,6 +42,10 @@ pub(crate) struct ProviderState {
     pub provider: Provider,
     /// What its sessions are bound to (issuer policy, client id), for the guard.
     pub binding: SessionBinding,
+    /// The revocation store keys of its issuer.
+    pub keys: RevocationKeys,
+    /// Its back-channel logout path, when the endpoint is mounted (set by the fairing).
+    pub backchannel_path: Option<String>,
 }
 
 impl ProviderState {
@@ -47,11 +58,24 @@ impl ProviderState {
         let binding =
             SessionBinding::new(name, provider.issuer_policy().clone(), &config.client_id);
         ProviderState {
+            keys: RevocationKeys::new(&binding.issuer),
             name,
             display_name,
             config,
             provider,
             binding,
+            backchannel_path: None,
+        }
+    }
+
+    /// The store keys of issuer `iss`: this provider's own, or (a tenant of a multi-tenant
+    /// provider) derived for it.
+    pub(crate) fn keys_of(&self, iss: Option<&str>) -> std::borrow::Cow<'_, RevocationKeys> {
+        match iss {
+            Some(tenant) if tenant != &*self.binding.issuer => {
+                std::borrow::Cow::Owned(RevocationKeys::new(tenant))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.keys),
         }
     }
 
@@ -77,6 +101,7 @@ impl OidcState {
         providers: Vec<ProviderState>,
         named: bool,
         default: Option<usize>,
+        store: Arc<dyn RevocationStore>,
     ) -> OidcState {
         // One set of names for the app, whatever the provider: every provider's pending
         // logins and sessions live under `oidc.cookie_prefix`.
@@ -95,6 +120,8 @@ impl OidcState {
             default,
             cookies,
             lifetimes,
+            store,
+            clock: Clock::default(),
         }
     }
 
@@ -113,7 +140,14 @@ impl OidcState {
             config.clone(),
             provider,
         );
-        Ok(OidcState::new(config, vec![provider], false, Some(0)))
+        let store = Arc::new(crate::store::MemoryStore::new(config.store.max_entries));
+        Ok(OidcState::new(
+            config,
+            vec![provider],
+            false,
+            Some(0),
+            store,
+        ))
     }
 
     /// The state of the Rocket serving `req`, if the fairing is attached.
@@ -140,6 +174,43 @@ impl OidcState {
     /// The session lifetimes.
     pub(crate) fn lifetimes(&self) -> Lifetimes {
         self.lifetimes
+    }
+
+    /// The revocation store.
+    pub(crate) fn store(&self) -> &dyn RevocationStore {
+        &*self.store
+    }
+
+    /// Whether the session `data` of `provider` was signed out, by the provider (back-channel
+    /// logout) or by `POST /logout` on any instance sharing the store; its ID token names user
+    /// `sub`, maybe a provider session `sid`, and (for a tenant of a multi-tenant provider) its
+    /// issuer `tenant_issuer`. Memory only: this runs on every guarded request.
+    pub(crate) fn is_revoked(
+        &self,
+        provider: &ProviderState,
+        data: &SessionData,
+        tenant_issuer: Option<&str>,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> bool {
+        let keys = provider
+            .keys_of(tenant_issuer)
+            .of_session(sid, data.session_id.as_deref(), sub);
+        self.store.is_revoked(keys.as_slice(), data.created)
+    }
+
+    /// Until when a marker written at `logged_out_at` must be kept: the last session it can
+    /// sign out (created at or before it) then reaches its absolute lifetime.
+    pub(crate) fn marker_expiry(&self, logged_out_at: i64) -> i64 {
+        logged_out_at
+            .saturating_add(self.lifetimes.absolute)
+            .saturating_add(1)
+    }
+
+    /// The clock session lifetimes are measured with (the system clock, unless a test of the
+    /// app moved it: `testing::advance_clock`).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

@@ -19,6 +19,7 @@ use crate::provider::IssuerPolicy;
 #[cfg(feature = "internals")]
 use crate::session::Stored;
 use crate::session::{SessionBinding, SessionData};
+use crate::util::TypeCache;
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -119,7 +120,7 @@ impl fmt::Debug for Tokens {
 /// As a request guard it **succeeds** with a valid session and **forwards** (status 401)
 /// otherwise, so `Option<UserContext>` is `None` for visitors and a route taking `UserContext`
 /// simply does not match them. It never fails with a 500 because of a bad cookie: tampered,
-/// truncated, expired or foreign cookies all mean "no session". Without
+/// truncated, expired, foreign or signed-out cookies all mean "no session". Without
 /// [`OidcFairing`](crate::OidcFairing) attached the app does not launch (the guard is a
 /// [`Sentinel`](rocket::Sentinel)).
 ///
@@ -152,6 +153,10 @@ pub struct UserContext {
     pub tokens: Tokens,
     /// The provider that signed the user in.
     pub provider: ProviderInfo,
+    /// What the login hook stored in the session (`UserContext::app_data`).
+    pub(crate) app_data: Option<Value>,
+    /// What [`claims`](UserContext::claims) decoded for this request, shared by the clones.
+    pub(crate) cache: Arc<TypeCache>,
 }
 
 impl UserContext {
@@ -193,6 +198,8 @@ pub(crate) fn bound_user_context(
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        session_id: data.session_id.clone(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(binding, claims, tokens))
@@ -215,6 +222,8 @@ pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        session_id: data.session_id.clone(),
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(binding, claims, tokens))
@@ -226,6 +235,26 @@ pub(crate) struct Claims {
     userinfo: UserInfo,
     id_token_expires_at: Option<OffsetDateTime>,
     tenant_issuer: Option<Arc<str>>,
+    /// The provider's session id (`sid`, Back-Channel Logout 1.0 §2.4), when the ID token has
+    /// one: what a back-channel logout names.
+    sid: Option<String>,
+}
+
+impl Claims {
+    /// The user's `sub`.
+    pub(crate) fn sub(&self) -> &str {
+        &self.userinfo.sub
+    }
+
+    /// The ID token's `sid`, if any.
+    pub(crate) fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    /// The issuer of the user's tenant, when it is not the provider's own issuer.
+    pub(crate) fn tenant_issuer(&self) -> Option<&str> {
+        self.tenant_issuer.as_deref()
+    }
 }
 
 /// The claims part of [`user_context`], and when the ID token expires: the ID token's claims
@@ -256,6 +285,7 @@ pub(crate) fn user_claims(
         mut userinfo,
         sub,
         exp,
+        sid,
         iss,
         aud_ok,
     } = parsed.ok()?;
@@ -277,6 +307,7 @@ pub(crate) fn user_claims(
         userinfo,
         id_token_expires_at,
         tenant_issuer,
+        sid,
     })
 }
 
@@ -286,6 +317,8 @@ struct Parsed {
     /// The last `sub`, if it is a string.
     sub: Option<String>,
     exp: Option<i64>,
+    /// The last `sid`, if it is a non-empty string.
+    sid: Option<String>,
     /// Whether `iss` is this provider's.
     iss: Iss,
     /// Whether `aud` names this client.
@@ -301,7 +334,8 @@ enum Iss {
 }
 
 /// Parses an ID token's payload straight into [`UserInfo`]: standard claims into their fields,
-/// `iss` and `aud` compared as they are read (not kept), the other protocol claims skipped
+/// `iss` and `aud` compared as they are read (not kept), `sid` kept aside for the revocation
+/// check, the other protocol claims skipped
 /// unallocated, everything else into `other`. This is on every signed-in request's path. A
 /// repeated claim keeps its last value, as parsing into a map does.
 struct ClaimsSeed<'a> {
@@ -329,6 +363,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             userinfo: UserInfo::default(),
             sub: None,
             exp: None,
+            sid: None,
             iss: Iss::Refused,
             aud_ok: false,
         };
@@ -340,6 +375,12 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "sub" => {
                     p.sub = match map.next_value()? {
                         Value::String(sub) => Some(sub),
+                        _ => None,
+                    }
+                }
+                "sid" => {
+                    p.sid = match map.next_value()? {
+                        Value::String(sid) if !sid.is_empty() => Some(sid),
                         _ => None,
                     }
                 }
@@ -487,6 +528,7 @@ pub(crate) fn into_context(
         userinfo,
         id_token_expires_at,
         tenant_issuer,
+        ..
     } = claims;
     UserContext {
         userinfo,
@@ -505,6 +547,8 @@ pub(crate) fn into_context(
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         },
+        app_data: data.app_data,
+        cache: Arc::default(),
     }
 }
 
@@ -538,9 +582,11 @@ mod tests {
             access_expires_at: None,
             refresh_token: None,
             userinfo_extra: Map::new(),
+            session_id: None,
             created: 1_700_000_000,
             seen: 1_700_000_000,
             provider: None,
+            app_data: None,
         }
     }
 
@@ -589,6 +635,40 @@ mod tests {
                 "{foreign}"
             );
         }
+    }
+
+    #[test]
+    fn the_sid_of_the_id_token_is_read_for_the_revocation_check() {
+        let config = Config {
+            issuer: "https://op.example".into(),
+            client_id: "app".into(),
+            ..Config::default()
+        };
+        let binding = SessionBinding::of(&config);
+        let base = json!({"iss": "https://op.example", "aud": "app", "sub": "ada"});
+        let sid_of = |extra: Value| {
+            let mut payload = base.clone();
+            payload
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            user_claims(&binding, &session(payload), None).unwrap().sid
+        };
+        assert_eq!(sid_of(json!({"sid": "s-1"})), Some("s-1".into()));
+        assert_eq!(sid_of(json!({})), None);
+        assert_eq!(sid_of(json!({"sid": ""})), None, "empty");
+        assert_eq!(sid_of(json!({"sid": 5})), None, "not a string");
+        let ctx = bound_user_context(
+            &binding,
+            &session(
+                json!({"iss": "https://op.example", "aud": "app", "sub": "ada", "sid": "s-1"}),
+            ),
+        )
+        .unwrap();
+        assert!(
+            ctx.userinfo.other.get("sid").is_none(),
+            "sid stays out of UserInfo"
+        );
     }
 
     /// A session of a multi-tenant provider names its user's tenant's issuer, and is refused

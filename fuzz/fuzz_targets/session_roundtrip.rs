@@ -53,6 +53,7 @@ struct Input {
     access_expires_at: Option<i64>,
     refresh_token: Option<String>,
     userinfo_extra: Vec<(String, Json)>,
+    session_id: Option<String>,
     created: i64,
     seen: i64,
     /// Which chunk to tamper with, and how.
@@ -71,9 +72,11 @@ fuzz_target!(|input: Input| {
         access_expires_at: input.access_expires_at,
         refresh_token: input.refresh_token,
         userinfo_extra,
+        session_id: input.session_id,
         created: input.created,
         seen: input.seen,
         provider: None,
+        app_data: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

@@ -17,7 +17,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use common::app::{
-    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+    app_options, app_port, assert_wrong_secret_refused, backchannel_logout_uri, base_url, App,
+    ProviderTable,
 };
 use common::http::{form_urlencode, sign_in_at_provider, Agent, Page};
 use common::provider::{display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET};
@@ -119,6 +120,7 @@ async fn provider_alone() {
         port: 0,
         strict_claims: false,
         apps: vec![app.clone()],
+        backchannel_logout_uri: None,
     })
     .await;
 
@@ -143,6 +145,14 @@ async fn provider_alone() {
             "{endpoint} missing: {discovery}"
         );
     }
+
+    // Back-channel logout is on (features.backchannelLogout), with sid (the app mounts its
+    // endpoint because of the first).
+    assert_eq!(
+        discovery["backchannel_logout_supported"], true,
+        "{discovery}"
+    );
+    assert_eq!(discovery["backchannel_logout_session_supported"], true);
 
     // Its built-in pages import no web font (the browser has no internet to fetch it from).
     let mut agent = Agent::new();
@@ -171,6 +181,17 @@ async fn provider_alone() {
     // Without offline_access: no refresh token.
     let tokens = code_flow(&provider, &redirect_uri, "openid profile", "ada").await;
     assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+
+    // The `groups` scope releases `groups` (scenario 9's /admin): ada is in `admins`.
+    let tokens = code_flow(&provider, &redirect_uri, "openid groups", "ada").await;
+    let (_, claims) = jwt_parts(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        claims["groups"],
+        serde_json::json!(["admins", "engineering"])
+    );
+    let tokens = code_flow(&provider, &redirect_uri, "openid groups", "grace").await;
+    let info = userinfo(&provider, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["groups"], serde_json::json!(["engineering"]));
 
     // PKCE is required of our confidential client too.
     let mut agent = Agent::new();
@@ -241,6 +262,7 @@ async fn provider_alone() {
         port: 0,
         strict_claims: true,
         apps: vec![app.clone()],
+        backchannel_logout_uri: None,
     })
     .await;
     let tokens = code_flow(&strict, &redirect_uri, "openid profile email", "grace").await;
@@ -309,12 +331,13 @@ async fn http_scenarios() {
         port: 0,
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
+        backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
     })
     .await;
     let app = App::start(app_options(
         &provider,
         main_port,
-        "[openid,profile,email]",
+        "[openid,profile,email,groups]",
         "app",
     ))
     .await;
@@ -406,6 +429,58 @@ async fn http_scenarios() {
     );
     done("3 logout", started);
 
+    // 10. Back-channel logout: signed in at the app, the user signs out at the provider itself
+    // (/session/end, confirmed). The provider POSTs a logout token to the app before it
+    // answers; the browser still holds the app's session cookie, yet the app's next page shows
+    // a visitor, the API answers 401, and /protected asks the provider for a login again.
+    let started = Instant::now();
+    let mut agent = Agent::new();
+    sign_in_via_protected(&mut agent, &main, &provider, "ada").await;
+    let before = provider.events("backchannel.success").len();
+    let confirm = agent
+        .navigate(&format!("{}/session/end", provider.issuer))
+        .await;
+    let form = confirm
+        .forms()
+        .into_iter()
+        .find(|f| f.id.as_deref() == Some("op.logoutForm"))
+        .unwrap_or_else(|| panic!("no confirmation at {}: {}", confirm.url, confirm.text()));
+    let yes = form.button("Yes, sign me out").clone();
+    let signed_out = agent.submit(&confirm, &form, &[], Some(&yes)).await;
+    assert!(
+        signed_out.url.as_str().starts_with(&provider.issuer),
+        "the provider's own sign-out page: {} {}",
+        signed_out.url,
+        signed_out.text()
+    );
+    let events = provider
+        .wait_for_events("backchannel.success", before + 1)
+        .await;
+    assert!(events[before].contains("sid=yes"), "{events:?}");
+    assert!(
+        provider.events("backchannel.error").is_empty(),
+        "{}",
+        provider.output()
+    );
+    assert!(
+        agent.has_cookie("localhost", "oidc_session"),
+        "the browser still holds the app's session cookie"
+    );
+    let home = agent.navigate(&format!("{main}/")).await;
+    assert!(home.text().contains("visitor"), "{}", home.text());
+    assert_eq!(
+        agent.get_json(&format!("{main}/api/me")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = agent.navigate(&format!("{main}/protected")).await;
+    assert!(
+        again.prompt_form("login").is_some(),
+        "/protected after the provider's logout should ask for a login, at {}: {}",
+        again.url,
+        again.text()
+    );
+    done("10 back-channel logout at the provider", started);
+
     // 5. The provider restarts on the same port with a new signing key; the app keeps running
     // and must accept ID tokens signed with the key it has not seen (JWKS refetched on the
     // unknown kid).
@@ -416,6 +491,62 @@ async fn http_scenarios() {
     let mut agent = Agent::new();
     sign_in_via_protected(&mut agent, &main, &provider, "grace").await;
     done("5 provider restarted with a new key", started);
+
+    // 9. /admin for the `admins` group the provider releases with the `groups` scope; 403 (a
+    // page, never a login redirect) for anyone else; the login hook refuses `alan`.
+    let started = Instant::now();
+    let mut agent = Agent::new();
+    let login = agent.navigate(&format!("{main}/admin")).await;
+    let admin = sign_in_at_provider(&mut agent, login, "ada").await;
+    assert_eq!(
+        admin.url.as_str(),
+        format!("{main}/admin"),
+        "{}",
+        admin.text()
+    );
+    assert_eq!(admin.status, StatusCode::OK);
+    assert!(
+        admin
+            .text()
+            .contains("Only members of the admins group see this page"),
+        "{}",
+        admin.text()
+    );
+    let (status, me) = agent.get_json(&format!("{main}/api/me")).await;
+    assert_eq!(status, StatusCode::OK);
+    let me: Value = serde_json::from_str(&me).expect("/api/me JSON");
+    assert_eq!(me["groups"], serde_json::json!(["admins", "engineering"]));
+    let mut agent = Agent::new();
+    let login = agent.navigate(&format!("{main}/admin")).await;
+    let refused = sign_in_at_provider(&mut agent, login, "grace").await;
+    assert_eq!(refused.url.as_str(), format!("{main}/admin"));
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert!(
+        refused.text().contains("signed in as Grace Lovelace"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(
+        agent.get_json(&format!("{main}/admin")).await.0,
+        StatusCode::FORBIDDEN,
+        "an API client gets 403 too"
+    );
+    let mut agent = Agent::new();
+    let login = agent.navigate(&format!("{main}/protected")).await;
+    let hook = sign_in_at_provider(&mut agent, login, "alan").await;
+    assert_eq!(hook.status, StatusCode::FORBIDDEN, "{}", hook.text());
+    assert!(
+        hook.text()
+            .contains("Alan's account is disabled in this app"),
+        "{}",
+        hook.text()
+    );
+    assert_eq!(
+        agent.get_json(&format!("{main}/api/me")).await.0,
+        StatusCode::UNAUTHORIZED,
+        "refused: no session"
+    );
+    done("9 admin page and login hook", started);
 
     // 7. With offline_access the login asks for consent (OIDC Core §11), a refresh token is
     // issued and the app keeps it.
@@ -476,6 +607,7 @@ async fn http_scenarios() {
         port: 0,
         strict_claims: true,
         apps: vec![strict_app_url.clone()],
+        backchannel_logout_uri: None,
     })
     .await;
     let _strict_app = App::start(app_options(
@@ -513,6 +645,7 @@ async fn two_providers() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
         };
         let callback = format!("/authorization-code/callback/{name}");
         let provider =

@@ -10,7 +10,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::app::{
-    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+    app_options, app_port, assert_wrong_secret_refused, backchannel_logout_uri, base_url, App,
+    ProviderTable,
 };
 use common::browser::{Browser, Driver};
 use common::provider::{display_name, ProviderOptions, TestProvider, PASSWORD};
@@ -77,12 +78,13 @@ async fn browser_scenarios() {
         port: 0,
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
+        backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
     })
     .await;
     let app = App::start(app_options(
         &provider,
         main_port,
-        "[openid,profile,email]",
+        "[openid,profile,email,groups]",
         "app",
     ))
     .await;
@@ -156,6 +158,33 @@ async fn browser_scenarios() {
     browser.close().await;
     done("4 two tabs", started);
 
+    // 10. Back-channel logout: signed in at the app, the user ends the session at the provider
+    // itself (/session/end, confirmed); the provider POSTs a logout token to the app, and the
+    // app's next page shows a visitor although the browser still holds its session cookie.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    sign_in_via_protected(&browser, &main, &provider, "ada").await;
+    let before = provider.events("backchannel.success").len();
+    browser
+        .goto(&format!("{}/session/end", provider.issuer))
+        .await;
+    browser.wait_for_text("Do you want to sign-out").await;
+    browser.click("button[name=logout][value=yes]").await;
+    let events = provider
+        .wait_for_events("backchannel.success", before + 1)
+        .await;
+    assert!(events[before].contains("sid=yes"), "{events:?}");
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    assert!(browser.has("a[href='/login']").await);
+    browser.goto(&format!("{main}/protected")).await;
+    browser
+        .wait_for_url(&format!("{}/interaction/", provider.issuer))
+        .await;
+    browser.element("input[name=login]").await;
+    browser.close().await;
+    done("10 back-channel logout at the provider", started);
+
     // 5. The provider restarts on the same port with a new signing key while the app keeps
     // running: the next login works (the app refetches the JWKS on the unknown kid).
     let started = Instant::now();
@@ -166,6 +195,40 @@ async fn browser_scenarios() {
     sign_in_via_protected(&browser, &main, &provider, "grace").await;
     browser.close().await;
     done("5 provider restarted with a new key", started);
+
+    // 9. Who may see what: /admin is for the `admins` group, which the provider releases with
+    // the `groups` scope (ada); anyone else signed in gets the 403 page, never a login redirect;
+    // the quickstart's login hook refuses `alan` with its message.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/admin")).await;
+    sign_in_at_provider(&browser, &provider, "ada").await;
+    browser.wait_for_url(&format!("{main}/admin")).await;
+    let page = browser
+        .wait_for_text("Only members of the admins group see this page")
+        .await;
+    assert!(page.contains("Ada Lovelace"), "{page}");
+    browser.close().await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/admin")).await;
+    sign_in_at_provider(&browser, &provider, "grace").await;
+    browser.wait_for_url(&format!("{main}/admin")).await;
+    let page = browser.wait_for_text("Access denied").await;
+    assert!(page.contains("signed in as Grace Lovelace"), "{page}");
+    assert!(browser.has("form[action='/logout'] button").await);
+    browser.close().await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/protected")).await;
+    sign_in_at_provider(&browser, &provider, "alan").await;
+    let page = browser.wait_for_text("Sign-in refused").await;
+    assert!(
+        page.contains("Alan's account is disabled in this app"),
+        "{page}"
+    );
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    browser.close().await;
+    done("9 admin page and login hook", started);
 
     // 7. With offline_access a refresh token is issued and kept; the signed-in page is saved
     // as a screenshot.
@@ -202,6 +265,7 @@ async fn browser_scenarios() {
         port: 0,
         strict_claims: true,
         apps: vec![strict_url.clone()],
+        backchannel_logout_uri: None,
     })
     .await;
     let _strict_app = App::start(app_options(
@@ -228,6 +292,7 @@ async fn browser_scenarios() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
         },
         "/authorization-code/callback/one",
         "provider-one",
@@ -238,6 +303,7 @@ async fn browser_scenarios() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
         },
         "/authorization-code/callback/two",
         "provider-two",

@@ -15,6 +15,7 @@ mod error;
 mod figment;
 mod lenient;
 mod providers;
+mod revocation;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -23,6 +24,8 @@ pub use error::{ConfigError, ConfigProblem};
 pub use providers::ProviderConfig;
 pub use providers::ProviderName;
 pub(crate) use providers::{scope_message, sub_path, ResolvedProvider};
+pub(crate) use revocation::DEFAULT_STORE_MAX_ENTRIES;
+pub use revocation::{BackchannelLogoutConfig, StoreConfig};
 pub(crate) use validate::{cookie_prefix_problem, DEFAULT_COOKIE_PREFIX, MAX_COOKIE_PREFIX_LEN};
 pub(crate) use validate::{has_placeholder, is_guid, issuer_is_valid};
 
@@ -329,6 +332,18 @@ pub struct Config {
     ///
     /// _Default:_ `{}`.
     pub providers: BTreeMap<String, ProviderConfig>,
+
+    /// The back-channel logout endpoint (`[default.oidc.backchannel_logout]`): see
+    /// [`BackchannelLogoutConfig`].
+    ///
+    /// _Default:_ mounted at `/backchannel-logout` when discovery advertises
+    /// `backchannel_logout_supported`.
+    pub backchannel_logout: BackchannelLogoutConfig,
+
+    /// The store of signed-out sessions (`[default.oidc.store]`): see [`StoreConfig`].
+    ///
+    /// _Default:_ in memory, at most 1,000,000 markers.
+    pub store: StoreConfig,
 }
 
 /// How the client authenticates at the provider's token endpoint
@@ -400,6 +415,8 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.insecure_allow_http",
     "oidc.default_provider",
     "oidc.providers",
+    "oidc.backchannel_logout",
+    "oidc.store",
 ];
 
 /// The keys of the `oidc` table that a provider table may set too (bare names): everything
@@ -484,6 +501,8 @@ impl Default for Config {
             insecure_allow_http: false,
             default_provider: None,
             providers: BTreeMap::new(),
+            backchannel_logout: BackchannelLogoutConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -527,6 +546,8 @@ impl fmt::Debug for Config {
             .field("insecure_allow_http", &self.insecure_allow_http)
             .field("default_provider", &self.default_provider)
             .field("providers", &self.providers)
+            .field("backchannel_logout", &self.backchannel_logout)
+            .field("store", &self.store)
             .finish()
     }
 }

@@ -148,6 +148,10 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
     }
     if scope.app_checks() {
         failure_redirect(config, &mut out);
+        out.list.extend(super::revocation::problems(
+            config,
+            matches!(scope, Scope::Single),
+        ));
     }
     out.list
 }

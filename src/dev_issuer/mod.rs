@@ -235,7 +235,7 @@
 // (Checked over the `use super::` edges.)
 // This file only declares and re-exports.
 mod access_token;
-mod backchannel;
+pub(crate) mod backchannel;
 mod client_auth;
 mod client_keys;
 mod controls;
@@ -260,6 +260,10 @@ mod server;
 mod state;
 mod tenants;
 mod token;
+
+// For `testing` (the walks find the issuer an app signs in at).
+pub(crate) use controls::{add_user, auto_login};
+pub(crate) use server::running;
 
 pub use client_auth::{
     APPLE_AUDIENCE, APPLE_MAX_SECRET_LIFETIME, CLIENT_ASSERTION_TYPE_JWT_BEARER,

@@ -41,6 +41,11 @@ pub fn log_lines_with(needles: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Every captured line.
+pub fn all_log_lines() -> Vec<String> {
+    LINES.lock().unwrap().clone()
+}
+
 /// Asserts that one captured line contains all of `parts`. All tests of a binary share the log,
 /// so make `parts[0]` something unique to the test (its client id or issuer URL); the lines
 /// containing it are shown when none has all parts.

@@ -26,6 +26,10 @@ pub struct ProviderOptions {
     pub strict_claims: bool,
     /// App base URLs (`http://localhost:PORT`) whose callback and home page are registered.
     pub apps: Vec<String>,
+    /// The client's `backchannel_logout_uri` (with `backchannel_logout_session_required`), if
+    /// any. Name the app by `127.0.0.1`: Node may resolve `localhost` to `::1`, where the app
+    /// does not listen.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 pub struct TestProvider {
@@ -95,6 +99,10 @@ impl TestProvider {
             )
             // A fresh signing key on every start: the key-rotation scenario depends on it.
             .env_remove("OIDC_PROVIDER_JWKS_FILE");
+        match &options.backchannel_logout_uri {
+            Some(uri) => command.env("OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI", uri),
+            None => command.env_remove("OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI"),
+        };
         let mut proc = Proc::spawn(name, command, false);
         let (issuer, kid) = proc
             .wait_for_output("`LISTENING` and `KID`", Duration::from_secs(20), |out| {
