@@ -167,7 +167,7 @@ pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::ProviderName;
 pub use config::{
     BackchannelLogoutConfig, ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig,
-    StoreConfig,
+    ResponseMode, StoreConfig,
 };
 pub use error::{Endpoint, LoginError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};

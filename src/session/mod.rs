@@ -17,9 +17,9 @@ pub use binding::SessionBinding;
 pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
-pub(crate) use transaction::take_transaction;
 #[cfg(any(test, feature = "internals"))]
 pub use transaction::tx_cookie_name;
+pub(crate) use transaction::{take_transaction, write_transaction_for};
 pub use transaction::{write_transaction, Transaction};
 
 use rocket::http::CookieJar;
