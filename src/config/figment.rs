@@ -346,7 +346,7 @@ fn extraction_problem(
         Some(provider) => format!("oidc.providers.{provider}"),
         None => qualified(field).to_owned(),
     };
-    let is_secret = key.ends_with(".client_secret");
+    let is_secret = key.ends_with(".client_secret") || key.ends_with(".client_key");
     let message = match &error.kind {
         Kind::UnknownField(name, _) => {
             format!("`{name}` is not a setting{}", did_you_mean(name, names()))

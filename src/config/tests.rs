@@ -785,7 +785,7 @@ fn wrong_types_name_the_key_and_the_expected_type() {
             [default.oidc]
             issuer = ["https://id.example.com"]
             keep_access_token = "yes"
-            client_auth_method = "private_key_jwt"
+            client_auth_method = "tls_client_auth"
             clientId = "x"
             "#,
         )?;
@@ -828,7 +828,7 @@ fn wrong_types_name_the_key_and_the_expected_type() {
         assert!(find("oidc.keep_access_token").starts_with("expected a boolean, found a string"));
         assert_eq!(
             find("oidc.client_auth_method").split(" (").next().unwrap(),
-            "`private_key_jwt` is not one of `client_secret_basic`, `client_secret_post`, `none`"
+            "`tls_client_auth` is not one of `client_secret_basic`, `client_secret_post`, `none`, `private_key_jwt`"
         );
         assert_eq!(
             find("oidc.http_timeout_secs"),
@@ -918,4 +918,39 @@ fn app_base_url_must_be_written_as_browsers_send_origin() {
     assert!(with(|c| c.app_base_url = "http://localhost:8000".into())
         .validate()
         .is_ok());
+}
+
+#[test]
+fn cookie_prefix() {
+    assert_eq!(Config::default().cookie_prefix, "oidc");
+    for good in ["a", "oidc", "billing", "app_b", "App-2", "x234567890123456"] {
+        assert_eq!(
+            problems(&with(|c| c.cookie_prefix = good.into())),
+            [],
+            "{good:?}"
+        );
+    }
+    for (bad, part) in [
+        ("", "is empty"),
+        ("x2345678901234567", "longer than 16"),
+        ("__Host-app", "starts with `__`"),
+        ("__secure", "starts with `__`"),
+        ("a.b", "other than ASCII letters"),
+        ("a b", "other than ASCII letters"),
+        ("a;b=c", "other than ASCII letters"),
+        ("café", "other than ASCII letters"),
+    ] {
+        assert_problem(
+            &with(|c| c.cookie_prefix = bad.into()),
+            "oidc.cookie_prefix",
+            part,
+        );
+    }
+    // From the environment, like every key.
+    Jail::expect_with(|jail| {
+        jail.set_env("ROCKET_OIDC_COOKIE_PREFIX", "billing");
+        let config = Config::from_figment(&rocket::Config::figment()).unwrap();
+        assert_eq!(config.cookie_prefix, "billing");
+        Ok(())
+    });
 }

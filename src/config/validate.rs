@@ -13,6 +13,8 @@
 
 use url::Url;
 
+use crate::util;
+
 use super::{
     is_loopback, parse_signing_alg, ClientAuthMethod, Config, ConfigProblem, ProviderConfig,
     KNOWN_SIGNING_ALGS, MAX_CLOCK_SKEW_SECS, MAX_PENDING_LOGINS, MAX_SECS,
@@ -82,7 +84,16 @@ impl Scope<'_> {
             Scope::Provider { name, table }
                 if matches!(
                     key,
-                    "issuer" | "client_id" | "client_secret" | "callback_path" | "redirect_uri"
+                    "issuer"
+                        | "client_id"
+                        | "client_secret"
+                        | "callback_path"
+                        | "redirect_uri"
+                        | "client_key_file"
+                        | "client_key"
+                        | "client_key_id"
+                        | "client_key_alg"
+                        | "apple_team_id"
                 ) || table.sets(key) =>
             {
                 format!("oidc.providers.{name}.{key}")
@@ -92,7 +103,7 @@ impl Scope<'_> {
     }
 
     /// The table a user sets the provider's keys in, for messages.
-    fn table(&self) -> String {
+    pub(super) fn table(&self) -> String {
         match self {
             Scope::Provider { name, .. } => format!("[default.oidc.providers.{name}]"),
             _ => "[default.oidc]".into(),
@@ -100,7 +111,7 @@ impl Scope<'_> {
     }
 
     /// The environment variable of the provider's `key`, for messages.
-    fn env(&self, key: &str) -> String {
+    pub(super) fn env(&self, key: &str) -> String {
         match self {
             Scope::Provider { name, .. } => format!(
                 "ROCKET_OIDC_PROVIDERS_{}_{}",
@@ -122,6 +133,7 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
         issuer(config, &mut out);
         client_id(config, &mut out);
         client_secret(config, &mut out);
+        super::credentials::check(config, &mut out);
     }
     if scope.app_checks() {
         app_base_url(config, &mut out);
@@ -136,6 +148,7 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
     }
     if scope.app_checks() {
         durations(config, &mut out);
+        cookie_prefix(config, &mut out);
     }
     if scope.provider_checks() {
         signing_algs(config, &mut out);
@@ -170,13 +183,13 @@ pub(crate) fn issuer_is_valid(value: &str, insecure_allow_http: bool) -> bool {
 }
 
 pub(super) struct Problems<'a> {
-    scope: Scope<'a>,
+    pub(super) scope: Scope<'a>,
     list: Vec<ConfigProblem>,
 }
 
 impl Problems<'_> {
     /// A problem of the bare `key`, named as the scope names it.
-    fn push(&mut self, key: &str, message: String) {
+    pub(super) fn push(&mut self, key: &str, message: String) {
         let key = self.scope.qualify(key);
         self.list.push(ConfigProblem::new(key, message));
     }
@@ -354,6 +367,10 @@ fn client_id(config: &Config, out: &mut Problems<'_>) {
 fn client_secret(config: &Config, out: &mut Problems<'_>) {
     const KEY: &str = "client_secret";
     let secret = config.client_secret.as_deref();
+    // A client key replaces the secret; credentials.rs checks that combination.
+    if config.authenticates_with_key() {
+        return;
+    }
     if config.client_auth_method == Some(ClientAuthMethod::None) {
         if secret.is_some() {
             out.push(
@@ -790,6 +807,7 @@ fn authorization_params(config: &Config, out: &mut Problems<'_>) {
                 "scope" => " Set scopes instead.",
                 "redirect_uri" => " Set redirect_uri instead.",
                 "login_hint" => " Pass it per login: /login?login_hint=...",
+                "response_mode" => " Set response_mode instead.",
                 _ => "",
             };
             out.push(
@@ -808,5 +826,52 @@ fn authorization_params(config: &Config, out: &mut Problems<'_>) {
                 ),
             );
         }
+    }
+}
+
+/// The default [`Config::cookie_prefix`]: the names of earlier releases.
+pub(crate) const DEFAULT_COOKIE_PREFIX: &str = "oidc";
+
+/// The longest [`Config::cookie_prefix`]: every session chunk is sized for the longest name it
+/// can have, so each byte allowed here is a byte less per chunk for everybody.
+pub(crate) const MAX_COOKIE_PREFIX_LEN: usize = 16;
+
+/// Why `prefix` cannot be a [`Config::cookie_prefix`], if it cannot. Cookie names are tokens
+/// (RFC 6265 §4.1.1); this takes a safe subset that no proxy or framework mangles, and leaves
+/// `__` to the browser's own name prefixes (`__Host-`, `__Secure-`, RFC 6265bis §4.1.3, which
+/// this crate adds itself on https and browsers match case-insensitively).
+pub(crate) const fn cookie_prefix_problem(prefix: &str) -> Option<&'static str> {
+    let bytes = prefix.as_bytes();
+    if bytes.is_empty() {
+        return Some("is empty");
+    }
+    if bytes.len() > MAX_COOKIE_PREFIX_LEN {
+        return Some("is longer than 16 characters");
+    }
+    if bytes.len() >= 2 && bytes[0] == b'_' && bytes[1] == b'_' {
+        return Some("starts with `__`, which browsers reserve for `__Host-` and `__Secure-`");
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Some("has a character other than ASCII letters, digits, `_` and `-`");
+        }
+        i += 1;
+    }
+    None
+}
+
+fn cookie_prefix(config: &Config, out: &mut Problems<'_>) {
+    if let Some(problem) = cookie_prefix_problem(&config.cookie_prefix) {
+        out.push(
+            "cookie_prefix",
+            format!(
+                "Your cookie_prefix {problem}: use 1 to {MAX_COOKIE_PREFIX_LEN} ASCII letters, \
+                 digits, `_` or `-`, such as \"billing\" (the cookies are then \
+                 billing_session and billing_tx_*). Current value: {:?}.",
+                util::truncate(&config.cookie_prefix, 40)
+            ),
+        );
     }
 }
