@@ -173,13 +173,14 @@ impl OidcFairing {
         // `[default.oidc.store] url`: Redis, connected before discovery so that an unreachable
         // store fails launch at once. A store given in code wins.
         #[cfg(feature = "redis")]
-        let shared: Option<Arc<dyn RevocationStore>> = match &self.store {
+        let redis = match &self.store {
             Some(_) => None,
             None => crate::redis_store::RedisStore::from_config(&resolved.app.store)
                 .await
-                .map_err(|e| whole(e.into()))?
-                .map(|s| s as Arc<dyn RevocationStore>),
+                .map_err(|e| whole(e.into()))?,
         };
+        #[cfg(feature = "redis")]
+        let shared = redis.clone().map(|s| s as Arc<dyn RevocationStore>);
         #[cfg(not(feature = "redis"))]
         let shared: Option<Arc<dyn RevocationStore>> = None;
 

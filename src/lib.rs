@@ -176,6 +176,8 @@ pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::AuthenticatedUser;
 pub use http::{FetchError, HttpError};
 pub use login_hook::{LoginDecision, LoginHook, LoginHookError};
+#[cfg(feature = "redis")]
+pub use redis_store::{ConnectError, RedisStore, StoreStatus};
 pub use return_to::sanitize_return_to;
 pub use store::{BoxFuture, Marker, MemoryStore, RevocationStore, StoreError, StoreKey};
 pub use unauthorized::{unauthorized, Unauthorized};
@@ -208,9 +210,7 @@ pub mod __internals {
     #[cfg(feature = "redis")]
     pub use crate::config::RedisSettings;
     #[cfg(feature = "redis")]
-    pub use crate::redis_store::{
-        ConnectError, FlightError, FlightSettings, Outcome, RedisStore, StoreStatus,
-    };
+    pub use crate::redis_store::{FlightError, FlightSettings, Outcome};
     /// Resolves `[default.oidc.store]` the way launch does (for the Redis tests).
     #[cfg(feature = "redis")]
     pub fn redis_settings(

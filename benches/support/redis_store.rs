@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rocket_openid_connect::__internals::{redis_settings, RedisStore, RevocationKeys};
-use rocket_openid_connect::{MemoryStore, RevocationStore, StoreConfig};
+use rocket_openid_connect::__internals::{redis_settings, RevocationKeys};
+use rocket_openid_connect::{MemoryStore, RedisStore, RevocationStore, StoreConfig};
 
 #[path = "../../tests/redis/server.rs"]
 #[allow(dead_code)]

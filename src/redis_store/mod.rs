@@ -23,6 +23,7 @@ pub(crate) mod replica;
 mod store;
 
 pub use conn::ConnectError;
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // For the Redis tests.
 pub use flight::{FlightError, FlightSettings, Outcome};
 pub use store::{RedisStore, StoreStatus};
 

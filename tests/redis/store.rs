@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rocket_openid_connect::__internals::{
-    redis_settings, FlightError, FlightSettings, Outcome, RedisSettings, RedisStore,
+    redis_settings, FlightError, FlightSettings, Outcome, RedisSettings,
 };
-use rocket_openid_connect::{MemoryStore, RevocationStore, StoreConfig, StoreKey};
+use rocket_openid_connect::{MemoryStore, RedisStore, RevocationStore, StoreConfig, StoreKey};
 
 use crate::server::{free_port, RedisServer};
 
