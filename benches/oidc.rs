@@ -88,7 +88,8 @@ impl Fixture {
         Fixture {
             config: config.clone(),
             rules: IdTokenRules::from_config(config).unwrap(),
-            state: OidcState::offline(config.clone(), metadata.clone(), keys.clone()).unwrap(),
+            state: OidcState::offline(config.clone(), metadata.clone(), keys.clone(), None)
+                .unwrap(),
             metadata,
             keys,
             tokens: serde_json::from_str(&rec.token_response).unwrap(),
@@ -464,7 +465,8 @@ fn guard_rocket(config: &Config, fx: &Fixture) -> Client {
     let figment = rocket::Config::figment()
         .merge(("secret_key", SECRET_KEY))
         .merge(("log_level", "off"));
-    let state = OidcState::offline(config.clone(), fx.metadata.clone(), fx.keys.clone()).unwrap();
+    let state =
+        OidcState::offline(config.clone(), fx.metadata.clone(), fx.keys.clone(), None).unwrap();
     let r = rocket::custom(figment)
         .manage(state)
         .mount("/", rocket::routes![plain, guarded, page]);

@@ -1,5 +1,6 @@
 //! [`OidcFairing`]: what happens at ignite.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
@@ -9,6 +10,7 @@ use crate::config::Config;
 use crate::error::StartupError;
 use crate::http::Http;
 use crate::provider::Provider;
+use crate::refresh::RefreshCoordinator;
 use crate::routes;
 use crate::state::OidcState;
 use crate::unauthorized;
@@ -47,23 +49,44 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///     rocket::build().attach(OidcFairing::new())
 /// }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct OidcFairing {
     config: Option<Config>,
+    coordinator: Option<Arc<dyn RefreshCoordinator>>,
+}
+
+impl std::fmt::Debug for OidcFairing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcFairing")
+            .field("config", &self.config)
+            .field("custom_refresh_coordinator", &self.coordinator.is_some())
+            .finish()
+    }
 }
 
 impl OidcFairing {
     /// A fairing that reads its configuration from the `oidc` table of Rocket's figment
     /// (`Rocket.toml`, `ROCKET_OIDC={...}`) and `ROCKET_OIDC_<KEY>` environment variables.
     pub fn new() -> Self {
-        OidcFairing { config: None }
+        OidcFairing::default()
     }
 
     /// A fairing with the configuration given in code; Rocket's figment is not read.
     pub fn with_config(config: Config) -> Self {
         OidcFairing {
             config: Some(config),
+            coordinator: None,
         }
+    }
+
+    /// Refreshes go through `coordinator` instead of the in-memory
+    /// [`LocalCoordinator`](crate::LocalCoordinator) (whose cache lifetimes come from
+    /// `oidc.refresh`): for example one shared by every instance of the app, so that
+    /// concurrent requests on different instances still make one token-endpoint call per
+    /// refresh token. See [`RefreshCoordinator`] for what it must do.
+    pub fn with_refresh_coordinator(mut self, coordinator: Arc<dyn RefreshCoordinator>) -> Self {
+        self.coordinator = Some(coordinator);
+        self
     }
 
     async fn ignite(&self, rocket: &Rocket<Build>) -> Result<OidcState, StartupError> {
@@ -100,7 +123,26 @@ impl OidcFairing {
         } else {
             log::info!("OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = false)");
         }
-        Ok(OidcState::new(config, provider))
+        let refresh = &config.refresh;
+        log::info!(
+            "OpenID Connect: refresh {:?}: skew {} s, results cached {} s, failures {} s, {} \
+             coordinator{}",
+            refresh.mode,
+            refresh.skew_secs,
+            refresh.result_cache_secs,
+            refresh.failure_cache_secs,
+            if self.coordinator.is_some() {
+                "the app's"
+            } else {
+                "in-memory"
+            },
+            if config.keep_refresh_token {
+                ""
+            } else {
+                " (but oidc.keep_refresh_token = false: sessions hold no refresh token)"
+            }
+        );
+        Ok(OidcState::new(config, provider, self.coordinator.clone()))
     }
 }
 

@@ -115,6 +115,7 @@ mod fairing;
 mod guards;
 mod http;
 mod provider;
+mod refresh;
 mod return_to;
 mod routes;
 mod session;
@@ -126,14 +127,19 @@ mod util;
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
 
-pub use config::{ClientAuthMethod, Config, ConfigError, ConfigProblem};
-pub use error::{Endpoint, LoginError, StartupError};
+pub use config::{
+    ClientAuthMethod, Config, ConfigError, ConfigProblem, RefreshConfig, RefreshMode,
+};
+pub use error::{Endpoint, LoginError, RefreshError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
-pub use guards::AuthenticatedUser;
+pub use guards::{AuthenticatedUser, TokenRefresher};
 pub use http::{FetchError, HttpError};
+pub use refresh::{
+    BoxFuture, LocalCoordinator, RefreshCoordinator, RefreshKey, RefreshResult, RefreshedTokens,
+};
 pub use return_to::sanitize_return_to;
 pub use unauthorized::{unauthorized, Unauthorized};
-pub use user::{Tokens, UserContext, UserInfo};
+pub use user::{RefreshStatus, Tokens, UserContext, UserInfo};
 
 /// Crate internals for the benches and fuzz targets (feature `internals`). **Not a public API**:
 /// anything here may change or vanish in any release.

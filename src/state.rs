@@ -1,10 +1,13 @@
-//! What the routes and guards share: the configuration, the discovered provider and the cookie
-//! settings, managed by Rocket once the fairing has ignited.
+//! What the routes and guards share: the configuration, the discovered provider, its
+//! refresher and the cookie settings, managed by Rocket once the fairing has ignited.
+
+use std::sync::Arc;
 
 use rocket::{Ignite, Request, Rocket};
 
 use crate::config::Config;
 use crate::provider::Provider;
+use crate::refresh::{RefreshCoordinator, Refresher};
 use crate::session::{CookieOptions, Lifetimes};
 
 /// Why a route or guard finds no state: the fairing is not attached.
@@ -14,13 +17,24 @@ pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attache
 /// through the `internals` feature.)
 pub struct OidcState {
     pub(crate) config: Config,
-    pub(crate) provider: Provider,
+    pub(crate) provider: Arc<Provider>,
+    /// Refreshes the sessions of `provider`. (With several providers, one each: the session
+    /// says which provider signed it in.)
+    pub(crate) refresher: Refresher,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
 }
 
 impl OidcState {
-    pub(crate) fn new(config: Config, provider: Provider) -> OidcState {
+    /// The state of `provider`; refreshes go through `coordinator`, by default a
+    /// [`LocalCoordinator`](crate::LocalCoordinator).
+    pub(crate) fn new(
+        config: Config,
+        provider: Provider,
+        coordinator: Option<Arc<dyn RefreshCoordinator>>,
+    ) -> OidcState {
+        let provider = Arc::new(provider);
+        let refresher = Refresher::new(Arc::new(config.clone()), provider.clone(), coordinator);
         let cookies = CookieOptions {
             secure: config.is_https_app(),
         };
@@ -31,21 +45,24 @@ impl OidcState {
         OidcState {
             config,
             provider,
+            refresher,
             cookies,
             lifetimes,
         }
     }
 
-    /// A state for a provider that is not contacted: `metadata` is its discovery document and
-    /// `keys` its JWKS (for the benches, which replay a recorded login).
+    /// A state for a provider that is not discovered: `metadata` is its discovery document and
+    /// `keys` its JWKS (for the benches, which replay a recorded login). Its token endpoint is
+    /// called for refreshes, through `coordinator` if given.
     #[cfg(feature = "internals")]
     pub fn offline(
         config: Config,
         metadata: rocket::serde::json::Value,
         keys: openidconnect::core::CoreJsonWebKeySet,
+        coordinator: Option<Arc<dyn RefreshCoordinator>>,
     ) -> Result<OidcState, String> {
         let provider = Provider::offline(&config, metadata, keys)?;
-        Ok(OidcState::new(config, provider))
+        Ok(OidcState::new(config, provider, coordinator))
     }
 
     /// The state of the Rocket serving `req`, if the fairing is attached.

@@ -92,6 +92,27 @@ pub struct Tokens {
     pub id_token_expires_at: Option<OffsetDateTime>,
     /// When the user signed in.
     pub signed_in_at: OffsetDateTime,
+    /// Whether this request refreshed the tokens, or tried to and could not.
+    pub refresh_status: RefreshStatus,
+}
+
+/// What the request did about an expiring access token (see [`Tokens::refresh_status`] and
+/// `[default.oidc.refresh]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefreshStatus {
+    /// The tokens are as stored: no refresh was due, the mode is not `auto`, or the session
+    /// has no refresh token (then an expired access token stays expired).
+    Unchanged,
+    /// The tokens were refreshed during this request (the token-endpoint call may have been
+    /// made for a concurrent request of the same session, whose result this one shares); the
+    /// response carries the new session cookie.
+    Refreshed,
+    /// A refresh was due but the provider could not do it (unreachable, timed out, 5xx, an
+    /// OAuth error other than `invalid_grant`): the tokens are the old ones and the access
+    /// token may have expired. The log says why; a request after
+    /// `oidc.refresh.failure_cache_secs` tries again.
+    Stale,
 }
 
 impl fmt::Debug for Tokens {
@@ -104,6 +125,7 @@ impl fmt::Debug for Tokens {
             .field("refresh_token", &present(&self.refresh_token))
             .field("id_token_expires_at", &self.id_token_expires_at)
             .field("signed_in_at", &self.signed_in_at)
+            .field("refresh_status", &self.refresh_status)
             .finish()
     }
 }
@@ -147,9 +169,15 @@ pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> 
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        nonce: None,
         ..*data
     };
-    Some(into_context(userinfo, id_token_expires_at, tokens))
+    Some(into_context(
+        userinfo,
+        id_token_expires_at,
+        tokens,
+        RefreshStatus::Unchanged,
+    ))
 }
 
 /// [`user_context`] for a session read back from its cookies, reading the claims from the
@@ -163,9 +191,15 @@ pub fn stored_user_context(config: &Config, stored: &Stored) -> Option<UserConte
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        nonce: None,
         ..*data
     };
-    Some(into_context(userinfo, id_token_expires_at, tokens))
+    Some(into_context(
+        userinfo,
+        id_token_expires_at,
+        tokens,
+        RefreshStatus::Unchanged,
+    ))
 }
 
 /// The claims part of [`user_context`], and when the ID token expires: the ID token's claims
@@ -386,6 +420,7 @@ pub(crate) fn into_context(
     userinfo: UserInfo,
     id_token_expires_at: Option<OffsetDateTime>,
     data: SessionData,
+    refresh_status: RefreshStatus,
 ) -> UserContext {
     UserContext {
         userinfo,
@@ -399,6 +434,7 @@ pub(crate) fn into_context(
             id_token_expires_at,
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            refresh_status,
         },
     }
 }
@@ -435,6 +471,7 @@ mod tests {
             userinfo_extra: Map::new(),
             created: 1_700_000_000,
             seen: 1_700_000_000,
+            nonce: None,
         }
     }
 

@@ -57,6 +57,8 @@ struct Input {
     seen: i64,
     /// Which chunk to tamper with, and how.
     tamper: Option<(u8, u8)>,
+    /// Last, so that the seeds written before it decode as before.
+    nonce: Option<String>,
 }
 
 fuzz_target!(|input: Input| {
@@ -73,6 +75,7 @@ fuzz_target!(|input: Input| {
         userinfo_extra,
         created: input.created,
         seen: input.seen,
+        nonce: input.nonce,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

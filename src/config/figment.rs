@@ -90,17 +90,34 @@ impl Config {
                 ));
                 continue;
             }
-            let single = Figment::from(Serialized::defaults(Config::default()))
-                .merge(Serialized::default(name, value));
-            if let Err(errors) = single.extract::<Config>() {
-                let source = source_of(figment, &merged, name, &overridden);
-                for error in errors {
-                    problems.push(extraction_problem(&error, &source));
+            // The nested `refresh` table field by field too.
+            let pieces = match value.as_dict() {
+                Some(fields) if name == "refresh" => fields
+                    .iter()
+                    .map(|(field, v)| (format!("refresh.{field}"), v.clone()))
+                    .collect(),
+                _ => vec![(name.clone(), value.clone())],
+            };
+            for (path, value) in pieces {
+                let single = Figment::from(Serialized::defaults(Config::default()))
+                    .merge(Serialized::default(&path, value));
+                if let Err(errors) = single.extract::<Config>() {
+                    let source = source_of(figment, &merged, name, &overridden);
+                    for error in errors {
+                        problems.push(extraction_problem(&error, &source));
+                    }
                 }
             }
         }
         if !problems.is_empty() {
-            let order = |p: &ConfigProblem| KEYS.iter().position(|k| *k == p.key);
+            let order = |p: &ConfigProblem| {
+                let key = if p.key.starts_with("oidc.refresh.") {
+                    "oidc.refresh"
+                } else {
+                    p.key
+                };
+                KEYS.iter().position(|k| *k == key)
+            };
             problems.sort_by_key(order);
             return Err(ConfigError { problems });
         }
@@ -176,12 +193,23 @@ fn source_of(figment: &Figment, merged: &Figment, key: &str, overridden: &[&str]
 /// A figment extraction error as a problem, without any value that could be the secret.
 fn extraction_problem(error: &figment::Error, source: &str) -> ConfigProblem {
     let field = error.path.first().map(String::as_str).unwrap_or("");
-    let key = qualified(field);
+    let mut key = qualified(field);
+    // The one nested table, `[oidc.refresh]`: name its field.
+    if key == "oidc.refresh" {
+        if let Some(nested) = error.path.get(1) {
+            key = super::refresh::qualified(nested);
+        }
+    }
     let message = match &error.kind {
+        Kind::UnknownField(name, _) if key.starts_with("oidc.refresh") => format!(
+            "`{name}` is not a refresh setting{}",
+            super::refresh::did_you_mean(name)
+        ),
         Kind::UnknownField(name, _) => format!("`{name}` is not a setting{}", did_you_mean(name)),
         Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
             let expected = match expected.as_str() {
                 "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
+                "struct RefreshConfig" => "a table ([default.oidc.refresh] in Rocket.toml)",
                 other => other,
             };
             format!("expected {expected}, found {}", describe(actual))

@@ -13,11 +13,13 @@ use url::{Host, Url};
 mod error;
 mod figment;
 mod lenient;
+mod refresh;
 #[cfg(test)]
 mod tests;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use refresh::{RefreshConfig, RefreshMode};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
 ///
@@ -183,10 +185,11 @@ pub struct Config {
     /// _Default:_ `true`.
     pub keep_access_token: bool,
 
-    /// Keep the refresh token in the session, so the app can call APIs on the user's behalf
-    /// after the access token expires (`UserContext::tokens.refresh_token`). This crate itself
-    /// never refreshes; an app that does not use it should set `false`: the session is ~80 bytes
-    /// smaller on every request and no long-lived credential rides in the browser's cookie.
+    /// Keep the refresh token in the session, so that the access token can be refreshed when it
+    /// expires (see [`Config::refresh`]). An app that needs neither a fresh access token nor
+    /// the provider's say on whether the grant is still alive may set `false`: the session is
+    /// ~80 bytes smaller on every request and no long-lived credential rides in the browser's
+    /// cookie, but it is never refreshed.
     ///
     /// _Default:_ `true`.
     pub keep_refresh_token: bool,
@@ -231,6 +234,13 @@ pub struct Config {
     ///
     /// _Default:_ `false`.
     pub insecure_allow_http: bool,
+
+    /// When and how the access token is refreshed: the `[default.oidc.refresh]` table, see
+    /// [`RefreshConfig`].
+    ///
+    /// _Default:_ `mode = "auto"`, `skew_secs = 60`, `result_cache_secs = 30`,
+    /// `failure_cache_secs = 5`.
+    pub refresh: RefreshConfig,
 }
 
 /// How the client authenticates at the provider's token endpoint
@@ -297,6 +307,7 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.failure_redirect",
     "oidc.check_credentials",
     "oidc.insecure_allow_http",
+    "oidc.refresh",
 ];
 
 /// The bare name of a qualified key: `issuer` for `oidc.issuer`.
@@ -353,6 +364,7 @@ impl Default for Config {
             failure_redirect: None,
             check_credentials: true,
             insecure_allow_http: false,
+            refresh: RefreshConfig::default(),
         }
     }
 }
@@ -391,6 +403,7 @@ impl fmt::Debug for Config {
             .field("failure_redirect", &self.failure_redirect)
             .field("check_credentials", &self.check_credentials)
             .field("insecure_allow_http", &self.insecure_allow_http)
+            .field("refresh", &self.refresh)
             .finish()
     }
 }

@@ -44,6 +44,9 @@ pub(super) fn all(config: &Config) -> Vec<ConfigProblem> {
     signing_algs(config, &mut out);
     trusted_audiences(config, &mut out);
     failure_redirect(config, &mut out);
+    for (key, message) in super::refresh::problems(&config.refresh) {
+        out.push(key, message);
+    }
     out.0
 }
 

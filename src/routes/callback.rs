@@ -255,6 +255,7 @@ pub fn new_session(
         },
         created: now,
         seen: now,
+        nonce: None,
     }
 }
 

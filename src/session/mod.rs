@@ -1,6 +1,7 @@
 //! The session: what it stores ([`SessionData`]), how it is read back and checked against its
 //! lifetimes ([`load`]), written and cleared. The cookie format is in `codec.rs`, names and
-//! attributes in `cookies.rs`, the login transaction in `transaction.rs`.
+//! attributes in `cookies.rs`, the login transaction in `transaction.rs`, a refresh merged in
+//! in `merge.rs`.
 //!
 //! Both live in Rocket private cookies (AES-256-GCM keyed from Rocket's `secret_key`), so they
 //! need no server store: any number of instances sharing one `secret_key` serve the same
@@ -10,11 +11,13 @@
 
 pub(crate) mod codec;
 mod cookies;
+mod merge;
 mod transaction;
 
 pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
+pub use merge::{apply_refresh, login_nonce, tokens_differ};
 pub(crate) use transaction::take_transaction;
 pub use transaction::{tx_cookie_name, write_transaction, Transaction};
 
@@ -49,6 +52,11 @@ pub struct SessionData {
     /// When the session was last written (Unix seconds): the idle lifetime counts from here.
     #[serde(rename = "s")]
     pub seen: i64,
+    /// The login's `nonce`, kept only once a refreshed ID token without one (Keycloak ≥ 25)
+    /// replaced the login's ID token: a later refreshed ID token that has a nonce must repeat
+    /// it (OpenID Connect Core §12.2).
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// `Debug` shows the times and which tokens are present, never their values.
@@ -66,6 +74,7 @@ impl std::fmt::Debug for SessionData {
             )
             .field("created", &self.created)
             .field("seen", &self.seen)
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -89,6 +98,9 @@ impl Lifetimes {
 
 /// What a request's session cookies hold.
 #[derive(Debug, Clone, PartialEq)]
+// Returned once per request and matched at once: boxing the session would cost an allocation on
+// every signed-in request to save a move of a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     /// No session cookie at all: a visitor.
     None,

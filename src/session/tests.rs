@@ -16,6 +16,7 @@ fn sample(extra_bytes: usize) -> SessionData {
         userinfo_extra,
         created: 1_700_000_000,
         seen: 1_700_000_100,
+        nonce: None,
     }
 }
 

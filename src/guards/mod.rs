@@ -1,5 +1,10 @@
 //! The request guards [`UserContext`] and [`AuthenticatedUser`]: the session is decoded once per
-//! request (Rocket's request-local cache), however many guards ask.
+//! request (Rocket's request-local cache), however many guards ask, and refreshed there when
+//! its access token is due (`refresh.rs`). [`TokenRefresher`] (`refresher.rs`) refreshes on
+//! the app's demand.
+
+mod refresh;
+mod refresher;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -11,8 +16,10 @@ use rocket::{Ignite, Rocket, Sentinel};
 use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
-use crate::user::{into_context, user_claims, UserContext};
+use crate::user::{into_context, user_claims, RefreshStatus, UserContext};
 use crate::util;
+
+pub use refresher::TokenRefresher;
 
 /// The result of looking at the session once per request (request-local cache).
 #[derive(Clone)]
@@ -36,22 +43,44 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             session::clear_session(jar, opts);
             SessionLookup::None
         };
-        let (session, rewrite) = match session::load(jar, opts, lifetimes, now) {
+        let (session, mut rewrite) = match session::load(jar, opts, lifetimes, now) {
             Loaded::None => return SessionLookup::None,
             Loaded::Stale => return stale(),
             Loaded::Valid { session, rewrite } => (session, rewrite),
         };
         let claims = user_claims(&state.config, &session.data, session.claims_json());
-        let Some((userinfo, id_token_expires_at)) = claims else {
+        let Some((mut userinfo, mut id_token_expires_at)) = claims else {
             return stale();
         };
         let mut data = session.data;
-        if rewrite {
-            if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
-                log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
+        let mut status = RefreshStatus::Unchanged;
+        if data.refresh_token.is_some() && state.refresher.auto_due(data.access_expires_at, now) {
+            match refresh::refresh_session(state, &data, &userinfo.sub, now).await {
+                Ok(applied) => {
+                    // The cookie is written only when the tokens changed; the idle renewal
+                    // below rides on the same write.
+                    rewrite |= session::tokens_differ(&data, &applied.data);
+                    data = applied.data;
+                    userinfo = applied.userinfo;
+                    id_token_expires_at = applied.id_token_expires_at;
+                    status = RefreshStatus::Refreshed;
+                    req.local_cache(|| refresh::RefreshedSession(Some(data.clone())));
+                }
+                Err(e) if e.ends_session() => return stale(),
+                Err(_) => status = RefreshStatus::Stale,
             }
         }
-        SessionLookup::Some(Arc::new(into_context(userinfo, id_token_expires_at, data)))
+        if rewrite {
+            if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
+                log::warn!("OpenID Connect: could not write the session cookie: {e}");
+            }
+        }
+        SessionLookup::Some(Arc::new(into_context(
+            userinfo,
+            id_token_expires_at,
+            data,
+            status,
+        )))
     })
     .await
     .clone()
