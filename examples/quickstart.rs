@@ -25,7 +25,7 @@ use rocket::serde::json::{json, Json, Value};
 use rocket::{get, routes, Build, Rocket};
 use rocket_dyn_templates::{context, Template};
 use rocket_openid_connect::dev_issuer::{DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-use rocket_openid_connect::{AuthenticatedUser, OidcFairing, UserContext};
+use rocket_openid_connect::{AuthenticatedUser, OidcFairing, RefreshStatus, UserContext};
 use time::OffsetDateTime;
 
 /// The home page greets a signed-in user by name and offers a visitor the login link.
@@ -35,7 +35,9 @@ fn index(user: Option<UserContext>) -> Template {
     Template::render("index", context! { name })
 }
 
-/// Only for signed-in users: a browser is sent to login first, and back here afterwards.
+/// Only for signed-in users: a browser is sent to login first, and back here afterwards. An
+/// access token about to expire is refreshed before this runs (`[default.oidc.refresh]`); the
+/// page says whether this request did.
 #[get("/protected")]
 fn protected(user: AuthenticatedUser) -> Template {
     let mut claims: Vec<(String, String)> = match serde_json_value(&user.userinfo) {
@@ -64,6 +66,7 @@ fn protected(user: AuthenticatedUser) -> Template {
             id_token_expires: tokens.id_token_expires_at.map(describe_time),
             signed_in: describe_time(tokens.signed_in_at),
             refresh_token: tokens.refresh_token.is_some(),
+            refresh_status: describe_refresh(tokens.refresh_status),
         },
     )
 }
@@ -91,6 +94,14 @@ fn display_name(user: &UserContext) -> String {
 
 fn serde_json_value<T: rocket::serde::Serialize>(v: &T) -> Value {
     rocket::serde::json::serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn describe_refresh(status: RefreshStatus) -> &'static str {
+    match status {
+        RefreshStatus::Refreshed => "refreshed on this request",
+        RefreshStatus::Stale => "due, but the provider could not refresh it (stale)",
+        _ => "not needed",
+    }
 }
 
 fn describe_time(t: OffsetDateTime) -> String {
