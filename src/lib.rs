@@ -71,6 +71,12 @@
 //!   clears the session, revokes the tokens and signs out at the provider.
 //! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works) and
 //!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401).
+//! - **Refresh**: an access token about to expire is refreshed by the guards before the handler
+//!   runs (or by the handler, with [`TokenRefresher`]), with one token-endpoint call per refresh
+//!   token however many requests race, so that rotating refresh tokens never trip the provider's
+//!   reuse detection. `invalid_grant` ends the session cleanly; an outage keeps it, with the old
+//!   tokens marked [`RefreshStatus::Stale`]. Settings in `[default.oidc.refresh]`
+//!   ([`RefreshConfig`]); several instances: see the README's "Token refresh".
 //! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
 //!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
 //!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same

@@ -135,7 +135,9 @@ impl fmt::Debug for Tokens {
 /// As a request guard it **succeeds** with a valid session and **forwards** (status 401)
 /// otherwise, so `Option<UserContext>` is `None` for visitors and a route taking `UserContext`
 /// simply does not match them. It never fails with a 500 because of a bad cookie: tampered,
-/// truncated, expired or foreign cookies all mean "no session". Without
+/// truncated, expired or foreign cookies all mean "no session", and so does a session whose
+/// refresh the provider refused (`invalid_grant`). An access token due for refresh is refreshed
+/// first, as for [`AuthenticatedUser`](crate::AuthenticatedUser). Without
 /// [`OidcFairing`](crate::OidcFairing) attached the app does not launch (the guard is a
 /// [`Sentinel`](rocket::Sentinel)).
 ///

@@ -111,6 +111,9 @@ impl Sentinel for UserContext {
 /// | valid session                             | success                                      |
 /// | no session, browser navigating (`GET`/`HEAD`, `Accept` with `text/html`, no `X-Requested-With: XMLHttpRequest`, `Sec-Fetch-Mode` absent or `navigate`, `Sec-Fetch-Dest` absent or `document`) | 303 to `/login?return_to=<this page>`, then back after login |
 /// | no session, any other client (API, XHR, fetch, curl) | 401 with `WWW-Authenticate` and a JSON body, never a redirect |
+/// | access token due for refresh (`auto` mode), refreshed | success with the new tokens (`tokens.refresh_status` = `Refreshed`), new session cookie |
+/// | refresh refused (`invalid_grant`) or its answer rejected | as without a session: the session cookie is expired, login redirect or 401 |
+/// | refresh failed for lack of a usable answer (outage, timeout, 5xx) | success with the old tokens (`Stale`) |
 ///
 /// Both responses come from a 401 catcher that the fairing registers at `/`. If your app
 /// registers its own 401 catcher at `/`, the fairing leaves it alone (Rocket forbids two) and

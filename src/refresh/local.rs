@@ -14,13 +14,14 @@ use crate::error::RefreshError;
 /// The most entries kept. A cached result holds a token set (a few KB), so this caps the cache
 /// near 100 MB in the worst case; an app refreshing this many sessions within
 /// `result_cache_secs` needs a shared coordinator anyway.
-pub const MAX_ENTRIES: usize = 32_768;
+pub(crate) const MAX_ENTRIES: usize = 32_768;
 
 /// The in-memory [`RefreshCoordinator`], the default: the first caller with a key spawns the
 /// refresh on the tokio runtime (so it completes even if that request is dropped), later ones
 /// await the same result, and the result stays for `result_ttl` (a failure for
-/// `failure_ttl`). Entries expire and are swept as the map grows; at most [`MAX_ENTRIES`] are
-/// kept, beyond which results are still shared by the callers waiting for them but not cached.
+/// `failure_ttl`). Entries expire and are swept as the map grows; at most 32 768 are kept
+/// (a cached result holds a token set of a few KB, so the cache stays near 100 MB at worst),
+/// beyond which results are still shared by the callers waiting for them but not cached.
 /// Nothing is kept per session.
 ///
 /// It coordinates the requests of one process. Several instances of an app behind a load
