@@ -52,6 +52,8 @@ pub struct AppOptions {
     pub port: u16,
     /// Name of the log file under `target/interop/logs/`.
     pub name: String,
+    /// More environment variables, e.g. `ROCKET_OIDC_REFRESH`.
+    pub env: Vec<(String, String)>,
 }
 
 impl AppOptions {
@@ -95,6 +97,9 @@ fn command(options: &AppOptions) -> Command {
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env("ROCKET_LOG_LEVEL", "normal")
         .env("ROCKET_CLI_COLORS", "false");
+    for (key, value) in &options.env {
+        command.env(key, value);
+    }
     command
 }
 
@@ -161,6 +166,7 @@ pub fn app_options(provider: &TestProvider, port: u16, scopes: &str, name: &str)
         scopes: scopes.into(),
         port,
         name: name.into(),
+        env: Vec::new(),
     }
 }
 
