@@ -4,6 +4,7 @@
 //! median per iteration. Run: `cargo bench --bench oidc` (`-- FILTER` for a subset,
 //! `BENCH_QUICK=1` for fewer samples).
 
+mod refresh;
 mod support;
 
 use std::time::Duration;
@@ -428,6 +429,8 @@ fn main() {
             println!("{a:<28} ÷ {z:<16} {:.2}", x / y);
         }
     }
+    refresh::run(&mut b, &rt, &issuer, &key);
+
     // The development issuer (issue #2): what starting one, signing an ID token and a whole
     // strict login cost.
     b.run("dev_issuer/start+stop", || {
