@@ -22,7 +22,7 @@ use rocket_openid_connect::__internals::{
     check_callback, clear_session, encode_chunks, load, new_session, read_session,
     sign_sample_id_token, stored_user_context, tx_cookie_name, user_context, validate,
     write_session, CookieOptions, ExpectedNonce, IdTokenRules, Lifetimes, Loaded, OidcState,
-    SessionData, TokenResponse, Transaction, ValidatedIdToken,
+    SessionBinding, SessionData, TokenResponse, Transaction, ValidatedIdToken,
 };
 use rocket_openid_connect::dev_issuer::{
     DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
@@ -258,6 +258,9 @@ fn main() {
         Loaded::Valid { session, .. } => Some(session),
         _ => None,
     };
+    // What the guard checks a session against (its provider's issuer and client id), built
+    // once per provider at launch.
+    let binding = SessionBinding::of(&config);
     for (label, s) in [("1k", &base), ("3k", &s3), ("8k_chunked", &s8)] {
         let mut req = client.get("/");
         for (name, value, _) in &s.3 {
@@ -265,19 +268,19 @@ fn main() {
         }
         let jar = req.inner().cookies();
         let session = stored(jar).expect("the session loads");
-        assert!(stored_user_context(&config, &session).is_some());
+        assert!(stored_user_context(&binding, &session).is_some());
         let w = wire_bytes(&s.3);
         b.run(&format!("decode_{label} ({w} B)"), || {
-            stored(jar).and_then(|s| stored_user_context(&config, &s))
+            stored(jar).and_then(|s| stored_user_context(&binding, &s))
         });
         b.run(&format!("decode_{label}/decrypt+parse only"), || {
             stored(jar)
         });
         b.run(&format!("decode_{label}/user_context only"), || {
-            stored_user_context(&config, &session)
+            stored_user_context(&binding, &session)
         });
         // What each guard adds on top: it hands out its own copy of the request's context.
-        let ctx = user_context(&config, &s.2).unwrap();
+        let ctx = user_context(&binding, &s.2).unwrap();
         b.run(
             &format!("decode_{label}/guard's copy of the context"),
             || ctx.clone(),
@@ -299,7 +302,7 @@ fn main() {
     assert_eq!(read_session(jar, PLAIN).as_ref(), Some(&base.2));
     b.run(
         &format!("decode_1k_plain_json ({} B)", wire_bytes(&legacy)),
-        || read_session(jar, PLAIN).and_then(|d| user_context(&config, &d)),
+        || read_session(jar, PLAIN).and_then(|d| user_context(&binding, &d)),
     );
 
     println!("\n== encode: SessionData → encrypted cookie(s) ==");
@@ -320,6 +323,7 @@ fn main() {
         return_to: "/protected".into(),
         issuer: rec.issuer.clone(),
         created: now(),
+        provider: None,
     };
     let tx_name = tx_cookie_name(&tx.state);
     let mut tx_jar = cookie::CookieJar::new();

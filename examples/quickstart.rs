@@ -18,13 +18,27 @@
 //!
 //! (or the same keys in the `[default.oidc]` table of Rocket.toml). `ROCKET_OIDC_APP_BASE_URL`,
 //! `ROCKET_ADDRESS` and `ROCKET_PORT` move the app to another address or behind a proxy.
+//!
+//! Several providers: with `QUICKSTART_DEV_ISSUERS=2` the example starts two development
+//! issuers, configured as the provider tables `a` and `b`, and `/login` asks "Sign in with
+//! Development issuer A / Development issuer B":
+//!
+//! ```sh
+//! QUICKSTART_DEV_ISSUERS=2 cargo run --example quickstart
+//! ```
+//!
+//! Real providers go into `[default.oidc.providers.NAME]` tables (or
+//! `ROCKET_OIDC_PROVIDERS_<NAME>_<KEY>` variables), as the README shows; the example then starts
+//! no development issuer.
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, routes, Build, Rocket};
 use rocket_dyn_templates::{context, Template};
-use rocket_openid_connect::dev_issuer::{DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use rocket_openid_connect::dev_issuer::{
+    DevClient, DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+};
 use rocket_openid_connect::{AuthenticatedUser, OidcFairing, RefreshStatus, UserContext};
 use time::OffsetDateTime;
 
@@ -32,7 +46,8 @@ use time::OffsetDateTime;
 #[get("/")]
 fn index(user: Option<UserContext>) -> Template {
     let name = user.as_ref().map(display_name);
-    Template::render("index", context! { name })
+    let provider = user.as_ref().and_then(provider_name);
+    Template::render("index", context! { name, provider })
 }
 
 /// Only for signed-in users: a browser is sent to login first, and back here afterwards. An
@@ -67,6 +82,8 @@ fn protected(user: AuthenticatedUser) -> Template {
             signed_in: describe_time(tokens.signed_in_at),
             refresh_token: tokens.refresh_token.is_some(),
             refresh_status: describe_refresh(tokens.refresh_status),
+            provider: provider_name(&user),
+            issuer: &*user.provider.issuer,
         },
     )
 }
@@ -92,6 +109,12 @@ fn display_name(user: &UserContext) -> String {
         .unwrap_or_else(|| u.sub.clone())
 }
 
+/// The provider table that signed the user in; none for the one provider of `[default.oidc]`.
+fn provider_name(user: &UserContext) -> Option<String> {
+    let name = user.provider.name.as_str();
+    (name != "default").then(|| name.to_owned())
+}
+
 fn serde_json_value<T: rocket::serde::Serialize>(v: &T) -> Value {
     rocket::serde::json::serde_json::to_value(v).unwrap_or(Value::Null)
 }
@@ -110,18 +133,45 @@ fn describe_time(t: OffsetDateTime) -> String {
     t.format(&format).unwrap_or_else(|_| t.to_string())
 }
 
-/// Keeps the development issuer running as long as the app.
-struct DevIssuerHandle(#[allow(dead_code)] DevIssuer);
+/// Keeps the development issuers running as long as the app.
+struct DevIssuerHandle(#[allow(dead_code)] Vec<DevIssuer>);
 
 /// Whether `figment` configures an issuer (Rocket.toml `oidc.issuer`, `ROCKET_OIDC={issuer=..}`
-/// or `ROCKET_OIDC_ISSUER`).
+/// or `ROCKET_OIDC_ISSUER`) or provider tables (`[default.oidc.providers.NAME]`,
+/// `ROCKET_OIDC_PROVIDERS={..}`).
 fn issuer_configured(figment: &Figment) -> bool {
-    figment.find_value("oidc.issuer").is_ok() || figment.find_value("oidc_issuer").is_ok()
+    [
+        "oidc.issuer",
+        "oidc_issuer",
+        "oidc.providers",
+        "oidc_providers",
+    ]
+    .iter()
+    .any(|key| figment.find_value(key).is_ok())
+}
+
+/// The development client of provider `name`: the default client id and secret, its callback
+/// `/authorization-code/callback/<name>` on any loopback port (RFC 8252 §7.3).
+fn dev_client(name: &str) -> DevClient {
+    let mut client = DevClient::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+    for host in ["localhost", "127.0.0.1"] {
+        client = client
+            .redirect_uri(format!("http://{host}/authorization-code/callback/{name}"))
+            .post_logout_redirect_uri(format!("http://{host}/"));
+    }
+    client
 }
 
 /// Builds the quickstart app from `figment`, starting the development issuer when no issuer
 /// is configured.
 pub async fn app(figment: Figment) -> Result<Rocket<Build>, String> {
+    app_with(figment, 1).await
+}
+
+/// [`app`] with `dev_issuers` development issuers when no issuer is configured: one, configured
+/// as `[default.oidc]`, or two, configured as the provider tables `a` and `b`
+/// (`QUICKSTART_DEV_ISSUERS=2`).
+pub async fn app_with(figment: Figment, dev_issuers: usize) -> Result<Rocket<Build>, String> {
     let mut figment = figment;
     if figment.find_value("template_dir").is_err() {
         figment = figment.merge((
@@ -129,16 +179,33 @@ pub async fn app(figment: Figment) -> Result<Rocket<Build>, String> {
             concat!(env!("CARGO_MANIFEST_DIR"), "/examples/templates"),
         ));
     }
-    let mut dev_issuer = None;
+    let mut issuers = Vec::new();
     if !issuer_configured(&figment) {
-        let issuer = DevIssuer::start()
-            .await
-            .map_err(|e| format!("could not start the development issuer: {e}"))?;
-        figment = figment
-            .merge(("oidc.issuer", issuer.issuer_url()))
-            .merge(("oidc.client_id", DEFAULT_CLIENT_ID))
-            .merge(("oidc.client_secret", DEFAULT_CLIENT_SECRET));
-        dev_issuer = Some(issuer);
+        let start_error = |e| format!("could not start the development issuer: {e}");
+        if dev_issuers <= 1 {
+            let issuer = DevIssuer::start().await.map_err(start_error)?;
+            figment = figment
+                .merge(("oidc.issuer", issuer.issuer_url()))
+                .merge(("oidc.client_id", DEFAULT_CLIENT_ID))
+                .merge(("oidc.client_secret", DEFAULT_CLIENT_SECRET));
+            issuers.push(issuer);
+        } else {
+            for name in ["a", "b"] {
+                let issuer = DevIssuer::builder()
+                    .client(dev_client(name))
+                    .start()
+                    .await
+                    .map_err(start_error)?;
+                let key = |k: &str| format!("oidc.providers.{name}.{k}");
+                let display = format!("Development issuer {}", name.to_ascii_uppercase());
+                figment = figment
+                    .merge((key("issuer"), issuer.issuer_url()))
+                    .merge((key("client_id"), DEFAULT_CLIENT_ID))
+                    .merge((key("client_secret"), DEFAULT_CLIENT_SECRET))
+                    .merge((key("display_name"), display));
+                issuers.push(issuer);
+            }
+        }
     }
     if figment.find_value("oidc.app_base_url").is_err()
         && figment.find_value("oidc_app_base_url").is_err()
@@ -146,7 +213,7 @@ pub async fn app(figment: Figment) -> Result<Rocket<Build>, String> {
         let port: u16 = figment.extract_inner("port").unwrap_or(8000);
         figment = figment.merge(("oidc.app_base_url", format!("http://localhost:{port}")));
     }
-    let using_dev_issuer = dev_issuer.is_some();
+    let dev_issuers = issuers.len();
     // What the fairing will read (table and ROCKET_OIDC_* variables), for the banner.
     let base = rocket_openid_connect::Config::from_figment(&figment)
         .map(|c| c.app_base_url)
@@ -157,21 +224,43 @@ pub async fn app(figment: Figment) -> Result<Rocket<Build>, String> {
         .attach(AdHoc::on_liftoff("Quickstart banner", move |_| {
             Box::pin(async move {
                 println!("\n    Quickstart ready: open {base}/");
-                if using_dev_issuer {
-                    println!("    Sign in at the development issuer as ada, grace or alan (no password).\n");
+                match dev_issuers {
+                    0 => {}
+                    1 => println!(
+                        "    Sign in at the development issuer as ada, grace or alan (no password).\n"
+                    ),
+                    _ => println!(
+                        "    Sign in with development issuer A or B, as ada, grace or alan (no password).\n"
+                    ),
                 }
             })
         }))
         .mount("/", routes![index, protected, me]);
-    Ok(match dev_issuer {
-        Some(issuer) => rocket.manage(DevIssuerHandle(issuer)),
-        None => rocket,
+    Ok(if issuers.is_empty() {
+        rocket
+    } else {
+        rocket.manage(DevIssuerHandle(issuers))
     })
+}
+
+/// How many development issuers `QUICKSTART_DEV_ISSUERS` asks for (1 unless it says 2).
+fn dev_issuers_wanted() -> Result<usize, String> {
+    match std::env::var("QUICKSTART_DEV_ISSUERS").as_deref() {
+        Err(_) | Ok("1") => Ok(1),
+        Ok("2") => Ok(2),
+        Ok(other) => Err(format!(
+            "QUICKSTART_DEV_ISSUERS is {other:?}: set it to 1 (the default) or 2"
+        )),
+    }
 }
 
 #[rocket::main]
 async fn main() {
-    let rocket = match app(rocket::Config::figment()).await {
+    let built = match dev_issuers_wanted() {
+        Ok(n) => app_with(rocket::Config::figment(), n).await,
+        Err(e) => Err(e),
+    };
+    let rocket = match built {
         Ok(rocket) => rocket,
         Err(e) => {
             eprintln!("error: {e}");

@@ -5,7 +5,9 @@ use std::fmt;
 
 use rocket::http::Status;
 
-use crate::config::ConfigError;
+#[cfg(test)]
+use crate::config::Config;
+use crate::config::{self, ConfigError};
 use crate::http::{FetchError, HttpError};
 
 /// Why [`OidcFairing`](crate::OidcFairing) refused to launch the application.
@@ -51,6 +53,8 @@ pub enum StartupError {
     NoSigningKeys {
         /// The `jwks_uri` that was requested.
         url: String,
+        /// What the set holds instead, in words (`2 encryption key(s) ignored`), or empty.
+        others: String,
     },
     /// The token endpoint rejected the client credentials.
     CredentialsRejected {
@@ -60,8 +64,11 @@ pub enum StartupError {
         error: String,
         /// The HTTP status of that answer.
         status: u16,
-        /// The provider's `error_description`, if any.
+        /// The provider's `error_description` (or `message`), if any.
         description: Option<String>,
+        /// What the provider's metadata says against the configured client authentication
+        /// method, when it does not list it; else `None`.
+        hint: Option<String>,
     },
     /// The credential check could not be completed (network error, 5xx, ...).
     CredentialCheck {
@@ -78,20 +85,53 @@ impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartupError::Config(e) => write!(f, "invalid OpenID Connect configuration:\n{e}"),
-            StartupError::Discovery { url, source } => write!(
-                f,
-                "could not discover the issuer at {url}: {source}; check oidc.issuer \
-                 (it must be the exact issuer URL whose /.well-known/openid-configuration exists)"
-            ),
+            StartupError::Discovery { url, source } => {
+                write!(f, "could not discover the issuer at {url}: {source}; ")?;
+                discovery_advice(f, url, source)
+            }
             StartupError::IssuerMismatch {
                 configured,
                 discovered,
-            } => write!(
-                f,
-                "the discovery document names issuer `{discovered}` but oidc.issuer is \
-                 `{configured}`; they must match character for character: set oidc.issuer = \
-                 \"{discovered}\""
-            ),
+            } => {
+                write!(
+                    f,
+                    "the discovery document names issuer `{discovered}` but oidc.issuer is \
+                     `{configured}`; "
+                )?;
+                // Never advise a value that validation rejects (a placeholder, plain http).
+                if config::has_placeholder(discovered) {
+                    write!(
+                        f,
+                        "the provider publishes a multi-tenant template issuer: set \
+                         oidc.issuer to the URL you discovered it from with the template \
+                         segment filled, so that the two differ only there (for Microsoft \
+                         Entra ID: https://login.microsoftonline.com/common/v2.0, \
+                         https://login.microsoftonline.com/organizations/v2.0, or your tenant's \
+                         own https://login.microsoftonline.com/<tenant ID>/v2.0)"
+                    )
+                } else if config::issuer_is_valid(discovered, false) {
+                    write!(
+                        f,
+                        "they must match character for character: set oidc.issuer = \
+                         \"{discovered}\""
+                    )
+                } else if config::issuer_is_valid(discovered, true) {
+                    write!(
+                        f,
+                        "they must match character for character: set oidc.issuer = \
+                         \"{discovered}\", which is plain http and needs \
+                         oidc.insecure_allow_http = true (never in production): better, make \
+                         the provider publish its https URL"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "they must match character for character, and that issuer is not one \
+                         this client can be configured with: fix the provider's published \
+                         issuer (its host name or frontend URL setting)"
+                    )
+                }
+            }
             StartupError::Metadata { issuer, reason } => {
                 write!(f, "the metadata of issuer {issuer} is not usable: {reason}")
             }
@@ -99,16 +139,23 @@ impl fmt::Display for StartupError {
                 f,
                 "could not load the issuer's signing keys from {url}: {source}"
             ),
-            StartupError::NoSigningKeys { url } => write!(
-                f,
-                "could not load the issuer's signing keys from {url}: the key set holds no key \
-                 this client can use"
-            ),
+            StartupError::NoSigningKeys { url, others } => {
+                write!(
+                    f,
+                    "could not load the issuer's signing keys from {url}: the key set holds no \
+                     key that can verify an ID-token signature"
+                )?;
+                if !others.is_empty() {
+                    write!(f, " ({others})")?;
+                }
+                Ok(())
+            }
             StartupError::CredentialsRejected {
                 client_id,
                 error,
                 status,
                 description,
+                hint,
             } => {
                 write!(
                     f,
@@ -118,9 +165,13 @@ impl fmt::Display for StartupError {
                 if let Some(d) = description {
                     write!(f, ": {}", crate::util::truncate(d, 200))?;
                 }
+                write!(f, "): ")?;
+                if let Some(hint) = hint {
+                    write!(f, "{hint}; otherwise ")?;
+                }
                 write!(
                     f,
-                    "): check oidc.client_id and oidc.client_secret (or ROCKET_OIDC_CLIENT_SECRET), \
+                    "check oidc.client_id and oidc.client_secret (or ROCKET_OIDC_CLIENT_SECRET), \
                      and oidc.client_auth_method; set oidc.check_credentials = false only if \
                      your provider objects to this check"
                 )
@@ -136,6 +187,40 @@ impl fmt::Display for StartupError {
                  oidc.check_credentials = false to skip this check"
             ),
         }
+    }
+}
+
+/// What to change after a failed discovery, by cause: a missing document, a redirect not
+/// followed, an unreachable host, or something else at that URL.
+fn discovery_advice(f: &mut fmt::Formatter<'_>, url: &str, source: &FetchError) -> fmt::Result {
+    match source {
+        FetchError::Status(404 | 410) => write!(
+            f,
+            "there is no discovery document at that URL: check that oidc.issuer is the issuer \
+             URL itself, as the provider documents it (this crate appends \
+             /.well-known/openid-configuration)"
+        ),
+        FetchError::Redirect { .. } => write!(
+            f,
+            "check oidc.issuer (the discovery URL may redirect, but at most 5 times, and never \
+             from https to http)"
+        ),
+        FetchError::Http(HttpError::Transport(_) | HttpError::Timeout(_)) => {
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| url.to_owned());
+            write!(
+                f,
+                "check that {host} is reachable from this machine (DNS, proxy, firewall), and \
+                 oidc.issuer"
+            )
+        }
+        _ => write!(
+            f,
+            "check oidc.issuer (it must be the exact issuer URL whose \
+             /.well-known/openid-configuration exists)"
+        ),
     }
 }
 
@@ -181,6 +266,9 @@ pub enum LoginError {
     UnknownState,
     /// The `iss` parameter of the authorization response (RFC 9207) is missing or wrong.
     IssuerMismatch(String),
+    /// The callback of one provider received the answer to a login sent to another (a mix-up,
+    /// RFC 9700 §4.4): refused before anything is sent to either.
+    ProviderMismatch(String),
     /// The token endpoint answered something unusable (an error status, a malformed body).
     TokenEndpoint(String),
     /// A provider endpoint gave no usable answer at all (timeout, connection, size).
@@ -206,6 +294,7 @@ impl LoginError {
             LoginError::BadRequest(_) => "bad_request",
             LoginError::UnknownState => "unknown_state",
             LoginError::IssuerMismatch(_) => "issuer_mismatch",
+            LoginError::ProviderMismatch(_) => "provider_mismatch",
             LoginError::TokenEndpoint(_)
             | LoginError::Unreachable {
                 endpoint: Endpoint::Token,
@@ -231,7 +320,9 @@ impl LoginError {
             }
             LoginError::Provider { .. } => Status::Unauthorized,
             LoginError::BadRequest(_) | LoginError::UnknownState => Status::BadRequest,
-            LoginError::IssuerMismatch(_) | LoginError::IdToken(_) => Status::Unauthorized,
+            LoginError::IssuerMismatch(_)
+            | LoginError::ProviderMismatch(_)
+            | LoginError::IdToken(_) => Status::Unauthorized,
             LoginError::UserInfo(_)
             | LoginError::TokenEndpoint(_)
             | LoginError::Unreachable { .. } => Status::BadGateway,
@@ -250,9 +341,9 @@ impl LoginError {
             LoginError::UnknownState => {
                 "This sign-in attempt is unknown or has expired. Please start again."
             }
-            LoginError::IssuerMismatch(_) | LoginError::IdToken(_) => {
-                "The identity provider's answer could not be verified."
-            }
+            LoginError::IssuerMismatch(_)
+            | LoginError::ProviderMismatch(_)
+            | LoginError::IdToken(_) => "The identity provider's answer could not be verified.",
             LoginError::TokenEndpoint(_)
             | LoginError::UserInfo(_)
             | LoginError::Unreachable { .. } => {
@@ -284,6 +375,7 @@ impl fmt::Display for LoginError {
                  in another browser)"
             ),
             LoginError::IssuerMismatch(m) => write!(f, "authorization response iss: {m}"),
+            LoginError::ProviderMismatch(m) => write!(f, "provider mix-up: {m}"),
             LoginError::TokenEndpoint(m) => write!(f, "token endpoint: {m}"),
             LoginError::IdToken(m) => write!(f, "ID token rejected: {m}"),
             LoginError::UserInfo(m) => write!(f, "userinfo: {m}"),
@@ -460,5 +552,86 @@ impl std::error::Error for RefreshError {}
 impl<'r> rocket::response::Responder<'r, 'static> for RefreshError {
     fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
         Err(self.status())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The advice of an issuer mismatch for each discovered issuer: whatever it tells the user
+    /// to set, validation accepts (P4: it used to advise Entra's `{tenantid}` template, which
+    /// validation then refused as a placeholder).
+    #[test]
+    fn issuer_mismatch_never_advises_a_value_validation_rejects() {
+        let cases = [
+            // (configured, discovered, advice expected)
+            (
+                "https://a.example/",
+                "https://a.example",
+                Some("https://a.example"),
+            ),
+            (
+                "http://127.0.0.1:9/x",
+                "http://127.0.0.1:9/x/",
+                Some("http://127.0.0.1:9/x/"),
+            ),
+            (
+                "https://login.microsoftonline.com/common",
+                "https://sts.windows.net/{tenantid}/",
+                None,
+            ),
+            (
+                "https://login.microsoftonline.com/common/v2.0",
+                "https://login.microsoftonline.com/{tenantid}/v2.1",
+                None,
+            ),
+            // Plain http, advised with insecure_allow_http, which it needs.
+            (
+                "https://kc.example/realms/x",
+                "http://kc.example/realms/x",
+                Some("http://kc.example/realms/x"),
+            ),
+            ("https://a.example", "not a url", None),
+        ];
+        for (configured, discovered, advice) in cases {
+            let text = StartupError::IssuerMismatch {
+                configured: configured.into(),
+                discovered: discovered.into(),
+            }
+            .to_string();
+            let suggested = text
+                .split("set oidc.issuer = \"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            assert_eq!(suggested, advice, "{text}");
+            if let Some(value) = suggested {
+                let config = Config {
+                    issuer: value.into(),
+                    insecure_allow_http: text.contains("oidc.insecure_allow_http = true"),
+                    ..Config::default()
+                };
+                let problems = config.validate().unwrap_err().problems;
+                assert!(
+                    problems.iter().all(|p| p.key != "oidc.issuer"),
+                    "{value}: {problems:?}"
+                );
+            }
+        }
+        let template = StartupError::IssuerMismatch {
+            configured: "https://login.microsoftonline.com/common".into(),
+            discovered: "https://sts.windows.net/{tenantid}/".into(),
+        }
+        .to_string();
+        assert!(
+            template.contains("multi-tenant template issuer"),
+            "{template}"
+        );
+        let http = StartupError::IssuerMismatch {
+            configured: "https://kc.example/realms/x".into(),
+            discovered: "http://kc.example/realms/x".into(),
+        }
+        .to_string();
+        assert!(http.contains("oidc.insecure_allow_http = true"), "{http}");
     }
 }

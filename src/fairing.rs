@@ -4,15 +4,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
-use crate::config::Config;
+use crate::config::{scope_message, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
-use crate::provider::Provider;
+use crate::provider::{CheckOutcome, Provider};
 use crate::refresh::RefreshCoordinator;
 use crate::routes;
-use crate::state::OidcState;
+use crate::state::{self, OidcState, ProviderState};
 use crate::unauthorized;
 
 /// The name Rocket prints for this fairing, also when it fails.
@@ -25,14 +26,21 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 /// 1. **configure**: reads the `oidc` table of Rocket's configuration (or the [`Config`] given to
 ///    [`with_config`](OidcFairing::with_config)) with the `ROCKET_OIDC_<KEY>` environment
 ///    variables, and validates it before any network call, reporting every problem at once;
-/// 2. **discover**: fetches `<issuer>/.well-known/openid-configuration` within
-///    `oidc.http_timeout_secs`, requires its `issuer` to equal `oidc.issuer` exactly, the `code`
-///    response type, a token endpoint and a JWKS, and loads the signing keys (keys it cannot
-///    parse are skipped);
+/// 2. **discover** (with provider tables, every provider at once; see
+///    [`Config::providers`]): fetches `<issuer>/.well-known/openid-configuration` within
+///    `oidc.http_timeout_secs` (following up to 5 redirects, never from https to http), requires
+///    its `issuer` to equal `oidc.issuer` exactly (or be the multi-tenant template that
+///    `oidc.issuer` fills, see [`Config::allowed_tenants`]), the `code` response type, a token endpoint, a
+///    JWKS, and an ID-token signing algorithm that `oidc.id_token_signing_algs` accepts; takes
+///    endpoints it lacks (such as `revocation_endpoint`) from the RFC 8414 metadata
+///    (`/.well-known/oauth-authorization-server`) when that names the same issuer; chooses the
+///    client authentication method (see [`Config::client_auth_method`]); and loads the keys that
+///    can verify a signature (encryption keys are ignored, malformed ones skipped with a
+///    warning);
 /// 3. **check credentials**: sends the token endpoint an authorization-code grant with a code that
-///    cannot be valid; `invalid_client` (or any 401) means the client id or secret is wrong and
-///    launch fails, `invalid_grant` means they were accepted (`oidc.check_credentials = false`
-///    skips this);
+///    cannot be valid; `invalid_client` (or any 401 or 403) means the client id or secret is
+///    wrong and launch fails, `invalid_grant` means they were accepted, and an answer that says
+///    neither is quoted in a warning (`oidc.check_credentials = false` skips this);
 /// 4. **mount** the login, callback and logout routes at their configured paths, register the
 ///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
 ///    and manage the state the guards need.
@@ -83,50 +91,89 @@ impl OidcFairing {
     /// [`LocalCoordinator`](crate::LocalCoordinator) (whose cache lifetimes come from
     /// `oidc.refresh`): for example one shared by every instance of the app, so that
     /// concurrent requests on different instances still make one token-endpoint call per
-    /// refresh token. See [`RefreshCoordinator`] for what it must do.
+    /// refresh token. With several providers it serves them all: its keys name the provider.
+    /// See [`RefreshCoordinator`] for what it must do.
     pub fn with_refresh_coordinator(mut self, coordinator: Arc<dyn RefreshCoordinator>) -> Self {
         self.coordinator = Some(coordinator);
         self
     }
 
-    async fn ignite(&self, rocket: &Rocket<Build>) -> Result<OidcState, StartupError> {
+    /// Steps 1 to 3; the failures, each with the provider it concerns (none for the
+    /// configuration as a whole).
+    async fn ignite(&self, rocket: &Rocket<Build>) -> Result<OidcState, Vec<Failure>> {
         let started = Instant::now();
+        let whole = |e: StartupError| {
+            vec![Failure {
+                provider: None,
+                error: e,
+            }]
+        };
         let config = match &self.config {
             Some(c) => c.clone(),
-            None => Config::from_figment(rocket.figment())?,
+            None => Config::from_figment(rocket.figment()).map_err(|e| whole(e.into()))?,
         };
-        config.validate()?;
+        let resolved = config.resolve().map_err(|e| whole(e.into()))?;
         for warning in config.insecure_warnings() {
             log::warn!("OpenID Connect: INSECURE: {warning}");
         }
-        log::info!(
-            "OpenID Connect: 1/4 configuration valid: issuer {}, client_id {}, redirect_uri {}",
-            config.issuer,
-            config.client_id,
-            config.redirect_uri()
-        );
-
-        let http = Http::new(config.http_timeout()).map_err(StartupError::HttpClient)?;
-        let provider = Provider::discover(&config, http).await?;
-        log::info!(
-            "OpenID Connect: 2/4 discovered {} ({} signing key(s), end_session {}, revocation {}) in {} ms",
-            config.issuer,
-            provider.key_count(),
-            if provider.metadata.end_session_endpoint.is_some() { "yes" } else { "no" },
-            if provider.metadata.revocation_endpoint.is_some() { "yes" } else { "no" },
-            started.elapsed().as_millis()
-        );
-
-        if config.check_credentials {
-            let verdict = provider.check_credentials(&config).await?;
-            log::info!("OpenID Connect: 3/4 client credentials: {verdict}");
-        } else {
-            log::info!("OpenID Connect: 3/4 client credential check skipped (oidc.check_credentials = false)");
+        for p in &resolved.providers {
+            log::info!(
+                "{}: 1/4 configuration valid: issuer {}, client_id {}, redirect_uri {}",
+                prefix(&p.name, resolved.named),
+                p.config.issuer,
+                p.config.client_id,
+                p.config.redirect_uri()
+            );
         }
-        let refresh = &config.refresh;
+
+        let http = Http::new(resolved.app.http_timeout())
+            .map_err(|e| whole(StartupError::HttpClient(e)))?;
+        // Every provider at once: launch takes as long as the slowest, not the sum.
+        let mut tasks = JoinSet::new();
+        let named = resolved.named;
+        for (index, p) in resolved.providers.into_iter().enumerate() {
+            let http = http.clone();
+            tasks.spawn(async move {
+                let result = ignite_provider(&p, http, named, started).await;
+                (index, p, result)
+            });
+        }
+        let mut providers = Vec::new();
+        let mut failures = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, p, Ok(provider))) => providers.push((index, p, provider)),
+                Ok((_, p, Err(error))) => failures.push(Failure {
+                    // Without provider tables, the lines of today: no name, top-level keys.
+                    provider: named.then_some(p.name),
+                    error,
+                }),
+                Err(e) => failures.push(Failure {
+                    provider: None,
+                    error: StartupError::CredentialCheck {
+                        reason: format!("the start of a provider failed: {e}"),
+                        source: None,
+                    },
+                }),
+            }
+        }
+        if !failures.is_empty() {
+            failures.sort_by(|a, b| {
+                let name = |f: &Failure| f.provider.map(|n| n.to_string());
+                name(a).cmp(&name(b))
+            });
+            return Err(failures);
+        }
+        providers.sort_by_key(|(index, _, _)| *index);
+        // One coordinator for every provider: its keys name the provider.
+        let coordinator = self
+            .coordinator
+            .clone()
+            .unwrap_or_else(|| state::default_coordinator(&resolved.app));
+        let refresh = &resolved.app.refresh;
         log::info!(
             "OpenID Connect: refresh {:?}: skew {} s, results cached {} s, failures {} s, {} \
-             coordinator{}",
+             coordinator",
             refresh.mode,
             refresh.skew_secs,
             refresh.result_cache_secs,
@@ -136,13 +183,137 @@ impl OidcFairing {
             } else {
                 "in-memory"
             },
-            if config.keep_refresh_token {
-                ""
-            } else {
-                " (but oidc.keep_refresh_token = false: sessions hold no refresh token)"
-            }
         );
-        Ok(OidcState::new(config, provider, self.coordinator.clone()))
+        let providers = providers
+            .into_iter()
+            .map(|(_, p, provider)| {
+                if !p.config.keep_refresh_token {
+                    log::info!(
+                        "{}: keep_refresh_token = false: its sessions hold no refresh token and \
+                         are never refreshed",
+                        prefix(&p.name, named)
+                    );
+                }
+                ProviderState::new(
+                    p.name,
+                    p.display_name,
+                    p.config,
+                    provider,
+                    coordinator.clone(),
+                )
+            })
+            .collect();
+        Ok(OidcState::new(
+            resolved.app,
+            providers,
+            named,
+            resolved.default,
+        ))
+    }
+}
+
+/// A reason launch fails, and the provider it concerns.
+struct Failure {
+    provider: Option<ProviderName>,
+    error: StartupError,
+}
+
+/// How log lines about `name` start: `OpenID Connect`, or with provider tables
+/// `OpenID Connect [name]`.
+fn prefix(name: &ProviderName, named: bool) -> String {
+    if named {
+        format!("{FAIRING_NAME} [{name}]")
+    } else {
+        FAIRING_NAME.into()
+    }
+}
+
+/// Steps 2 and 3 for one provider: discovery (with its keys) and the credential check.
+async fn ignite_provider(
+    p: &ResolvedProvider,
+    http: Http,
+    named: bool,
+    started: Instant,
+) -> Result<Provider, StartupError> {
+    let config = &p.config;
+    let prefix = prefix(&p.name, named);
+    let provider = Provider::discover(config, http).await?;
+    if let Some(warning) = provider.token_auth_warning() {
+        log::warn!("{prefix}: {}", scoped(&warning, &p.name, named));
+    }
+    let yes_no = |present: bool| if present { "yes" } else { "no" };
+    let end_session = provider.metadata.end_session_endpoint.is_some();
+    let revocation = provider.metadata.revocation_endpoint.is_some();
+    log::info!(
+        "{prefix}: 2/4 discovered {} ({}, end_session {}, revocation {}) in {} ms",
+        config.issuer,
+        provider.key_summary(),
+        yes_no(end_session),
+        yes_no(revocation),
+        started.elapsed().as_millis()
+    );
+    // What a missing endpoint means for the user (OpenID Connect RP-Initiated Logout 1.0,
+    // RFC 7009): said once at launch, at info, since many providers publish neither.
+    let logout = &config.logout_path;
+    if !end_session {
+        log::info!(
+            "{prefix}: {logout} signs out of this app only (the provider advertises no \
+             end_session_endpoint)"
+        );
+    }
+    if !revocation {
+        log::info!(
+            "{prefix}: {logout} revokes no tokens (the provider advertises no \
+             revocation_endpoint)"
+        );
+    }
+    if let Some(template) = provider.issuer_policy().template() {
+        let who = if template.allowed().is_empty() {
+            "users of any tenant may sign in; list the tenant IDs that may in \
+             oidc.allowed_tenants to restrict it"
+                .to_owned()
+        } else {
+            format!(
+                "users of the tenants in oidc.allowed_tenants may sign in: {}",
+                template.allowed().join(", ")
+            )
+        };
+        let line = format!(
+            "multi-tenant issuer {}: each ID token's iss must be it with the token's tid; {who}",
+            template.as_str()
+        );
+        log::info!("{prefix}: {}", scoped(&line, &p.name, named));
+    }
+
+    let auth = scoped(&provider.token_auth(), &p.name, named);
+    if config.check_credentials {
+        match provider.check_credentials(config).await? {
+            CheckOutcome::Confirmed(verdict) => log::info!(
+                "{prefix}: 3/4 client credentials: {verdict}; client authentication {auth}"
+            ),
+            CheckOutcome::NotConfirmed(what) => log::warn!(
+                "{prefix}: 3/4 client credentials NOT confirmed, continuing: {}; client \
+                 authentication {auth}",
+                scoped(&what, &p.name, named)
+            ),
+        }
+    } else {
+        let line = format!(
+            "3/4 client credential check skipped (oidc.check_credentials = false); client \
+             authentication {auth}"
+        );
+        log::info!("{prefix}: {}", scoped(&line, &p.name, named));
+    }
+    Ok(provider)
+}
+
+/// `text` about provider `name`, naming its keys (`oidc.providers.NAME.<key>`) when there are
+/// provider tables.
+fn scoped(text: &str, name: &ProviderName, named: bool) -> String {
+    if named {
+        scope_message(text, name.as_str())
+    } else {
+        text.to_owned()
     }
 }
 
@@ -159,14 +330,24 @@ impl Fairing for OidcFairing {
         let started = Instant::now();
         let state = match self.ignite(&rocket).await {
             Ok(state) => state,
-            Err(e) => {
-                for line in e.to_string().lines() {
-                    log::error!("OpenID Connect: {line}");
+            Err(failures) => {
+                for failure in failures {
+                    let (prefix, text) = match &failure.provider {
+                        // Messages name the provider's own keys (`oidc.providers.NAME.issuer`).
+                        Some(name) => (
+                            format!("{FAIRING_NAME} [{name}]"),
+                            scope_message(&failure.error.to_string(), name.as_str()),
+                        ),
+                        None => (FAIRING_NAME.to_owned(), failure.error.to_string()),
+                    };
+                    for line in text.lines() {
+                        log::error!("{prefix}: {line}");
+                    }
                 }
                 return Err(rocket);
             }
         };
-        let routes = routes::routes(&state.config);
+        let routes = routes::routes(&state);
         let mounted: Vec<String> = routes
             .iter()
             .map(|r| format!("{} {}", r.method, r.uri))

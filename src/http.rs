@@ -18,12 +18,32 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) struct HttpResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The `Location` header, for the redirects that discovery follows by hand.
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl HttpResponse {
     pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// A 2xx answer's body parsed as `T`; any other status is a [`FetchError`].
+    pub(crate) fn json_document<T: serde::de::DeserializeOwned>(&self) -> Result<T, FetchError> {
+        if (300..400).contains(&self.status) {
+            return Err(FetchError::Redirect {
+                status: self.status,
+                location: self
+                    .location
+                    .as_deref()
+                    .map(|l| crate::util::truncate(l, 200)),
+                reason: "only discovery follows redirects".into(),
+            });
+        }
+        if !self.is_success() {
+            return Err(FetchError::Status(self.status));
+        }
+        self.json()
     }
 
     /// Parses the body as JSON into `T`.
@@ -123,6 +143,15 @@ pub enum FetchError {
     Http(HttpError),
     /// The server answered with this non-2xx status.
     Status(u16),
+    /// The server answered with a redirect (3xx) that was not followed.
+    Redirect {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// Its `Location` header, if any (cut to 200 characters).
+        location: Option<String>,
+        /// Why it was not followed, in words (`more than 5 redirects`, `https → http`, ...).
+        reason: String,
+    },
     /// The body is not the JSON document expected.
     Json {
         /// The HTTP status of the answer.
@@ -139,6 +168,20 @@ impl fmt::Display for FetchError {
         match self {
             FetchError::Http(e) => write!(f, "{e}"),
             FetchError::Status(status) => write!(f, "the server answered HTTP {status}"),
+            FetchError::Redirect {
+                status,
+                location,
+                reason,
+            } => match location {
+                Some(location) => write!(
+                    f,
+                    "the server answered HTTP {status} to {location} (not followed: {reason})"
+                ),
+                None => write!(
+                    f,
+                    "the server answered HTTP {status} (not followed: {reason})"
+                ),
+            },
             FetchError::Json {
                 status,
                 content_type,
@@ -156,7 +199,7 @@ impl Error for FetchError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             FetchError::Http(e) => Some(e),
-            FetchError::Status(_) => None,
+            FetchError::Status(_) | FetchError::Redirect { .. } => None,
             FetchError::Json { source, .. } => Some(&**source),
         }
     }
@@ -215,16 +258,13 @@ impl Http {
         self.send(req).await
     }
 
-    /// GET the JSON document at `url`: a 2xx answer parsed as `T`.
+    /// GET the JSON document at `url`: a 2xx answer parsed as `T`. Redirects are not followed
+    /// (a 3xx is [`FetchError::Redirect`], naming its `Location`).
     pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
     ) -> Result<T, FetchError> {
-        let resp = self.get(url, None).await?;
-        if !resp.is_success() {
-            return Err(FetchError::Status(resp.status));
-        }
-        resp.json()
+        self.get(url, None).await?.json_document()
     }
 
     /// POST a form to `url`, authenticating the client as `auth` says.
@@ -254,11 +294,14 @@ impl Http {
         let exchange = async move {
             let mut resp = req.send().await.map_err(describe)?;
             let status = resp.status().as_u16();
-            let content_type = resp
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let header = |name| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(reqwest::header::CONTENT_TYPE);
+            let location = header(reqwest::header::LOCATION);
             if resp.content_length().is_some_and(|n| n > max as u64) {
                 return Err(HttpError::TooLarge(max));
             }
@@ -272,6 +315,7 @@ impl Http {
             Ok(HttpResponse {
                 status,
                 content_type,
+                location,
                 body,
             })
         };

@@ -95,6 +95,13 @@
 //!
 //! [`OidcFairing::with_config`] takes a [`Config`] built in code instead.
 //!
+//! Several providers ("Sign in with Okta or Google") go into `[default.oidc.providers.NAME]`
+//! tables ([`ProviderConfig`]; keys also as `ROCKET_OIDC_PROVIDERS_<NAME>_<KEY>`): each gets
+//! `/login/NAME` and its own callback and redirect URI, `/login` offers the choice (or goes to
+//! `default_provider`), the callback refuses answers meant for another provider (RFC 9700
+//! §4.4), and [`UserContext::provider`] says who signed the user in. Identify users by
+//! [`UserContext::identity`], (issuer, `sub`), never by email.
+//!
 //! # Security
 //!
 //! - Set Rocket's `secret_key` (Rocket refuses to start without one outside debug): it encrypts
@@ -133,8 +140,10 @@ mod util;
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
 
+pub use config::ProviderName;
 pub use config::{
-    ClientAuthMethod, Config, ConfigError, ConfigProblem, RefreshConfig, RefreshMode,
+    ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig, RefreshConfig,
+    RefreshMode,
 };
 pub use error::{Endpoint, LoginError, RefreshError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
@@ -145,7 +154,7 @@ pub use refresh::{
 };
 pub use return_to::sanitize_return_to;
 pub use unauthorized::{unauthorized, Unauthorized};
-pub use user::{RefreshStatus, Tokens, UserContext, UserInfo};
+pub use user::{ProviderInfo, RefreshStatus, Tokens, UserContext, UserInfo};
 
 /// Crate internals for the benches and fuzz targets (feature `internals`). **Not a public API**:
 /// anything here may change or vanish in any release.
@@ -153,7 +162,8 @@ pub use user::{RefreshStatus, Tokens, UserContext, UserInfo};
 #[doc(hidden)]
 pub mod __internals {
     pub use crate::provider::{
-        validate, ExpectedNonce, IdTokenRules, Rejection, TokenResponse, ValidatedIdToken,
+        validate, ExpectedNonce, IdTokenRules, IssuerPolicy, Rejection, TenantTemplate,
+        TokenResponse, ValidatedIdToken,
     };
     pub use crate::routes::callback::{
         check_callback, new_session, parse_callback_query, CallbackParams,
@@ -161,7 +171,8 @@ pub mod __internals {
     pub use crate::session::codec::{decode_body, decode_chunks, encode_body, encode_chunks};
     pub use crate::session::{
         check, clear_session, load, read_session, renew, tx_cookie_name, write_session,
-        write_transaction, CookieOptions, Lifetimes, Loaded, SessionData, Stored, Transaction,
+        write_transaction, CookieOptions, Lifetimes, Loaded, SessionBinding, SessionData, Stored,
+        Transaction,
     };
     pub use crate::state::OidcState;
     pub use crate::user::{stored_user_context, user_context};

@@ -1,14 +1,14 @@
-//! What the routes and guards share: the configuration, the discovered provider, its
-//! refresher and the cookie settings, managed by Rocket once the fairing has ignited.
+//! What the routes and guards share: the app's settings, the discovered providers with their
+//! refreshers, and the cookie settings, managed by Rocket once the fairing has ignited.
 
 use std::sync::Arc;
 
 use rocket::{Ignite, Request, Rocket};
 
-use crate::config::Config;
+use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
-use crate::refresh::{RefreshCoordinator, Refresher};
-use crate::session::{CookieOptions, Lifetimes};
+use crate::refresh::{LocalCoordinator, RefreshCoordinator, Refresher};
+use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -16,44 +16,106 @@ pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attache
 /// What the routes and guards share, managed by Rocket. (Public only for the crate's benches,
 /// through the `internals` feature.)
 pub struct OidcState {
-    pub(crate) config: Config,
-    pub(crate) provider: Arc<Provider>,
-    /// Refreshes the sessions of `provider`. (With several providers, one each: the session
-    /// says which provider signed it in.)
-    pub(crate) refresher: Refresher,
+    /// The app's own settings (the top-level `oidc` table; without provider tables, all of
+    /// them).
+    pub(crate) app: Config,
+    /// The providers, in name order: exactly one, named `default`, without provider tables.
+    pub(crate) providers: Vec<ProviderState>,
+    /// Whether the providers come from provider tables: routes per provider, named sessions.
+    pub(crate) named: bool,
+    /// The provider `/login` goes to without asking, if any.
+    pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
 }
 
-impl OidcState {
-    /// The state of `provider`; refreshes go through `coordinator`, by default a
-    /// [`LocalCoordinator`](crate::LocalCoordinator).
+/// One provider: its name, effective configuration and discovered metadata (with its
+/// ID-token rules and key cache), and the refresher of its sessions.
+pub(crate) struct ProviderState {
+    pub name: ProviderName,
+    pub display_name: String,
+    pub config: Config,
+    /// Shared with the refresher, whose token-endpoint calls outlive the request.
+    pub provider: Arc<Provider>,
+    /// What its sessions are bound to (issuer policy, client id), for the guard.
+    pub binding: SessionBinding,
+    /// Refreshes the sessions this provider signed in: at its token endpoint, with its client
+    /// authentication, checking the new ID token against its keys and rules.
+    pub refresher: Refresher,
+}
+
+impl ProviderState {
+    /// Provider `name`; its refreshes go through `coordinator`, which all providers of the
+    /// app share (its keys name the provider).
     pub(crate) fn new(
+        name: ProviderName,
+        display_name: String,
         config: Config,
         provider: Provider,
-        coordinator: Option<Arc<dyn RefreshCoordinator>>,
-    ) -> OidcState {
+        coordinator: Arc<dyn RefreshCoordinator>,
+    ) -> ProviderState {
+        let binding =
+            SessionBinding::new(name, provider.issuer_policy().clone(), &config.client_id);
         let provider = Arc::new(provider);
-        let refresher = Refresher::new(Arc::new(config.clone()), provider.clone(), coordinator);
-        let cookies = CookieOptions {
-            secure: config.is_https_app(),
-        };
-        let lifetimes = Lifetimes {
-            idle: secs(config.session_idle_timeout_secs),
-            absolute: secs(config.session_absolute_timeout_secs),
-        };
-        OidcState {
+        let refresher = Refresher::new(
+            name,
+            Arc::new(config.clone()),
+            provider.clone(),
+            coordinator,
+        );
+        ProviderState {
+            name,
+            display_name,
             config,
             provider,
+            binding,
             refresher,
+        }
+    }
+
+    /// `OpenID Connect` or, with provider tables, `OpenID Connect [name]`: how log lines about
+    /// this provider start.
+    pub(crate) fn log_prefix(&self, named: bool) -> String {
+        if named {
+            format!("OpenID Connect [{}]", self.name)
+        } else {
+            "OpenID Connect".into()
+        }
+    }
+
+    /// The name a session or a login transaction stores: none for `default`.
+    pub(crate) fn stored_name(&self) -> Option<ProviderName> {
+        (!self.name.is_default()).then_some(self.name)
+    }
+}
+
+impl OidcState {
+    pub(crate) fn new(
+        app: Config,
+        providers: Vec<ProviderState>,
+        named: bool,
+        default: Option<usize>,
+    ) -> OidcState {
+        let cookies = CookieOptions {
+            secure: app.is_https_app(),
+        };
+        let lifetimes = Lifetimes {
+            idle: secs(app.session_idle_timeout_secs),
+            absolute: secs(app.session_absolute_timeout_secs),
+        };
+        OidcState {
+            app,
+            providers,
+            named,
+            default,
             cookies,
             lifetimes,
         }
     }
 
-    /// A state for a provider that is not discovered: `metadata` is its discovery document and
-    /// `keys` its JWKS (for the benches, which replay a recorded login). Its token endpoint is
-    /// called for refreshes, through `coordinator` if given.
+    /// A state for one provider that is not discovered: `metadata` is its discovery document
+    /// and `keys` its JWKS (for the benches, which replay a recorded login). Its token endpoint
+    /// is called for refreshes, through `coordinator` if given, else a [`LocalCoordinator`].
     #[cfg(feature = "internals")]
     pub fn offline(
         config: Config,
@@ -62,12 +124,31 @@ impl OidcState {
         coordinator: Option<Arc<dyn RefreshCoordinator>>,
     ) -> Result<OidcState, String> {
         let provider = Provider::offline(&config, metadata, keys)?;
-        Ok(OidcState::new(config, provider, coordinator))
+        let coordinator = coordinator.unwrap_or_else(|| default_coordinator(&config));
+        let provider = ProviderState::new(
+            ProviderName::DEFAULT_NAME,
+            ProviderName::DEFAULT.into(),
+            config.clone(),
+            provider,
+            coordinator,
+        );
+        Ok(OidcState::new(config, vec![provider], false, Some(0)))
     }
 
     /// The state of the Rocket serving `req`, if the fairing is attached.
     pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r OidcState> {
         req.rocket().state::<OidcState>()
+    }
+
+    /// The provider named `name`, if it is configured. A few providers at most: a scan of
+    /// short names, no allocation (the guard asks on every request).
+    pub(crate) fn provider_named(&self, name: &str) -> Option<&ProviderState> {
+        self.providers.iter().find(|p| p.name.as_str() == name)
+    }
+
+    /// The provider that signed in the user of `data`, if it is still configured.
+    pub(crate) fn provider_of(&self, data: &SessionData) -> Option<&ProviderState> {
+        self.provider_named(data.provider_name())
     }
 
     /// The cookie names and attributes.
@@ -79,6 +160,15 @@ impl OidcState {
     pub(crate) fn lifetimes(&self) -> Lifetimes {
         self.lifetimes
     }
+}
+
+/// The coordinator of an app that brings none: in memory, with the cache lifetimes of
+/// `oidc.refresh` (`app` is the top-level configuration; the refresh table is the app's).
+pub(crate) fn default_coordinator(app: &Config) -> Arc<dyn RefreshCoordinator> {
+    Arc::new(LocalCoordinator::new(
+        std::time::Duration::from_secs(app.refresh.result_cache_secs),
+        std::time::Duration::from_secs(app.refresh.failure_cache_secs),
+    ))
 }
 
 /// Seconds as `i64`; validated settings are at most a year, so this never saturates in practice.

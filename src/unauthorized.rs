@@ -77,7 +77,7 @@ pub fn unauthorized(req: &Request<'_>) -> Unauthorized {
     clear_stale_session(req);
     let login_required = req.local_cache(|| LoginRequired(false)).0;
     let state = OidcState::of(req);
-    let login_path = state.map_or("/login", |s| s.config.login_path.as_str());
+    let login_path = state.map_or("/login", |s| s.app.login_path.as_str());
     if login_required && is_browser_navigation(req) {
         let here = req.uri().to_string();
         let return_to = sanitize_return_to(&here).unwrap_or_else(|| "/".into());
@@ -88,7 +88,7 @@ pub fn unauthorized(req: &Request<'_>) -> Unauthorized {
     }
     Unauthorized::Challenge {
         realm: state
-            .map(|s| s.config.app_base_url.clone())
+            .map(|s| s.app.app_base_url.clone())
             .unwrap_or_default(),
         login: login_path.to_owned(),
         login_required,

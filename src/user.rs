@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,8 +12,13 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+#[cfg(test)]
 use crate::config::Config;
-use crate::session::{SessionData, Stored};
+use crate::config::ProviderName;
+use crate::provider::IssuerPolicy;
+#[cfg(feature = "internals")]
+use crate::session::Stored;
+use crate::session::{SessionBinding, SessionData};
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -153,6 +159,14 @@ impl fmt::Debug for Tokens {
 ///     }
 /// }
 /// ```
+///
+/// # Who the user is
+///
+/// A user is identified by the pair ([`issuer`](ProviderInfo::issuer), [`sub`](UserInfo::sub)),
+/// [`identity`](UserContext::identity): `sub` is unique and never reassigned within one issuer
+/// only (OpenID Connect Core 1.0 §2, §5.7), and two providers may well give two people the same
+/// one. Never key accounts by `email` (or `preferred_username`): the user or the provider can
+/// change it, and another provider may hand the same address to someone else.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UserContext {
@@ -160,12 +174,44 @@ pub struct UserContext {
     pub userinfo: UserInfo,
     /// The session's tokens.
     pub tokens: Tokens,
+    /// The provider that signed the user in.
+    pub provider: ProviderInfo,
+}
+
+impl UserContext {
+    /// The user's identity key: (issuer, `sub`). See [Who the user is](#who-the-user-is).
+    ///
+    /// ```
+    /// # fn f(user: rocket_openid_connect::UserContext) {
+    /// let (issuer, subject) = user.identity();
+    /// // e.g. look up the account with: WHERE issuer = $1 AND subject = $2
+    /// # let _ = (issuer, subject);
+    /// # }
+    /// ```
+    pub fn identity(&self) -> (&str, &str) {
+        (&self.provider.issuer, &self.userinfo.sub)
+    }
+}
+
+/// Which provider signed the user in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderInfo {
+    /// Its name: `NAME` of `[default.oidc.providers.NAME]`, or `default` for the one provider
+    /// of a configuration without provider tables.
+    pub name: ProviderName,
+    /// The issuer of the user's ID token (its `iss`): `oidc.issuer` (shared, not copied per
+    /// request), or for a multi-tenant Entra ID provider the issuer of the user's tenant.
+    pub issuer: Arc<str>,
 }
 
 /// Builds the user context from stored session data; `None` if the ID token's payload does not
-/// belong to this client (another issuer, another client id).
-pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> {
-    let (userinfo, id_token_expires_at) = user_claims(config, data, None)?;
+/// belong to `binding`'s provider and client (another issuer, another client id).
+pub(crate) fn bound_user_context(
+    binding: &SessionBinding,
+    data: &SessionData,
+) -> Option<UserContext> {
+    let claims = user_claims(binding, data, None)?;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
         access_token: data.access_token.clone(),
@@ -175,18 +221,24 @@ pub fn user_context(config: &Config, data: &SessionData) -> Option<UserContext> 
         ..*data
     };
     Some(into_context(
-        userinfo,
-        id_token_expires_at,
+        binding,
+        claims,
         tokens,
         RefreshStatus::Unchanged,
     ))
 }
 
+/// [`bound_user_context`] (for the benches).
+#[cfg(feature = "internals")]
+pub fn user_context(binding: &SessionBinding, data: &SessionData) -> Option<UserContext> {
+    bound_user_context(binding, data)
+}
+
 /// [`user_context`] for a session read back from its cookies, reading the claims from the
 /// JSON the session kept (what the guards do; for the benches).
 #[cfg(feature = "internals")]
-pub fn stored_user_context(config: &Config, stored: &Stored) -> Option<UserContext> {
-    let (userinfo, id_token_expires_at) = user_claims(config, &stored.data, stored.claims_json())?;
+pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<UserContext> {
+    let claims = user_claims(binding, &stored.data, stored.claims_json())?;
     let data = &stored.data;
     let tokens = SessionData {
         id_token: data.id_token.clone(),
@@ -197,26 +249,48 @@ pub fn stored_user_context(config: &Config, stored: &Stored) -> Option<UserConte
         ..*data
     };
     Some(into_context(
-        userinfo,
-        id_token_expires_at,
+        binding,
+        claims,
         tokens,
         RefreshStatus::Unchanged,
     ))
 }
 
+/// What the guard reads from a session's ID token: the user's claims, when the token expires,
+/// and its issuer when it is not the provider's one (a tenant of a multi-tenant issuer).
+#[derive(Clone)]
+pub(crate) struct Claims {
+    userinfo: UserInfo,
+    id_token_expires_at: Option<OffsetDateTime>,
+    tenant_issuer: Option<Arc<str>>,
+}
+
+impl Claims {
+    /// The user's `sub`.
+    pub(crate) fn subject(&self) -> &str {
+        &self.userinfo.sub
+    }
+
+    /// The token's `iss` when it is a tenant's of a multi-tenant issuer, else `None`.
+    pub(crate) fn tenant_issuer(&self) -> Option<&str> {
+        self.tenant_issuer.as_deref()
+    }
+}
+
 /// The claims part of [`user_context`], and when the ID token expires: the ID token's claims
 /// (read from `claims_json` when the session kept them as JSON, else decoded from the token),
 /// then the userinfo claims the session added, which win. `None` unless the token's `iss` is
-/// `config.issuer` and its `aud` names `config.client_id`: a session minted for another issuer
-/// or client under the same `secret_key` is refused.
+/// the binding's (its issuer, or a tenant's of its template) and its `aud` names its client
+/// id: a session minted for another provider or client under the same `secret_key` is
+/// refused.
 pub(crate) fn user_claims(
-    config: &Config,
+    binding: &SessionBinding,
     data: &SessionData,
     claims_json: Option<&str>,
-) -> Option<(UserInfo, Option<OffsetDateTime>)> {
+) -> Option<Claims> {
     let seed = ClaimsSeed {
-        issuer: &config.issuer,
-        client_id: &config.client_id,
+        issuer: &binding.policy,
+        client_id: &binding.client_id,
     };
     let parsed = match claims_json {
         Some(json) => seed.deserialize(&mut serde_json::Deserializer::from_str(json)),
@@ -231,11 +305,13 @@ pub(crate) fn user_claims(
         mut userinfo,
         sub,
         exp,
-        bound,
+        iss,
+        aud_ok,
     } = parsed.ok()?;
-    if !bound {
-        return None;
-    }
+    let tenant_issuer = match iss {
+        Iss::Accepted(tenant) if aud_ok => tenant,
+        _ => return None,
+    };
     let mut sub = sub?;
     for (name, value) in &data.userinfo_extra {
         if name == "sub" {
@@ -246,7 +322,11 @@ pub(crate) fn user_claims(
     }
     userinfo.sub = sub;
     let id_token_expires_at = exp.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
-    Some((userinfo, id_token_expires_at))
+    Some(Claims {
+        userinfo,
+        id_token_expires_at,
+        tenant_issuer,
+    })
 }
 
 /// What [`ClaimsSeed`] reads out of an ID token's payload.
@@ -255,8 +335,18 @@ struct Parsed {
     /// The last `sub`, if it is a string.
     sub: Option<String>,
     exp: Option<i64>,
-    /// Whether `iss` and `aud` name this provider and client.
-    bound: bool,
+    /// Whether `iss` is this provider's.
+    iss: Iss,
+    /// Whether `aud` names this client.
+    aud_ok: bool,
+}
+
+/// What [`IssSeed`] makes of an `iss` claim.
+enum Iss {
+    /// Not this provider's (or absent, or not a string).
+    Refused,
+    /// This provider's: its issuer (`None`), or the issuer of one of its tenants.
+    Accepted(Option<Arc<str>>),
 }
 
 /// Parses an ID token's payload straight into [`UserInfo`]: standard claims into their fields,
@@ -264,7 +354,7 @@ struct Parsed {
 /// unallocated, everything else into `other`. This is on every signed-in request's path. A
 /// repeated claim keeps its last value, as parsing into a map does.
 struct ClaimsSeed<'a> {
-    issuer: &'a str,
+    issuer: &'a IssuerPolicy,
     client_id: &'a str,
 }
 
@@ -288,13 +378,13 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             userinfo: UserInfo::default(),
             sub: None,
             exp: None,
-            bound: false,
+            iss: Iss::Refused,
+            aud_ok: false,
         };
-        let (mut iss_ok, mut aud_ok) = (false, false);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match &*key {
-                "iss" => iss_ok = map.next_value_seed(Names(self.issuer))?,
-                "aud" => aud_ok = map.next_value_seed(Names(self.client_id))?,
+                "iss" => p.iss = map.next_value_seed(IssSeed(self.issuer))?,
+                "aud" => p.aud_ok = map.next_value_seed(Names(self.client_id))?,
                 "exp" => p.exp = map.next_value::<Value>()?.as_i64(),
                 "sub" => {
                     p.sub = match map.next_value()? {
@@ -311,8 +401,27 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 }
             }
         }
-        p.bound = iss_ok && aud_ok;
         Ok(p)
+    }
+}
+
+/// Whether an `iss` claim is a string the policy accepts, read without allocating unless it is
+/// a tenant's issuer (kept for [`ProviderInfo::issuer`]); any other value is consumed and
+/// refused.
+struct IssSeed<'a>(&'a IssuerPolicy);
+
+impl<'de> DeserializeSeed<'de> for IssSeed<'_> {
+    type Value = Iss;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Iss, D::Error> {
+        match Option::<Cow<'de, str>>::deserialize(d) {
+            Ok(Some(iss)) if self.0.accepts(&iss) => Ok(Iss::Accepted(match self.0 {
+                IssuerPolicy::Exact(_) => None,
+                IssuerPolicy::Tenant(_) => Some(Arc::from(&*iss)),
+            })),
+            Ok(_) => Ok(Iss::Refused),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -419,13 +528,22 @@ fn set_claim(u: &mut UserInfo, name: &str, value: Value) {
 
 /// The user context, taking the tokens out of `data` (no copies on the request path).
 pub(crate) fn into_context(
-    userinfo: UserInfo,
-    id_token_expires_at: Option<OffsetDateTime>,
+    binding: &SessionBinding,
+    claims: Claims,
     data: SessionData,
     refresh_status: RefreshStatus,
 ) -> UserContext {
+    let Claims {
+        userinfo,
+        id_token_expires_at,
+        tenant_issuer,
+    } = claims;
     UserContext {
         userinfo,
+        provider: ProviderInfo {
+            name: binding.name,
+            issuer: tenant_issuer.unwrap_or_else(|| binding.issuer.clone()),
+        },
         tokens: Tokens {
             id_token: data.id_token,
             access_token: data.access_token,
@@ -474,6 +592,7 @@ mod tests {
             created: 1_700_000_000,
             seen: 1_700_000_000,
             nonce: None,
+            provider: None,
         }
     }
 
@@ -491,8 +610,11 @@ mod tests {
         }));
         data.userinfo_extra.insert("name".into(), json!("Ada L."));
         data.userinfo_extra.insert("locale".into(), json!("en"));
-        let ctx = user_context(&config, &data).unwrap();
+        let binding = SessionBinding::of(&config);
+        let ctx = bound_user_context(&binding, &data).unwrap();
         assert_eq!(ctx.userinfo.sub, "ada");
+        assert_eq!(ctx.identity(), ("https://op.example", "ada"));
+        assert_eq!(ctx.provider.name.as_str(), "default");
         assert_eq!(
             ctx.userinfo.name.as_deref(),
             Some("Ada L."),
@@ -515,10 +637,40 @@ mod tests {
             json!(["not", "an", "object"]),
         ] {
             assert!(
-                user_context(&config, &session(foreign.clone())).is_none(),
+                bound_user_context(&binding, &session(foreign.clone())).is_none(),
                 "{foreign}"
             );
         }
+    }
+
+    /// A session of a multi-tenant provider names its user's tenant's issuer, and is refused
+    /// for a tenant no longer allowed.
+    #[test]
+    fn tenant_sessions_carry_their_tenants_issuer() {
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let config = |allowed: &[&str]| Config {
+            issuer: "https://login.microsoftonline.com/common/v2.0".into(),
+            client_id: "app".into(),
+            allowed_tenants: allowed.iter().map(|t| t.to_string()).collect(),
+            ..Config::default()
+        };
+        let binding = |allowed: &[&str]| {
+            let policy = IssuerPolicy::resolve(&config(allowed), template).unwrap();
+            SessionBinding::new(ProviderName::new("entra").unwrap(), policy, "app")
+        };
+        let iss = format!("https://login.microsoftonline.com/{tid}/v2.0");
+        let data = session(json!({"iss": iss, "aud": "app", "sub": "ada", "tid": tid}));
+        let ctx = bound_user_context(&binding(&[]), &data).unwrap();
+        assert_eq!(&*ctx.provider.issuer, iss);
+        assert_eq!(ctx.provider.name.as_str(), "entra");
+        assert!(bound_user_context(&binding(&[tid]), &data).is_some());
+        assert!(
+            bound_user_context(&binding(&["fbf0c628-dc8f-44f4-b9b4-b79ee550e242"]), &data)
+                .is_none()
+        );
+        let templated = session(json!({"iss": template, "aud": "app", "sub": "ada"}));
+        assert!(bound_user_context(&binding(&[]), &templated).is_none());
     }
 
     fn claims(v: Value) -> Map<String, Value> {

@@ -14,8 +14,12 @@
 //!   (RFC 8725) and OpenID Connect Core 1.0.
 //! - `adv_*`: regressions for advisories published against peer libraries.
 //! - `bad_input_*`: malformed, oversized and slow input: never a 500, never a panic.
+//! - `provider_*`: what real providers publish (issue 12, items 8 and 9), named after the
+//!   provider that publishes it, in `conformance/provider_metadata.rs`.
 
 mod common;
+#[path = "conformance/provider_metadata.rs"]
+mod provider_metadata;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -436,6 +440,103 @@ async fn rfc9207_iss_wrong() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc9207_iss_missing() {
     iss_refused_before_exchange(Fault::AuthResponseMissingIssuer).await;
+}
+
+/// RFC 9207 §2.4, also for error responses (issue 12 item 2): an `error=access_denied` response
+/// with a wrong `iss`, or none although discovery advertises it, is an issuer mismatch; the
+/// provider's text is not shown. The genuine issuer's error response shows its (escaped) text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9207_iss_checked_on_error_responses() {
+    let s = setup().await;
+    for fault in [
+        Fault::AuthResponseWrongIssuer,
+        Fault::AuthResponseMissingIssuer,
+    ] {
+        let page = login_case(
+            &s,
+            &[Fault::AuthResponseErrorHtml, fault.clone()],
+            Expect::Rejected(401, "issuer_mismatch"),
+        )
+        .await;
+        assert!(
+            !page.body.contains("The provider said") && !page.body.contains("alert"),
+            "{fault:?}: the provider's text is shown: {}",
+            page.body
+        );
+    }
+    let page = login_case(
+        &s,
+        &[Fault::AuthResponseErrorHtml],
+        Expect::Rejected(401, "provider_error"),
+    )
+    .await;
+    assert!(page
+        .body
+        .contains("The provider said: <code>access_denied</code>"));
+    s.stop().await;
+}
+
+/// RFC 9700 §4.4 (mix-up), a code of A delivered to B's callback: the answer to a login sent to
+/// provider A (its code, `state` and `iss`) arrives at provider B's callback path. Refused as
+/// `provider_mismatch` (the pending login is A's, the path is B's) before any token call: B
+/// would otherwise receive A's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9700_mix_up_code_of_a_at_the_callback_of_b() {
+    let s = setup_providers(&["a", "b"], |f| f).await;
+    let b = Browser::new();
+    let at_a = provider_callback_url(&b, &s.app, "a").await;
+    let at_b = at_a.replace(
+        "/authorization-code/callback/a?",
+        "/authorization-code/callback/b?",
+    );
+    assert_ne!(at_a, at_b);
+    callback_refused(&s, &b, &at_b, 401, "provider_mismatch").await;
+    for name in ["a", "b"] {
+        assert_eq!(
+            s.issuer(name).counters().token,
+            1,
+            "{name}: only the credential check at ignite"
+        );
+    }
+    s.stop().await;
+}
+
+/// RFC 9700 §4.4.2 with RFC 9207, a swapped `iss`: the answer at B's callback, for B's pending
+/// login, names A as its issuer (the classic mix-up: the login went to B, the answer came from
+/// A). Refused as `issuer_mismatch` before any token call: A's code is never sent to B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9700_mix_up_swapped_iss() {
+    let s = setup_providers(&["a", "b"], |f| f).await;
+    let b = Browser::new();
+    let at_b = provider_callback_url(&b, &s.app, "b").await;
+    let swapped = with_param(&at_b, "iss", s.issuer("a").issuer_url());
+    callback_refused(&s, &b, &swapped, 401, "issuer_mismatch").await;
+    assert_eq!(s.issuer("a").counters().token, 1);
+    assert_eq!(s.issuer("b").counters().token, 1);
+    // The genuine answer comes too late: the pending login is spent.
+    callback_refused(&s, &b, &at_b, 400, "unknown_state").await;
+    s.stop().await;
+}
+
+/// RFC 9700 §4.4.2, a transaction of A completed at B's path: B's genuine answer (its code and
+/// `iss`) carrying the `state` of the browser's pending login at A. Refused as
+/// `provider_mismatch` before any token call; the browser's pending login at B is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9700_mix_up_transaction_of_a_at_the_path_of_b() {
+    let s = setup_providers(&["a", "b"], |f| f).await;
+    let b = Browser::new();
+    let at_a = provider_callback_url(&b, &s.app, "a").await;
+    let at_b = provider_callback_url(&b, &s.app, "b").await;
+    let state_of_a = query_of(&at_a)["state"].clone();
+    let spliced = with_param(&at_b, "state", &state_of_a);
+    callback_refused(&s, &b, &spliced, 401, "provider_mismatch").await;
+    assert_eq!(s.issuer("a").counters().token, 1);
+    assert_eq!(s.issuer("b").counters().token, 1);
+    // B's own login completes.
+    let done = b.get(&at_b).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(s.issuer("b").counters().token, 2);
+    s.stop().await;
 }
 
 /// A login whose authorization response carries `fault` ends in 401 `issuer_mismatch`, and the

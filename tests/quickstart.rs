@@ -136,3 +136,102 @@ async fn quickstart_signs_in_through_the_development_issuer_form() {
     assert_eq!(b.get(&app.url("/protected")).await.status, 303);
     app.stop().await;
 }
+
+/// `QUICKSTART_DEV_ISSUERS=2`: two development issuers as the provider tables `a` and `b`;
+/// `/login` offers both, each signs in (the same user name at two issuers: two identities) and
+/// out at its own issuer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_with_two_development_issuers_offers_both() {
+    init_logging();
+    let port = free_port();
+    let figment = rocket::Config::figment()
+        .merge(("port", port))
+        .merge(("secret_key", TEST_SECRET_KEY))
+        .merge(("shutdown.ctrlc", false))
+        .merge(("shutdown.grace", 0))
+        .merge(("shutdown.mercy", 0))
+        .merge(("oidc.app_base_url", format!("http://127.0.0.1:{port}")));
+    let app = launch(
+        quickstart::app_with(figment, 2)
+            .await
+            .expect("example builds"),
+    )
+    .await
+    .expect("launches");
+    let b = Browser::new();
+    let home = b.get(&app.url("/")).await;
+    assert!(home.body.contains("href=\"/login\""), "{}", home.body);
+    let choice = b.get(&app.url("/login")).await;
+    assert_eq!(choice.status, 200);
+    for name in ["a", "b"] {
+        let label = format!(
+            "<a href=\"/login/{name}\">Sign in with Development issuer {}</a>",
+            name.to_uppercase()
+        );
+        assert!(choice.body.contains(&label), "{}", choice.body);
+    }
+
+    let mut issuers = Vec::new();
+    for name in ["a", "b"] {
+        // The issuer's login page, then its form.
+        let page = b
+            .visit(&app.url(&format!("/login/{name}?return_to=%2Fprotected")))
+            .await;
+        let request_id = page
+            .body
+            .split("name=\"request_id\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("the login form carries a request id")
+            .to_owned();
+        let issuer = origin_of(&page.url);
+        let submitted = b
+            .post_form(
+                &format!("{issuer}/login"),
+                &[
+                    ("request_id", &request_id),
+                    ("username", "grace"),
+                    ("action", "login"),
+                ],
+                &[],
+            )
+            .await;
+        let protected = b.follow(submitted).await.pop().unwrap();
+        assert_eq!(protected.url, app.url("/protected"));
+        // minijinja escapes `/` in HTML.
+        let shown = issuer.replace('/', "&#x2f;");
+        assert!(
+            protected.body.contains(&format!(
+                "Issuer: <code>{shown}</code> (provider <code>{name}</code>)"
+            )),
+            "{}",
+            protected.body
+        );
+        let home = b.get(&app.url("/")).await;
+        assert!(
+            home.body
+                .contains(&format!("Signed in with provider <code>{name}</code>.")),
+            "{}",
+            home.body
+        );
+        let logout = b
+            .post_form(
+                &app.url("/logout"),
+                &[],
+                &[("origin", &app.base), ("sec-fetch-site", "same-origin")],
+            )
+            .await;
+        assert!(
+            logout
+                .location()
+                .unwrap()
+                .starts_with(&format!("{issuer}/end_session?")),
+            "{name}: signed out at its issuer"
+        );
+        let back = b.follow(logout).await.pop().unwrap();
+        assert!(back.body.contains("Hello, visitor"), "{}", back.body);
+        issuers.push(issuer);
+    }
+    assert_ne!(issuers[0], issuers[1], "two issuers");
+    app.stop().await;
+}

@@ -76,6 +76,7 @@ fuzz_target!(|input: Input| {
         created: input.created,
         seen: input.seen,
         nonce: input.nonce,
+        provider: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

@@ -16,7 +16,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use common::app::{app_options, app_port, assert_wrong_secret_refused, base_url, App};
+use common::app::{
+    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+};
 use common::http::{form_urlencode, sign_in_at_provider, Agent, Page};
 use common::provider::{display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET};
 
@@ -125,7 +127,7 @@ async fn refresh_grant(provider: &TestProvider, refresh_token: &str) -> (StatusC
     (status, response.json().await.expect("token JSON"))
 }
 
-/// What scenario 8 assumes of a provider with `rotateRefreshToken` and a short access-token
+/// What scenario 9 assumes of a provider with `rotateRefreshToken` and a short access-token
 /// lifetime: each refresh rotates, and presenting a consumed refresh token again answers
 /// invalid_grant *and revokes the grant*, so that the rotated token dies too. Without
 /// single-flight, a burst of requests after expiry would do exactly that.
@@ -560,4 +562,128 @@ async fn http_scenarios() {
     done("2 strict claims", started);
 
     eprintln!("[http] all scenarios: {:?}", suite.elapsed());
+}
+
+/// 8. Two providers, two oidc-provider instances on two ports: the quickstart configured
+/// through `ROCKET_OIDC_PROVIDERS={one={..},two={..}}` offers both at `/login`; each signs a user
+/// in through its own callback and out at its own end-session endpoint, and the other provider
+/// sees nothing of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_providers() {
+    let started = Instant::now();
+    let port = app_port();
+    let app_url = base_url(port);
+    let mut providers = Vec::new();
+    for name in ["one", "two"] {
+        let options = ProviderOptions {
+            port: 0,
+            strict_claims: false,
+            apps: vec![app_url.clone()],
+            access_token_ttl: None,
+            rotate_refresh_tokens: false,
+        };
+        let callback = format!("/authorization-code/callback/{name}");
+        let provider =
+            TestProvider::start_at(options, &callback, &format!("provider-{name}")).await;
+        providers.push(provider);
+    }
+    assert_ne!(providers[0].port, providers[1].port);
+    let tables = [
+        ProviderTable {
+            name: "one",
+            display_name: "Provider One",
+            provider: &providers[0],
+        },
+        ProviderTable {
+            name: "two",
+            display_name: "Provider Two",
+            provider: &providers[1],
+        },
+    ];
+    let app = App::start_with_providers("app-two-providers", port, &tables).await;
+    assert!(
+        app.output()
+            .contains("OpenID Connect [two]: 3/4 client credentials: credentials accepted"),
+        "{}",
+        app.output()
+    );
+
+    let mut agent = Agent::new();
+    let choice = agent.navigate(&format!("{app_url}/login")).await;
+    assert_eq!(choice.status, StatusCode::OK);
+    assert!(choice.has_link("/login/one"), "{}", choice.body);
+    assert!(choice.has_link("/login/two"), "{}", choice.body);
+    assert!(
+        choice
+            .text()
+            .contains("Sign in with Provider One Sign in with Provider Two"),
+        "{}",
+        choice.text()
+    );
+
+    for (index, (name, login)) in [("one", "ada"), ("two", "grace")].into_iter().enumerate() {
+        let issuer = providers[index].issuer.clone();
+        let other_events = providers[1 - index].output().lines().count();
+        let page = agent
+            .navigate(&format!("{app_url}/login/{name}?return_to=%2Fprotected"))
+            .await;
+        assert!(
+            page.url
+                .as_str()
+                .starts_with(&format!("{issuer}/interaction/")),
+            "{name}: expected its login page, at {}",
+            page.url
+        );
+        let page = sign_in_at_provider(&mut agent, page, login).await;
+        assert_eq!(page.url.as_str(), format!("{app_url}/protected"), "{name}");
+        assert!(
+            page.chain
+                .iter()
+                .any(|u| u.path() == format!("/authorization-code/callback/{name}")),
+            "{name}: back through its own callback: {:?}",
+            page.chain
+        );
+        let text = page.text();
+        assert!(
+            text.contains(&format!("Signed in as {}", display_name(login))),
+            "{text}"
+        );
+        assert!(text.contains(&format!("Issuer: {issuer}")), "{text}");
+        assert!(
+            page.body
+                .contains(&format!("(provider <code>{name}</code>)")),
+            "{}",
+            page.body
+        );
+
+        let home = agent.navigate(&format!("{app_url}/")).await;
+        let logout = home.form_with_action("/logout");
+        let confirm = agent.submit(&home, &logout, &[], None).await;
+        assert!(
+            confirm
+                .chain
+                .iter()
+                .any(|u| u.as_str().starts_with(&format!("{issuer}/session/end"))),
+            "{name}: logout at its provider: {:?}",
+            confirm.chain
+        );
+        let form = confirm
+            .forms()
+            .into_iter()
+            .find(|f| f.id.as_deref() == Some("op.logoutForm"))
+            .unwrap_or_else(|| panic!("no logout confirmation at {}", confirm.url));
+        let yes = form.button("Yes, sign me out").clone();
+        let home = agent.submit(&confirm, &form, &[], Some(&yes)).await;
+        assert!(home.text().contains("visitor"), "{}", home.text());
+        providers[index]
+            .wait_for_events("end_session.success", 1)
+            .await;
+        assert_eq!(
+            providers[1 - index].output().lines().count(),
+            other_events,
+            "{name}: the other provider saw nothing"
+        );
+    }
+    drop(app);
+    done("8 two providers", started);
 }

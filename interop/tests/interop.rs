@@ -9,7 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::app::{app_options, app_port, assert_wrong_secret_refused, base_url, App};
+use common::app::{
+    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+};
 use common::browser::{Browser, Driver};
 use common::provider::{display_name, ProviderOptions, TestProvider, PASSWORD};
 
@@ -218,11 +220,79 @@ async fn browser_scenarios() {
     browser.close().await;
     done("2 strict claims", started);
 
+    // 8. Two providers on two ports: the sign-in page offers both; the second's link signs in
+    // through its own (cross-site) callback, and logout ends at that provider.
+    let started = Instant::now();
+    let port = app_port();
+    let app_url = base_url(port);
+    let one = TestProvider::start_at(
+        ProviderOptions {
+            port: 0,
+            strict_claims: false,
+            apps: vec![app_url.clone()],
+            access_token_ttl: None,
+            rotate_refresh_tokens: false,
+        },
+        "/authorization-code/callback/one",
+        "provider-one",
+    )
+    .await;
+    let mut two = TestProvider::start_at(
+        ProviderOptions {
+            port: 0,
+            strict_claims: false,
+            apps: vec![app_url.clone()],
+            access_token_ttl: None,
+            rotate_refresh_tokens: false,
+        },
+        "/authorization-code/callback/two",
+        "provider-two",
+    )
+    .await;
+    let tables = [
+        ProviderTable {
+            name: "one",
+            display_name: "Provider One",
+            provider: &one,
+        },
+        ProviderTable {
+            name: "two",
+            display_name: "Provider Two",
+            provider: &two,
+        },
+    ];
+    let _two_app = App::start_with_providers("app-two-providers", port, &tables).await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{app_url}/protected")).await;
+    browser.wait_for_text("Sign in with Provider One").await;
+    browser.click("a[href^='/login/two']").await;
+    sign_in_at_provider(&browser, &two, "grace").await;
+    browser.wait_for_url(&format!("{app_url}/protected")).await;
+    let page = browser
+        .wait_for_text(&format!("Signed in as {}", display_name("grace")))
+        .await;
+    assert!(page.contains(&two.issuer), "{page}");
+    browser.click("#logout").await;
+    browser
+        .wait_for_url(&format!("{}/session/end", two.issuer))
+        .await;
+    browser.click("button[name=logout][value=yes]").await;
+    browser.wait_for_url(&format!("{app_url}/")).await;
+    browser.wait_for_text("visitor").await;
+    two.wait_for_events("end_session.success", 1).await;
+    assert!(one.events("end_session.success").is_empty());
+    assert!(
+        one.events("grant.success").is_empty(),
+        "provider one saw no login"
+    );
+    browser.close().await;
+    done("8 two providers", started);
+
     driver.stop();
     eprintln!("[browser] all scenarios: {:?}", suite.elapsed());
 }
 
-/// The access-token lifetime of the rotating provider in scenario 8, seconds. With the app's
+/// The access-token lifetime of the rotating provider in scenario 9, seconds. With the app's
 /// skew of 1 s a token is due 3 s after it was issued.
 const SHORT_TTL: u64 = 4;
 
@@ -233,7 +303,7 @@ fn refreshes(provider: &TestProvider) -> usize {
         .len()
 }
 
-/// 8. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
+/// 9. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
 /// presented again revokes the grant) and 4 s access tokens: a browser session keeps working
 /// across several refreshes, each page load after expiry showing a new expiry; then a burst of
 /// parallel `fetch`es from the page after expiry makes one refresh and does not revoke the
@@ -285,7 +355,7 @@ async fn refresh_scenarios() {
         browser.wait_for_text("Signed in as Ada Lovelace").await;
     }
     assert_eq!(refreshes(&provider), 3);
-    done("8a a session across three refreshes", started);
+    done("9a a session across three refreshes", started);
 
     let started = Instant::now();
     wait_until_due().await;
@@ -325,7 +395,7 @@ async fn refresh_scenarios() {
         .wait_for_events("grant.success grant_type=refresh_token", 5)
         .await;
     assert!(provider.events("grant.revoked").is_empty());
-    done("8b a burst of 12 fetches after expiry", started);
+    done("9b a burst of 12 fetches after expiry", started);
 
     browser.close().await;
     drop(app);

@@ -16,15 +16,25 @@ pub struct ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConfigProblem {
-    /// The setting, e.g. `"oidc.issuer"`; `"oidc"` for the table itself.
-    pub key: &'static str,
+    /// The setting, e.g. `"oidc.issuer"`, or `"oidc.providers.okta.client_id"` for a key of
+    /// provider table `okta`; `"oidc"` for the table itself.
+    pub key: String,
     /// What is wrong and how to fix it. It never contains the client secret.
     pub message: String,
 }
 
 impl ConfigProblem {
-    pub(super) fn new(key: &'static str, message: String) -> Self {
+    pub(super) fn new(key: String, message: String) -> Self {
         ConfigProblem { key, message }
+    }
+}
+
+impl ConfigError {
+    /// An error of one problem, found after validation (at discovery, say).
+    pub(crate) fn single(key: &str, message: String) -> ConfigError {
+        ConfigError {
+            problems: vec![ConfigProblem::new(key.into(), message)],
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! Deserializers that accept what Rocket's environment parser makes of a string: a numeric or
 //! boolean `ROCKET_OIDC_CLIENT_ID` stays a string, and a list may be one whitespace-separated
-//! string.
+//! string. The `opt_` forms are those of provider tables, where a missing key is inherited.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
-use rocket::serde::de::{self, Deserializer, SeqAccess, Visitor};
+use rocket::serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 struct StringVisitor;
 
@@ -100,4 +101,88 @@ impl<'de> Visitor<'de> for ListVisitor {
 
 pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     d.deserialize_any(ListVisitor)
+}
+
+struct OptListVisitor;
+
+impl<'de> Visitor<'de> for OptListVisitor {
+    type Value = Option<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        string_list(d).map(Some)
+    }
+}
+
+pub fn opt_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    d.deserialize_option(OptListVisitor)
+}
+
+struct MapVisitor;
+
+impl<'de> Visitor<'de> for MapVisitor {
+    type Value = BTreeMap<String, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of strings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        struct Item(String);
+        impl<'de> de::Deserialize<'de> for Item {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                string(d).map(Item)
+            }
+        }
+        let mut items = BTreeMap::new();
+        while let Some((key, Item(value))) = map.next_entry::<String, Item>()? {
+            items.insert(key, value);
+        }
+        Ok(items)
+    }
+}
+
+/// A table of strings; values that Rocket's environment parser made numbers or booleans stay
+/// strings (`ROCKET_OIDC_AUTHORIZATION_PARAMS={max_age=0}`).
+pub fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    d.deserialize_map(MapVisitor)
+}
+
+struct OptMapVisitor;
+
+impl<'de> Visitor<'de> for OptMapVisitor {
+    type Value = Option<BTreeMap<String, String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of strings")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        string_map(d).map(Some)
+    }
+}
+
+pub fn opt_string_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    d.deserialize_option(OptMapVisitor)
 }

@@ -2,6 +2,7 @@
 //! from Rocket's figment is in `figment.rs`, the checks in `validate.rs`, the error types in
 //! `error.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -13,13 +14,18 @@ use url::{Host, Url};
 mod error;
 mod figment;
 mod lenient;
+mod providers;
 mod refresh;
 #[cfg(test)]
 mod tests;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use providers::ProviderConfig;
+pub use providers::ProviderName;
+pub(crate) use providers::{scope_message, sub_path, ResolvedProvider};
 pub use refresh::{RefreshConfig, RefreshMode};
+pub(crate) use validate::{has_placeholder, is_guid, issuer_is_valid};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
 ///
@@ -46,6 +52,35 @@ pub use refresh::{RefreshConfig, RefreshMode};
 /// the environment rather than in a file that ends up in version control. Environment values are
 /// parsed the way Rocket parses them: a value that looks like a number, an array (`[...]`) or a
 /// table (`{...}`) must be quoted to stay a string (`ROCKET_OIDC_CLIENT_ID='"0012"'`).
+///
+/// # Several providers
+///
+/// With `[default.oidc.providers.NAME]` tables the app signs in with several providers (see
+/// [`ProviderConfig`] for the keys of a table). The top-level table then holds the app's own
+/// settings (`app_base_url`, the paths, the lifetimes, ...) and the per-provider keys that the
+/// tables share (e.g. `scopes`); `issuer`, `client_id`, `client_secret` and `redirect_uri` go
+/// into the tables:
+///
+/// ```toml
+/// [default.oidc]
+/// app_base_url = "https://app.example.com"
+/// scopes = ["openid", "profile", "email"]     # shared by both providers
+///
+/// [default.oidc.providers.okta]
+/// display_name = "Okta"
+/// issuer = "https://dev-123456.okta.com/oauth2/default"
+/// client_id = "0oa..."
+///
+/// [default.oidc.providers.google]
+/// display_name = "Google"
+/// issuer = "https://accounts.google.com"
+/// client_id = "1234.apps.googleusercontent.com"
+/// authorization_params = { access_type = "offline" }
+/// ```
+///
+/// A provider's key in the environment is `ROCKET_OIDC_PROVIDERS_<NAME>_<KEY>`, e.g.
+/// `ROCKET_OIDC_PROVIDERS_OKTA_CLIENT_SECRET=...`, for a provider that a table (or
+/// `ROCKET_OIDC_PROVIDERS={okta={issuer="..."}}`, which gives whole tables) defines.
 ///
 /// # Building it in code
 ///
@@ -88,7 +123,7 @@ pub struct Config {
     /// output or in error messages.
     ///
     /// _Default:_ none; required unless [`Config::client_auth_method`] is
-    /// [`ClientAuthMethod::None`].
+    /// `Some(`[`ClientAuthMethod::None`]`)`.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub client_secret: Option<String>,
 
@@ -141,10 +176,16 @@ pub struct Config {
     #[serde(deserialize_with = "lenient::opt_string")]
     pub post_logout_redirect_uri: Option<String>,
 
-    /// How the client authenticates at the token endpoint.
+    /// How the client authenticates at the token and revocation endpoints
+    /// (`client_secret_basic`, `client_secret_post`, or `none` for a public client). Set it only
+    /// if the provider needs a method other than the one chosen for you; launch warns when the
+    /// provider does not list the one set here.
     ///
-    /// _Default:_ [`ClientAuthMethod::ClientSecretBasic`].
-    pub client_auth_method: ClientAuthMethod,
+    /// _Default:_ none: the first of `client_secret_basic`, `client_secret_post` that the
+    /// provider lists in `token_endpoint_auth_methods_supported` (`client_secret_basic` when it
+    /// lists none, OpenID Connect Discovery 1.0 §3); launch fails if it lists neither. The
+    /// launch log says which was chosen.
+    pub client_auth_method: Option<ClientAuthMethod>,
 
     /// Seconds of clock difference tolerated with the provider when checking `exp` and `iat`
     /// of ID tokens. At most 300.
@@ -214,6 +255,28 @@ pub struct Config {
     #[serde(deserialize_with = "lenient::string_list")]
     pub trusted_audiences: Vec<String>,
 
+    /// For a multi-tenant Microsoft Entra ID issuer (`…/common/v2.0` or
+    /// `…/organizations/v2.0`, whose discovery document names the template issuer
+    /// `…/{tenantid}/v2.0`): the tenant IDs (GUIDs) whose users may sign in. Each ID token's
+    /// `tid` must be one of them, and its `iss` must be the template filled in with that `tid`.
+    /// Empty: users of any tenant may sign in (the launch log says so). Set only for a
+    /// multi-tenant issuer: launch fails otherwise.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub allowed_tenants: Vec<String>,
+
+    /// Extra parameters of the authorization request, e.g. Google's
+    /// `{ access_type = "offline" }` (its refresh tokens need it). The parameters the crate sets
+    /// itself (`response_type`, `client_id`, `redirect_uri`, `scope`, `state`, `nonce`,
+    /// `code_challenge`, `code_challenge_method`, `login_hint`, `response_mode`, `request`,
+    /// `request_uri`) cannot be given here. A `prompt` given here replaces the `prompt=consent`
+    /// that `offline_access` adds, and must then contain `consent` too.
+    ///
+    /// _Default:_ `{}`.
+    #[serde(deserialize_with = "lenient::string_map")]
+    pub authorization_params: BTreeMap<String, String>,
+
     /// A path of the app, such as `/login-failed`, to which the browser is sent with
     /// `?error=<code>` when a login fails, instead of the built-in error page.
     ///
@@ -241,6 +304,22 @@ pub struct Config {
     /// _Default:_ `mode = "auto"`, `skew_secs = 60`, `result_cache_secs = 30`,
     /// `failure_cache_secs = 5`.
     pub refresh: RefreshConfig,
+    /// With several [`providers`](Config::providers): the one `/login` signs in with. Without
+    /// it `/login` shows a page to choose (straight to the provider when there is only one).
+    /// Other providers stay reachable at `/login/NAME`.
+    ///
+    /// _Default:_ none.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub default_provider: Option<String>,
+
+    /// Several providers, by name (`[default.oidc.providers.NAME]`): see the [several
+    /// providers](Config#several-providers) section above and [`ProviderConfig`]. Names are
+    /// 1 to 32 characters of `a`–`z`, `0`–`9` and `_`, starting with a letter; they appear in
+    /// paths (`/login/NAME`, the default callback `…/callback/NAME`), in environment variables
+    /// and in the session. Empty: this table itself configures the one provider.
+    ///
+    /// _Default:_ `{}`.
+    pub providers: BTreeMap<String, ProviderConfig>,
 }
 
 /// How the client authenticates at the provider's token endpoint
@@ -304,10 +383,37 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.fetch_userinfo",
     "oidc.id_token_signing_algs",
     "oidc.trusted_audiences",
+    "oidc.allowed_tenants",
+    "oidc.authorization_params",
     "oidc.failure_redirect",
     "oidc.check_credentials",
     "oidc.insecure_allow_http",
     "oidc.refresh",
+    "oidc.default_provider",
+    "oidc.providers",
+];
+
+/// The keys of the `oidc` table that a provider table may set too (bare names): everything
+/// about one provider and one client. The others are the app's own and stay at the top level.
+/// `display_name` is a provider table's alone.
+pub(super) const PROVIDER_KEYS: &[&str] = &[
+    "display_name",
+    "issuer",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "callback_path",
+    "redirect_uri",
+    "post_logout_redirect_uri",
+    "client_auth_method",
+    "keep_access_token",
+    "keep_refresh_token",
+    "fetch_userinfo",
+    "id_token_signing_algs",
+    "trusted_audiences",
+    "allowed_tenants",
+    "authorization_params",
+    "check_credentials",
 ];
 
 /// The bare name of a qualified key: `issuer` for `oidc.issuer`.
@@ -321,7 +427,7 @@ const DEFAULT_SIGNING_ALGS: &[&str] = &[
 ];
 
 /// The algorithms that may be listed: the defaults plus the HMAC ones keyed with the secret.
-const KNOWN_SIGNING_ALGS: &[&str] = &[
+pub(crate) const KNOWN_SIGNING_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256",
     "HS384", "HS512",
 ];
@@ -349,7 +455,7 @@ impl Default for Config {
             logout_path: "/logout".into(),
             redirect_uri: None,
             post_logout_redirect_uri: None,
-            client_auth_method: ClientAuthMethod::ClientSecretBasic,
+            client_auth_method: None,
             clock_skew_secs: 60,
             http_timeout_secs: 10,
             session_idle_timeout_secs: 24 * 60 * 60,
@@ -361,10 +467,14 @@ impl Default for Config {
             fetch_userinfo: true,
             id_token_signing_algs: DEFAULT_SIGNING_ALGS.iter().map(|s| s.to_string()).collect(),
             trusted_audiences: Vec::new(),
+            allowed_tenants: Vec::new(),
+            authorization_params: BTreeMap::new(),
             failure_redirect: None,
             check_credentials: true,
             insecure_allow_http: false,
             refresh: RefreshConfig::default(),
+            default_provider: None,
+            providers: BTreeMap::new(),
         }
     }
 }
@@ -400,10 +510,14 @@ impl fmt::Debug for Config {
             .field("fetch_userinfo", &self.fetch_userinfo)
             .field("id_token_signing_algs", &self.id_token_signing_algs)
             .field("trusted_audiences", &self.trusted_audiences)
+            .field("allowed_tenants", &self.allowed_tenants)
+            .field("authorization_params", &self.authorization_params)
             .field("failure_redirect", &self.failure_redirect)
             .field("check_credentials", &self.check_credentials)
             .field("insecure_allow_http", &self.insecure_allow_http)
             .field("refresh", &self.refresh)
+            .field("default_provider", &self.default_provider)
+            .field("providers", &self.providers)
             .finish()
     }
 }
@@ -425,11 +539,35 @@ impl Config {
     ///     ..Default::default()
     /// };
     /// let error = config.validate().unwrap_err();
-    /// let keys: Vec<_> = error.problems.iter().map(|p| p.key).collect();
+    /// let keys: Vec<_> = error.problems.iter().map(|p| p.key.as_str()).collect();
     /// assert_eq!(keys, ["oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.app_base_url"]);
     /// ```
+    ///
+    /// With several [`providers`](Config::providers), a provider's problem names its table:
+    ///
+    /// ```
+    /// use rocket_openid_connect::{Config, ProviderConfig};
+    ///
+    /// let provider = |issuer: &str| ProviderConfig {
+    ///     issuer: Some(issuer.into()),
+    ///     client_id: Some("app".into()),
+    ///     client_secret: Some("s3cr3t".into()),
+    ///     ..Default::default()
+    /// };
+    /// let config = Config {
+    ///     app_base_url: "http://localhost:8000".into(),
+    ///     providers: [
+    ///         ("okta".to_string(), provider("https://dev-123456.okta.com/oauth2/default")),
+    ///         ("google".to_string(), ProviderConfig { client_id: None, ..provider("https://accounts.google.com") }),
+    ///     ]
+    ///     .into(),
+    ///     ..Default::default()
+    /// };
+    /// let error = config.validate().unwrap_err();
+    /// assert_eq!(error.problems[0].key, "oidc.providers.google.client_id");
+    /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems = validate::all(self);
+        let problems = providers::problems(self);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -444,14 +582,28 @@ impl Config {
             return Vec::new();
         }
         let mut warnings = Vec::new();
-        for (key, url) in [
-            ("oidc.issuer", Some(self.issuer.clone())),
-            ("oidc.app_base_url", Some(self.app_base_url.clone())),
+        let mut urls = vec![
+            ("oidc.issuer".to_owned(), Some(self.issuer.clone())),
             (
-                "oidc.post_logout_redirect_uri",
+                "oidc.app_base_url".to_owned(),
+                Some(self.app_base_url.clone()),
+            ),
+            (
+                "oidc.post_logout_redirect_uri".to_owned(),
                 self.post_logout_redirect_uri.clone(),
             ),
-        ] {
+        ];
+        for (name, provider) in &self.providers {
+            urls.push((
+                format!("oidc.providers.{name}.issuer"),
+                provider.issuer.clone(),
+            ));
+            urls.push((
+                format!("oidc.providers.{name}.post_logout_redirect_uri"),
+                provider.post_logout_redirect_uri.clone(),
+            ));
+        }
+        for (key, url) in urls {
             let Some(url) = url else { continue };
             if let Ok(parsed) = Url::parse(&url) {
                 if parsed.scheme() == "http" && !is_loopback(&parsed) {
@@ -541,7 +693,7 @@ fn parse_signing_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
 
 /// Whether the URL's host is a loopback one: `localhost` (and `*.localhost`, RFC 6761 §6.3),
 /// `127.0.0.0/8` or `[::1]`.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(domain)) => {
             let domain = domain.trim_end_matches('.').to_ascii_lowercase();

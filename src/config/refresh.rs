@@ -173,10 +173,10 @@ mod tests {
     use crate::config::Config;
     use rocket::figment::Figment;
 
-    fn keys(config: &Config) -> Vec<&'static str> {
+    fn keys(config: &Config) -> Vec<String> {
         match config.validate() {
             Ok(()) => Vec::new(),
-            Err(e) => e.problems.iter().map(|p| p.key).collect(),
+            Err(e) => e.problems.iter().map(|p| p.key.clone()).collect(),
         }
     }
 

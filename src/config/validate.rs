@@ -6,12 +6,16 @@
 //! `.com.com` or two schemes), `assertClientId`, `assertClientSecret`, `assertRedirectUri` and
 //! `assertAppBaseUrl` (missing, placeholder, no protocol, trailing `/`). Unlike it, every problem
 //! is reported, not only the first, and the rest are ours.
+//!
+//! With provider tables the same checks run in a [`Scope`]: once for the app's own keys at the
+//! top level, and once per provider for its keys on its effective configuration, so that each
+//! problem names the table it must be fixed in.
 
 use url::Url;
 
 use super::{
-    is_loopback, parse_signing_alg, ClientAuthMethod, Config, ConfigProblem, KNOWN_SIGNING_ALGS,
-    MAX_CLOCK_SKEW_SECS, MAX_PENDING_LOGINS, MAX_SECS,
+    is_loopback, parse_signing_alg, ClientAuthMethod, Config, ConfigProblem, ProviderConfig,
+    KNOWN_SIGNING_ALGS, MAX_CLOCK_SKEW_SECS, MAX_PENDING_LOGINS, MAX_SECS,
 };
 
 const FIND_DOMAIN: &str = "For Okta, copy your domain from the Okta Developer Console: \
@@ -29,37 +33,157 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ("{redirectUri}", "the redirect URI of your application"),
 ];
 
-/// Every problem of `config`, in the order of the keys.
-pub(super) fn all(config: &Config) -> Vec<ConfigProblem> {
-    let mut out = Problems(Vec::new());
-    issuer(config, &mut out);
-    client_id(config, &mut out);
-    client_secret(config, &mut out);
-    app_base_url(config, &mut out);
-    scopes(config, &mut out);
-    paths(config, &mut out);
-    redirect_uri(config, &mut out);
-    post_logout_redirect_uri(config, &mut out);
-    durations(config, &mut out);
-    signing_algs(config, &mut out);
-    trusted_audiences(config, &mut out);
-    failure_redirect(config, &mut out);
-    for (key, message) in super::refresh::problems(&config.refresh) {
-        out.push(key, message);
-    }
-    out.0
+/// The authorization request parameters the crate sets itself, which
+/// `authorization_params` must not give (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1;
+/// `request`/`request_uri` would replace them all, RFC 9101).
+pub(super) const RESERVED_AUTHORIZATION_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+    "response_mode",
+    "request",
+    "request_uri",
+];
+
+/// Which keys a run of the checks covers, and how it names them.
+#[derive(Clone, Copy)]
+pub(super) enum Scope<'a> {
+    /// A configuration without provider tables: every check; keys `oidc.<key>`.
+    Single,
+    /// The top level of a configuration with provider tables: the app's own keys.
+    App,
+    /// Provider table `name`, checked on its effective configuration: its keys only. A key the
+    /// table inherits from the top level is named there (`oidc.<key>`); the provider's own
+    /// credentials, callback and redirect URI are always named in the table.
+    Provider {
+        name: &'a str,
+        table: &'a ProviderConfig,
+    },
 }
 
-struct Problems(Vec<ConfigProblem>);
+impl Scope<'_> {
+    fn provider_checks(&self) -> bool {
+        !matches!(self, Scope::App)
+    }
 
-impl Problems {
-    fn push(&mut self, key: &'static str, message: String) {
-        self.0.push(ConfigProblem::new(key, message));
+    fn app_checks(&self) -> bool {
+        !matches!(self, Scope::Provider { .. })
+    }
+
+    /// The qualified name of the bare `key` in this scope.
+    pub(super) fn qualify(&self, key: &str) -> String {
+        match self {
+            Scope::Provider { name, table }
+                if matches!(
+                    key,
+                    "issuer" | "client_id" | "client_secret" | "callback_path" | "redirect_uri"
+                ) || table.sets(key) =>
+            {
+                format!("oidc.providers.{name}.{key}")
+            }
+            _ => format!("oidc.{key}"),
+        }
+    }
+
+    /// The table a user sets the provider's keys in, for messages.
+    fn table(&self) -> String {
+        match self {
+            Scope::Provider { name, .. } => format!("[default.oidc.providers.{name}]"),
+            _ => "[default.oidc]".into(),
+        }
+    }
+
+    /// The environment variable of the provider's `key`, for messages.
+    fn env(&self, key: &str) -> String {
+        match self {
+            Scope::Provider { name, .. } => format!(
+                "ROCKET_OIDC_PROVIDERS_{}_{}",
+                name.to_ascii_uppercase(),
+                key.to_ascii_uppercase()
+            ),
+            _ => format!("ROCKET_OIDC_{}", key.to_ascii_uppercase()),
+        }
+    }
+}
+
+/// Every problem of `config` within `scope`, in the order of the keys.
+pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
+    let mut out = Problems {
+        scope,
+        list: Vec::new(),
+    };
+    if scope.provider_checks() {
+        issuer(config, &mut out);
+        client_id(config, &mut out);
+        client_secret(config, &mut out);
+    }
+    if scope.app_checks() {
+        app_base_url(config, &mut out);
+    }
+    if scope.provider_checks() {
+        scopes(config, &mut out);
+    }
+    paths(config, &mut out);
+    if scope.provider_checks() {
+        redirect_uri(config, &mut out);
+        post_logout_redirect_uri(config, &mut out);
+    }
+    if scope.app_checks() {
+        durations(config, &mut out);
+    }
+    if scope.provider_checks() {
+        signing_algs(config, &mut out);
+        trusted_audiences(config, &mut out);
+        allowed_tenants(config, &mut out);
+        authorization_params(config, &mut out);
+    }
+    if scope.app_checks() {
+        failure_redirect(config, &mut out);
+        // `[default.oidc.refresh]` is the app's: one policy for every provider's sessions.
+        for (key, message) in super::refresh::problems(&config.refresh) {
+            out.push(key.strip_prefix("oidc.").unwrap_or(key), message);
+        }
+    }
+    out.list
+}
+
+/// Whether `value` passes the checks of `oidc.issuer`, with `insecure_allow_http` as given: a
+/// message must never advise an issuer that validation then rejects.
+pub(crate) fn issuer_is_valid(value: &str, insecure_allow_http: bool) -> bool {
+    let config = Config {
+        issuer: value.to_owned(),
+        insecure_allow_http,
+        ..Config::default()
+    };
+    let mut out = Problems {
+        scope: Scope::Single,
+        list: Vec::new(),
+    };
+    issuer(&config, &mut out);
+    out.list.is_empty()
+}
+
+pub(super) struct Problems<'a> {
+    scope: Scope<'a>,
+    list: Vec<ConfigProblem>,
+}
+
+impl Problems<'_> {
+    /// A problem of the bare `key`, named as the scope names it.
+    fn push(&mut self, key: &str, message: String) {
+        let key = self.scope.qualify(key);
+        self.list.push(ConfigProblem::new(key, message));
     }
 }
 
 /// Problems with the placeholders left in `value`; for URLs, any `{...}` is one.
-fn placeholders(key: &'static str, value: &str, is_url: bool, out: &mut Problems) -> bool {
+fn placeholders(key: &str, value: &str, is_url: bool, out: &mut Problems<'_>) -> bool {
     let mut found = false;
     for (placeholder, what) in PLACEHOLDERS {
         if value.contains(placeholder) {
@@ -84,11 +208,11 @@ fn placeholders(key: &'static str, value: &str, is_url: bool, out: &mut Problems
 
 /// The common checks of an absolute http(s) URL, `Some(url)` when it parses.
 fn web_url(
-    key: &'static str,
+    key: &str,
     name: &str,
     value: &str,
     config: &Config,
-    out: &mut Problems,
+    out: &mut Problems<'_>,
 ) -> Option<Url> {
     if !value.contains("://") {
         out.push(
@@ -160,16 +284,17 @@ fn web_url(
     Some(url)
 }
 
-fn issuer(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.issuer";
+fn issuer(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "issuer";
     let value = config.issuer.as_str();
     if value.trim().is_empty() {
         out.push(
             KEY,
             format!(
-                "Your issuer URL is missing. Set `issuer` in the [default.oidc] table of \
-                 Rocket.toml or ROCKET_OIDC_ISSUER, e.g. https://dev-123456.okta.com/oauth2/default. \
-                 {FIND_DOMAIN}"
+                "Your issuer URL is missing. Set `issuer` in the {} table of Rocket.toml or \
+                 {}, e.g. https://dev-123456.okta.com/oauth2/default. {FIND_DOMAIN}",
+                out.scope.table(),
+                out.scope.env("issuer")
             ),
         );
         return;
@@ -205,15 +330,17 @@ fn issuer(config: &Config, out: &mut Problems) {
     }
 }
 
-fn client_id(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.client_id";
+fn client_id(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "client_id";
     let value = config.client_id.as_str();
     if value.trim().is_empty() {
         out.push(
             KEY,
             format!(
-                "Your client ID is missing. Set `client_id` in the [default.oidc] table of \
-                 Rocket.toml or ROCKET_OIDC_CLIENT_ID. {FIND_CREDENTIALS}"
+                "Your client ID is missing. Set `client_id` in the {} table of Rocket.toml or \
+                 {}. {FIND_CREDENTIALS}",
+                out.scope.table(),
+                out.scope.env("client_id")
             ),
         );
     } else if !placeholders(KEY, value, false, out) && value.trim() != value {
@@ -224,16 +351,17 @@ fn client_id(config: &Config, out: &mut Problems) {
     }
 }
 
-fn client_secret(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.client_secret";
+fn client_secret(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "client_secret";
     let secret = config.client_secret.as_deref();
-    if config.client_auth_method == ClientAuthMethod::None {
+    if config.client_auth_method == Some(ClientAuthMethod::None) {
         if secret.is_some() {
             out.push(
                 KEY,
                 "A client secret is set, but client_auth_method is \"none\" (a public client, \
-                 which has no secret). Remove the secret, or set client_auth_method to \
-                 \"client_secret_basic\" or \"client_secret_post\"."
+                 which has no secret). Remove the secret, or remove client_auth_method to let \
+                 the crate choose a method the provider lists (or set it to \
+                 \"client_secret_basic\" or \"client_secret_post\")."
                     .into(),
             );
         }
@@ -243,10 +371,10 @@ fn client_secret(config: &Config, out: &mut Problems) {
         None => out.push(
             KEY,
             format!(
-                "Your client secret is missing. Set the environment variable \
-                 ROCKET_OIDC_CLIENT_SECRET (better than Rocket.toml, which tends to end up in \
-                 version control), or set client_auth_method = \"none\" for a public client. \
-                 {FIND_CREDENTIALS}"
+                "Your client secret is missing. Set the environment variable {} (better than \
+                 Rocket.toml, which tends to end up in version control), or set \
+                 client_auth_method = \"none\" for a public client. {FIND_CREDENTIALS}",
+                out.scope.env("client_secret")
             ),
         ),
         // The secret itself is never echoed: messages end up in logs.
@@ -261,8 +389,8 @@ fn client_secret(config: &Config, out: &mut Problems) {
     }
 }
 
-fn app_base_url(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.app_base_url";
+fn app_base_url(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "app_base_url";
     let value = config.app_base_url.as_str();
     if value.trim().is_empty() {
         out.push(
@@ -315,8 +443,8 @@ fn app_base_url(config: &Config, out: &mut Problems) {
     }
 }
 
-fn scopes(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.scopes";
+fn scopes(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "scopes";
     if !config.scopes.iter().any(|s| s == "openid") {
         out.push(
             KEY,
@@ -335,39 +463,42 @@ fn scopes(config: &Config, out: &mut Problems) {
     }
 }
 
-fn paths(config: &Config, out: &mut Problems) {
+fn paths(config: &Config, out: &mut Problems<'_>) {
     let paths = [
+        ("login_path", &config.login_path, "/login"),
         (
-            "oidc.login_path",
-            "login_path",
-            &config.login_path,
-            "/login",
-        ),
-        (
-            "oidc.callback_path",
             "callback_path",
             &config.callback_path,
             "/authorization-code/callback",
         ),
-        (
-            "oidc.logout_path",
-            "logout_path",
-            &config.logout_path,
-            "/logout",
-        ),
+        ("logout_path", &config.logout_path, "/logout"),
     ];
-    for (i, (key, name, path, example)) in paths.iter().enumerate() {
+    for (i, (name, path, example)) in paths.iter().enumerate() {
+        let checked = match out.scope {
+            Scope::Single | Scope::App => true,
+            // A provider's own callback path; the derived one (`<callback_path>/<name>`) is
+            // good when the top level's is.
+            Scope::Provider { table, .. } => *name == "callback_path" && table.sets(name),
+        };
+        if !checked {
+            continue;
+        }
         if let Some(message) = path_problem(path) {
             out.push(
-                key,
+                name,
                 format!("Your {name} {message}, e.g. {example}. Current value: {path:?}."),
             );
             continue;
         }
-        for (_, other, other_path, _) in &paths[..i] {
+        // With provider tables the callback path at the top level is only the base of the
+        // providers' ones; the checks of all mounted paths find clashes (`route_clashes`).
+        if !matches!(out.scope, Scope::Single) {
+            continue;
+        }
+        for (other, other_path, _) in &paths[..i] {
             if other_path == path {
                 out.push(
-                    key,
+                    name,
                     format!("Your {name} must differ from {other}: both are {path}."),
                 );
             }
@@ -376,7 +507,7 @@ fn paths(config: &Config, out: &mut Problems) {
 }
 
 /// What is wrong with a route path, if anything.
-fn path_problem(path: &str) -> Option<&'static str> {
+pub(super) fn path_problem(path: &str) -> Option<&'static str> {
     if !path.starts_with('/') {
         Some("must start with '/'")
     } else if path.contains(['?', '#']) {
@@ -395,8 +526,8 @@ fn path_problem(path: &str) -> Option<&'static str> {
     }
 }
 
-fn redirect_uri(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.redirect_uri";
+fn redirect_uri(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "redirect_uri";
     let Some(value) = config.redirect_uri.as_deref() else {
         return;
     };
@@ -449,8 +580,8 @@ fn redirect_uri(config: &Config, out: &mut Problems) {
     }
 }
 
-fn post_logout_redirect_uri(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.post_logout_redirect_uri";
+fn post_logout_redirect_uri(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "post_logout_redirect_uri";
     let Some(value) = config.post_logout_redirect_uri.as_deref() else {
         return;
     };
@@ -471,21 +602,21 @@ fn post_logout_redirect_uri(config: &Config, out: &mut Problems) {
     web_url(KEY, "post_logout_redirect_uri", value, config, out);
 }
 
-fn durations(config: &Config, out: &mut Problems) {
+fn durations(config: &Config, out: &mut Problems<'_>) {
     let timeouts = [
-        ("oidc.http_timeout_secs", config.http_timeout_secs),
+        ("http_timeout_secs", config.http_timeout_secs),
         (
-            "oidc.session_idle_timeout_secs",
+            "session_idle_timeout_secs",
             config.session_idle_timeout_secs,
         ),
         (
-            "oidc.session_absolute_timeout_secs",
+            "session_absolute_timeout_secs",
             config.session_absolute_timeout_secs,
         ),
-        ("oidc.login_timeout_secs", config.login_timeout_secs),
+        ("login_timeout_secs", config.login_timeout_secs),
     ];
     for (key, secs) in timeouts {
-        let name = key.trim_start_matches("oidc.");
+        let name = key;
         if secs == 0 {
             out.push(key, format!("Your {name} must be at least 1 second."));
         } else if secs > MAX_SECS {
@@ -497,7 +628,7 @@ fn durations(config: &Config, out: &mut Problems) {
     }
     if config.session_idle_timeout_secs > config.session_absolute_timeout_secs {
         out.push(
-            "oidc.session_idle_timeout_secs",
+            "session_idle_timeout_secs",
             format!(
                 "Your session_idle_timeout_secs ({}) must not exceed \
                  session_absolute_timeout_secs ({}).",
@@ -507,7 +638,7 @@ fn durations(config: &Config, out: &mut Problems) {
     }
     if config.clock_skew_secs > MAX_CLOCK_SKEW_SECS {
         out.push(
-            "oidc.clock_skew_secs",
+            "clock_skew_secs",
             format!(
                 "Your clock_skew_secs must be at most {MAX_CLOCK_SKEW_SECS}; it is {}. More \
                  would keep expired ID tokens valid: fix the clock (NTP) instead.",
@@ -517,7 +648,7 @@ fn durations(config: &Config, out: &mut Problems) {
     }
     if config.max_pending_logins == 0 || config.max_pending_logins > MAX_PENDING_LOGINS {
         out.push(
-            "oidc.max_pending_logins",
+            "max_pending_logins",
             format!(
                 "Your max_pending_logins must be between 1 and {MAX_PENDING_LOGINS}; it is {}. \
                  Each pending login is a cookie sent with every request to the app.",
@@ -527,8 +658,8 @@ fn durations(config: &Config, out: &mut Problems) {
     }
 }
 
-fn signing_algs(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.id_token_signing_algs";
+fn signing_algs(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "id_token_signing_algs";
     if config.id_token_signing_algs.is_empty() {
         out.push(
             KEY,
@@ -537,7 +668,7 @@ fn signing_algs(config: &Config, out: &mut Problems) {
                 .into(),
         );
     }
-    let has_secret = config.client_auth_method != ClientAuthMethod::None
+    let has_secret = config.client_auth_method != Some(ClientAuthMethod::None)
         && config
             .client_secret
             .as_deref()
@@ -580,17 +711,17 @@ fn signing_algs(config: &Config, out: &mut Problems) {
     }
 }
 
-fn trusted_audiences(config: &Config, out: &mut Problems) {
+fn trusted_audiences(config: &Config, out: &mut Problems<'_>) {
     if config.trusted_audiences.iter().any(|a| a.trim().is_empty()) {
         out.push(
-            "oidc.trusted_audiences",
+            "trusted_audiences",
             "Your trusted_audiences contains an empty value; remove it.".into(),
         );
     }
 }
 
-fn failure_redirect(config: &Config, out: &mut Problems) {
-    const KEY: &str = "oidc.failure_redirect";
+fn failure_redirect(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "failure_redirect";
     let Some(path) = config.failure_redirect.as_deref() else {
         return;
     };
@@ -610,5 +741,72 @@ fn failure_redirect(config: &Config, out: &mut Problems) {
                  failing login would start over and over."
             ),
         );
+    }
+}
+
+/// Whether `value` holds a `{…}` placeholder (as a multi-tenant issuer template does).
+pub(crate) fn has_placeholder(value: &str) -> bool {
+    value
+        .find('{')
+        .is_some_and(|start| value[start..].contains('}'))
+}
+
+/// Whether `value` is a GUID in its usual text form, `8-4-4-4-12` hex digits: what Entra ID
+/// puts in `tid` (and in its issuer URLs).
+pub(crate) fn is_guid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn allowed_tenants(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "allowed_tenants";
+    for tenant in &config.allowed_tenants {
+        if !is_guid(tenant) {
+            out.push(
+                KEY,
+                format!(
+                    "{:?} is not a tenant ID: list the tenant IDs (GUIDs such as \
+                     72f988bf-86f1-41af-91ab-2d7cd011db47; Entra admin center > Overview > \
+                     Tenant ID) of the organizations whose users may sign in, not their domain \
+                     names: ID tokens carry the ID in `tid`.",
+                    crate::util::truncate(tenant, 64)
+                ),
+            );
+        }
+    }
+}
+
+fn authorization_params(config: &Config, out: &mut Problems<'_>) {
+    const KEY: &str = "authorization_params";
+    for (name, value) in &config.authorization_params {
+        if name.is_empty() {
+            out.push(KEY, "A parameter has an empty name; remove it.".into());
+        } else if RESERVED_AUTHORIZATION_PARAMS.contains(&name.as_str()) {
+            let how = match name.as_str() {
+                "scope" => " Set scopes instead.",
+                "redirect_uri" => " Set redirect_uri instead.",
+                "login_hint" => " Pass it per login: /login?login_hint=...",
+                _ => "",
+            };
+            out.push(
+                KEY,
+                format!("`{name}` is set by this crate and cannot be given here; remove it.{how}"),
+            );
+        } else if name == "prompt"
+            && config.scopes.iter().any(|s| s == "offline_access")
+            && !value.split(' ').any(|p| p == "consent")
+        {
+            out.push(
+                KEY,
+                format!(
+                    "prompt = {value:?} replaces the prompt=consent that offline_access needs \
+                     (OpenID Connect Core §11): use a prompt that contains consent, or remove it."
+                ),
+            );
+        }
     }
 }

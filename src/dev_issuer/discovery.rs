@@ -70,6 +70,16 @@ pub(crate) fn openid_configuration(issuer: &str, faults: &Faults) -> Value {
         if faults.has(&Fault::DiscoveryMissingTokenEndpoint) {
             fields.remove("token_endpoint");
         }
+        if faults.has(&Fault::NoEndSessionEndpoint) {
+            fields.remove("end_session_endpoint");
+        }
+        if faults.has(&Fault::ImplicitOnly) {
+            fields.remove("token_endpoint");
+            fields.insert(
+                "response_types_supported".into(),
+                json!(["id_token", "token id_token"]),
+            );
+        }
     }
     apply_document_faults(&mut document, faults);
     document

@@ -83,6 +83,9 @@ async fn jwks(inner: &State<Arc<Inner>>) -> Reply {
     }
     let mut document = keys::jwks(&jwt::published_keys(&faults));
     metadata::apply_jwks_faults(&mut document, &faults);
+    if faults.has(&Fault::JwksStandardBase64) {
+        super::faults::standard_base64(&mut document);
+    }
     match faults.huge_jwks() {
         Some(mb) => Reply::padded_json(&document, mb),
         None => Reply::json(Status::Ok, &document),

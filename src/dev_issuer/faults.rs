@@ -258,6 +258,30 @@ pub enum Fault {
     /// §4.2 and §4.4), as MojeID does: `{"kty":"RSA","kid":...,"n":...,"e":...}`. ID tokens
     /// still verify; a client must not require either member.
     JwksKeyWithoutUseAndAlg,
+
+    // --- Answers outside the specifications (issue 12 item 9; helper metadata-fixes) ---
+    /// `/token` answers every request with `status` and `body` (sent as JSON when it parses as
+    /// JSON, else as HTML), before looking at the client: a token endpoint that does not speak
+    /// RFC 6749 §5.2, such as Twitch's `{"status":403,"message":"invalid client secret"}` or the
+    /// `{"code":"BadRequest",...}` of an Amazon Cognito user pool without a domain.
+    TokenRaw {
+        /// The HTTP status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+    /// The JWKS publishes the RSA signing keys' `n` and `e` in standard base64 with `=`
+    /// padding (`+` and `/` instead of `-` and `_`), as Battle.net does, instead of the
+    /// unpadded base64url of RFC 7518 §6.3.1. The key is the same; ID tokens verify with it.
+    JwksStandardBase64,
+    /// Neither metadata document has an `end_session_endpoint`, as 18 of the 34 real
+    /// providers' documents (Google, Apple, Auth0 unless RP-initiated logout is enabled, ...).
+    /// `/end_session` itself still answers.
+    NoEndSessionEndpoint,
+    /// The provider offers no authorization code flow, as Facebook's Limited Login:
+    /// `response_types_supported` is `["id_token", "token id_token"]` and neither metadata
+    /// document has a `token_endpoint`.
+    ImplicitOnly,
 }
 
 /// The list of faults switched on, with questions the endpoints ask of it.
@@ -318,6 +342,14 @@ impl Faults {
         })
     }
 
+    /// The status and body of the last [`Fault::TokenRaw`], if on.
+    pub fn token_raw(&self) -> Option<(u16, &str)> {
+        self.0.iter().rev().find_map(|fault| match fault {
+            Fault::TokenRaw { status, body } => Some((*status, body.as_str())),
+            _ => None,
+        })
+    }
+
     /// Padding in MiB of [`Fault::HugeJwks`], if on.
     pub fn huge_jwks(&self) -> Option<u32> {
         self.0.iter().rev().find_map(|fault| match fault {
@@ -353,6 +385,26 @@ impl Faults {
                 .push(Fault::Claim("sub".into(), Value::from("someone-else")));
         }
         faults
+    }
+}
+
+/// Rewrites the `n` and `e` of every RSA key of a JWK Set in standard, padded base64
+/// ([`Fault::JwksStandardBase64`]).
+pub(crate) fn standard_base64(document: &mut Value) {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let Some(keys) = document.get_mut("keys").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for key in keys.iter_mut().filter(|k| k["kty"] == "RSA") {
+        for member in ["n", "e"] {
+            let decoded = key[member]
+                .as_str()
+                .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok());
+            if let Some(bytes) = decoded {
+                key[member] = Value::String(STANDARD.encode(bytes));
+            }
+        }
     }
 }
 

@@ -44,6 +44,13 @@ async fn token(info: RequestInfo, data: Data<'_>, inner: &State<Arc<Inner>>) -> 
     if !token_delay.is_zero() {
         rocket::tokio::time::sleep(token_delay).await;
     }
+    if let Some((status, body)) = faults.token_raw() {
+        let status = Status::from_code(status).unwrap_or(Status::BadRequest);
+        return match rocket::serde::json::serde_json::from_str::<Value>(body) {
+            Ok(json) => Reply::json(status, &json),
+            Err(_) => Reply::html(status, body.to_owned()),
+        };
+    }
     if faults.has(&Fault::TokenServerError) {
         return Reply::server_error();
     }

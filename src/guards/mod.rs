@@ -48,21 +48,29 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             Loaded::Stale => return stale(),
             Loaded::Valid { session, rewrite } => (session, rewrite),
         };
-        let claims = user_claims(&state.config, &session.data, session.claims_json());
-        let Some((mut userinfo, mut id_token_expires_at)) = claims else {
+        // Bound to the provider that signed the user in: its issuer and client id. A session
+        // naming a provider no longer configured is stale, and so is one minted for another
+        // provider or client under the same secret_key.
+        let Some(provider) = state.provider_of(&session.data) else {
+            return stale();
+        };
+        let binding = &provider.binding;
+        let Some(mut claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
         let mut data = session.data;
         let mut status = RefreshStatus::Unchanged;
-        if data.refresh_token.is_some() && state.refresher.auto_due(data.access_expires_at, now) {
-            match refresh::refresh_session(state, &data, &userinfo.sub, now).await {
+        // Refreshed at the provider that signed the user in (the session names it), with its
+        // client authentication, keys and rules.
+        let refresher = &provider.refresher;
+        if data.refresh_token.is_some() && refresher.auto_due(data.access_expires_at, now) {
+            match refresh::refresh_session(provider, &data, &claims, now).await {
                 Ok(applied) => {
                     // The cookie is written only when the tokens changed; the idle renewal
                     // below rides on the same write.
                     rewrite |= session::tokens_differ(&data, &applied.data);
                     data = applied.data;
-                    userinfo = applied.userinfo;
-                    id_token_expires_at = applied.id_token_expires_at;
+                    claims = applied.claims;
                     status = RefreshStatus::Refreshed;
                     req.local_cache(|| refresh::RefreshedSession(Some(data.clone())));
                 }
@@ -75,12 +83,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
                 log::warn!("OpenID Connect: could not write the session cookie: {e}");
             }
         }
-        SessionLookup::Some(Arc::new(into_context(
-            userinfo,
-            id_token_expires_at,
-            data,
-            status,
-        )))
+        SessionLookup::Some(Arc::new(into_context(binding, claims, data, status)))
     })
     .await
     .clone()

@@ -12,9 +12,9 @@ use super::{lookup, SessionLookup};
 use crate::error::RefreshError;
 use crate::refresh::is_due;
 use crate::session::{self, Loaded, SessionData};
-use crate::state::{self, OidcState};
+use crate::state::{self, OidcState, ProviderState};
 use crate::unauthorized::{LoginRequired, StaleSession};
-use crate::user::{into_context, RefreshStatus, UserContext};
+use crate::user::{into_context, user_claims, Claims, RefreshStatus, UserContext};
 use crate::util;
 
 /// A request guard for handlers that refresh the tokens themselves: a signed-in user (like
@@ -51,7 +51,11 @@ use crate::util;
 pub struct TokenRefresher<'r> {
     req: &'r Request<'r>,
     state: &'r OidcState,
+    /// The provider that signed the user in: refreshes go to it.
+    provider: &'r ProviderState,
     data: SessionData,
+    /// What `data`'s ID token says, for the checks of a refresh.
+    claims: Claims,
     user: UserContext,
 }
 
@@ -105,7 +109,7 @@ impl<'r> TokenRefresher<'r> {
     /// keeps its old tokens ([`RefreshStatus::Stale`]).
     pub async fn refresh(&mut self) -> Result<&UserContext, RefreshError> {
         let now = util::now_unix();
-        match refresh_session(self.state, &self.data, &self.user.userinfo.sub, now).await {
+        match refresh_session(self.provider, &self.data, &self.claims, now).await {
             Ok(mut applied) => {
                 let jar = self.req.cookies();
                 let opts = self.state.cookie_options();
@@ -116,9 +120,10 @@ impl<'r> TokenRefresher<'r> {
                     }
                 }
                 self.data = applied.data;
+                self.claims = applied.claims.clone();
                 self.user = into_context(
-                    applied.userinfo,
-                    applied.id_token_expires_at,
+                    &self.provider.binding,
+                    applied.claims,
                     self.data.clone(),
                     RefreshStatus::Refreshed,
                 );
@@ -186,14 +191,23 @@ impl<'r> FromRequest<'r> for TokenRefresher<'r> {
                 Loaded::None | Loaded::Stale => None,
             },
         };
-        let Some(data) = data else {
+        // The lookup accepted this session, so its provider and claims are there; a session
+        // that changed under it (it cannot) would be answered as none.
+        let found = data.and_then(|data| {
+            let provider = state.provider_of(&data)?;
+            let claims = user_claims(&provider.binding, &data, None)?;
+            Some((data, provider, claims))
+        });
+        let Some((data, provider, claims)) = found else {
             req.local_cache(|| LoginRequired(true));
             return Outcome::Error((Status::Unauthorized, "sign-in required"));
         };
         Outcome::Success(TokenRefresher {
             req,
             state,
+            provider,
             data,
+            claims,
             user: (*ctx).clone(),
         })
     }

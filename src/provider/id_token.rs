@@ -20,6 +20,7 @@ use openidconnect::{
 use rocket::serde::json::serde_json::{self, Map, Value};
 use sha2::Digest;
 
+use super::issuer::IssuerPolicy;
 use crate::config::{ClientAuthMethod, Config};
 use crate::util;
 
@@ -27,6 +28,8 @@ use crate::util;
 #[derive(Clone)]
 pub struct IdTokenRules {
     issuer: IssuerUrl,
+    /// Which `iss` is this provider's: `issuer` exactly, or a multi-tenant template.
+    issuer_policy: IssuerPolicy,
     client_id: String,
     /// The client secret, which keys HS256/384/512 when those are allowed.
     hmac_secret: Option<String>,
@@ -42,6 +45,7 @@ impl std::fmt::Debug for IdTokenRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdTokenRules")
             .field("issuer", &self.issuer.as_str())
+            .field("issuer_policy", &self.issuer_policy)
             .field("client_id", &self.client_id)
             .field("algorithms", &self.algorithms)
             .field("clock_skew", &self.clock_skew)
@@ -52,16 +56,17 @@ impl std::fmt::Debug for IdTokenRules {
 }
 
 impl IdTokenRules {
-    /// The rules of a validated `config`; `None` only if its issuer is not a URL (validation
-    /// refuses such a config).
+    /// The rules of a validated `config`, for tokens whose `iss` is exactly `config.issuer`;
+    /// `None` only if its issuer is not a URL (validation refuses such a config).
     pub fn from_config(config: &Config) -> Option<IdTokenRules> {
         Some(IdTokenRules {
             issuer: IssuerUrl::new(config.issuer.clone()).ok()?,
+            issuer_policy: IssuerPolicy::Exact(config.issuer.clone()),
             client_id: config.client_id.clone(),
             hmac_secret: config
                 .client_secret
                 .clone()
-                .filter(|_| config.client_auth_method != ClientAuthMethod::None),
+                .filter(|_| config.client_auth_method != Some(ClientAuthMethod::None)),
             algorithms: config
                 .signing_algorithms()
                 .into_iter()
@@ -71,6 +76,20 @@ impl IdTokenRules {
             max_age: config.login_timeout_secs.min(i64::MAX as u64) as i64,
             trusted_audiences: config.trusted_audiences.clone(),
         })
+    }
+
+    /// The same rules with `iss` checked by `policy` (a multi-tenant template, found at
+    /// discovery).
+    pub fn with_issuer_policy(self, policy: IssuerPolicy) -> IdTokenRules {
+        IdTokenRules {
+            issuer_policy: policy,
+            ..self
+        }
+    }
+
+    /// How `iss` is checked.
+    pub fn issuer_policy(&self) -> &IssuerPolicy {
+        &self.issuer_policy
     }
 }
 
@@ -149,6 +168,8 @@ pub fn validate(
     let oldest_iat = now.saturating_sub(rules.max_age).saturating_sub(skew);
     let trusted = rules.trusted_audiences.clone();
     let verifier = verifier
+        // A multi-tenant template has no one issuer: `iss` is checked against `tid` below.
+        .require_issuer_match(matches!(rules.issuer_policy, IssuerPolicy::Exact(_)))
         .set_allowed_algs(rules.algorithms.clone())
         // exp gets the clock skew: openidconnect compares exp with time_fn() and has no leeway.
         .set_time_fn(move || chrono_from_unix(now.saturating_sub(skew)))
@@ -229,6 +250,15 @@ pub fn validate(
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| reject("payload is not a JSON object".into()))?;
+    // Microsoft's multi-tenant rule: `iss` is the template filled with the token's `tid`, an
+    // allowed tenant.
+    rules
+        .issuer_policy
+        .check_id_token(
+            claims.get("iss").and_then(Value::as_str),
+            claims.get("tid").and_then(Value::as_str),
+        )
+        .map_err(reject)?;
     Ok(ValidatedIdToken {
         raw: raw.to_owned(),
         claims,

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
-use rocket::serde::json::serde_json::{self, Value};
+use openidconnect::core::CoreJsonWebKeySet;
+use rocket::serde::json::serde_json::Value;
 use serde::Deserialize;
 
+use super::key_census::{census, KeyCensus};
 use crate::error::StartupError;
 use crate::http::{FetchError, Http};
 
@@ -31,28 +32,34 @@ struct Cached {
 }
 
 impl Jwks {
-    /// Fetches the key set at `uri` (ignite step 2); it must hold at least one usable key.
-    pub(crate) async fn load(http: &Http, uri: &str) -> Result<Jwks, StartupError> {
-        let keys = fetch(http, uri)
+    /// Fetches the key set at `uri` (ignite step 2); it must hold at least one key that can
+    /// verify a signature. Returns the cache and what else the set holds, in words for the
+    /// launch line (`1 encryption key(s) ignored`, or empty).
+    pub(crate) async fn load(http: &Http, uri: &str) -> Result<(Jwks, String), StartupError> {
+        let found = fetch(http, uri)
             .await
             .map_err(|source| StartupError::Jwks {
                 url: uri.to_owned(),
                 source,
             })?;
-        if keys.keys().is_empty() {
+        found.log(uri);
+        if found.signing.is_empty() {
             return Err(StartupError::NoSigningKeys {
                 url: uri.to_owned(),
+                others: found.others(),
             });
         }
-        Ok(Jwks {
+        let others = found.others();
+        let jwks = Jwks {
             uri: uri.to_owned(),
             cache: RwLock::new(Cached {
-                keys,
+                keys: CoreJsonWebKeySet::new(found.signing),
                 last_refetch: None,
             }),
             refetch: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(1),
-        })
+        };
+        Ok((jwks, others))
     }
 
     /// A cache holding `keys`, as if fetched from `uri`.
@@ -77,7 +84,7 @@ impl Jwks {
         }
     }
 
-    /// The number of usable keys in the cache.
+    /// The number of signing keys in the cache.
     pub(crate) fn len(&self) -> usize {
         self.keys().keys().len()
     }
@@ -108,17 +115,20 @@ impl Jwks {
         };
         cache.last_refetch = Some(Instant::now());
         match fetched {
-            Ok(keys) if !keys.keys().is_empty() => {
+            Ok(found) if !found.signing.is_empty() => {
+                found.log(&self.uri);
                 log::info!(
-                    "OpenID Connect: refetched the provider's JWKS ({} keys)",
-                    keys.keys().len()
+                    "OpenID Connect: refetched the provider's JWKS ({} signing key(s))",
+                    found.signing.len()
                 );
-                cache.keys = keys;
+                cache.keys = CoreJsonWebKeySet::new(found.signing);
                 true
             }
-            Ok(_) => {
+            Ok(found) => {
+                found.log(&self.uri);
                 log::warn!(
-                    "OpenID Connect: refetched JWKS holds no usable key; keeping the old set"
+                    "OpenID Connect: the refetched JWKS holds no key that can verify a \
+                     signature; keeping the old set"
                 );
                 false
             }
@@ -130,25 +140,13 @@ impl Jwks {
     }
 }
 
-/// Fetches a JWKS, keeping the keys openidconnect can parse and skipping the rest (an unknown
-/// key type must not break login with the others).
-async fn fetch(http: &Http, uri: &str) -> Result<CoreJsonWebKeySet, FetchError> {
+/// Fetches a JWKS and sorts its keys: only those that can verify a signature are kept (an
+/// encryption key or an unknown key type must not break login with the others).
+async fn fetch(http: &Http, uri: &str) -> Result<KeyCensus, FetchError> {
     #[derive(Deserialize)]
     struct RawSet {
         keys: Vec<Value>,
     }
     let raw: RawSet = http.get_json(uri).await?;
-    let total = raw.keys.len();
-    let keys: Vec<CoreJsonWebKey> = raw
-        .keys
-        .into_iter()
-        .filter_map(|k| serde_json::from_value(k).ok())
-        .collect();
-    if keys.len() < total {
-        log::warn!(
-            "OpenID Connect: skipped {} of {total} JWKS keys that could not be parsed",
-            total - keys.len()
-        );
-    }
-    Ok(CoreJsonWebKeySet::new(keys))
+    Ok(census(raw.keys))
 }

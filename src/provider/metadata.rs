@@ -1,8 +1,12 @@
 //! Discovery (OpenID Connect Discovery 1.0): the provider metadata a code-flow client uses, and
 //! the checks it must pass at ignite.
 
-use serde::Deserialize;
+use rocket::serde::json::serde_json::Value;
+use serde::{Deserialize, Deserializer};
 
+use super::capabilities::{check_code_flow, check_signing_algs};
+use super::redirect::get_json_following;
+use super::rfc8414;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::http::Http;
@@ -20,21 +24,54 @@ pub(crate) struct ProviderMetadata {
     pub response_types_supported: Vec<String>,
     pub end_session_endpoint: Option<String>,
     pub revocation_endpoint: Option<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// Absent means `client_secret_basic` (Discovery 1.0 §3).
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// RFC 8414 §2; absent means the token endpoint's methods.
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Required by Discovery 1.0 §3, but only read when present.
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
-/// Fetches `<issuer>/.well-known/openid-configuration` and checks it (ignite step 2).
+/// An optional list of strings, read leniently: a member of another shape is as good as absent
+/// (a provider's odd capability list must not stop discovery), and non-string items are
+/// dropped.
+pub(crate) fn lenient_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => Some(
+            items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// Fetches `<issuer>/.well-known/openid-configuration`, following up to 5 redirects (see
+/// `redirect.rs`), fills in endpoints it lacks from the RFC 8414 metadata (see `rfc8414.rs`),
+/// and checks it (ignite step 2).
 pub(crate) async fn discover(
     config: &Config,
     http: &Http,
 ) -> Result<ProviderMetadata, StartupError> {
     let url = discovery_url(&config.issuer);
-    let metadata: ProviderMetadata = http
-        .get_json(&url)
-        .await
-        .map_err(|source| StartupError::Discovery { url, source })?;
+    let mut metadata: ProviderMetadata =
+        get_json_following(http, &url, config.insecure_allow_http, "discovery")
+            .await
+            .map_err(|source| StartupError::Discovery { url, source })?;
+    check_issuer(config, &metadata)?;
+    if rfc8414::lacks_endpoints(&metadata) {
+        rfc8414::fill(config, http, &mut metadata).await;
+    }
     check_metadata(config, &metadata)?;
     Ok(metadata)
 }
@@ -48,13 +85,21 @@ pub(crate) fn discovery_url(issuer: &str) -> String {
     )
 }
 
-fn check_metadata(config: &Config, m: &ProviderMetadata) -> Result<(), StartupError> {
-    if m.issuer != config.issuer {
+/// Discovery 1.0 §4.3: the document's `issuer` must be the configured one, exactly (or, for a
+/// multi-tenant template, the template it fills).
+fn check_issuer(config: &Config, m: &ProviderMetadata) -> Result<(), StartupError> {
+    // A multi-tenant template that `oidc.issuer` fills is checked as such (`issuer.rs`).
+    if m.issuer != config.issuer && !super::issuer::template_fits(&config.issuer, &m.issuer) {
         return Err(StartupError::IssuerMismatch {
             configured: config.issuer.clone(),
             discovered: m.issuer.clone(),
         });
     }
+    Ok(())
+}
+
+fn check_metadata(config: &Config, m: &ProviderMetadata) -> Result<(), StartupError> {
+    check_issuer(config, m)?;
     // An https issuer must not send the browser, the code or the client secret over plain http.
     if config.issuer.starts_with("https://") {
         let endpoints = [
@@ -77,32 +122,14 @@ fn check_metadata(config: &Config, m: &ProviderMetadata) -> Result<(), StartupEr
             }
         }
     }
-    let mut missing = Vec::new();
-    if m.token_endpoint.as_deref().is_none_or(str::is_empty) {
-        missing.push("token_endpoint");
-    }
-    if m.jwks_uri.as_deref().is_none_or(str::is_empty) {
-        missing.push("jwks_uri");
-    }
-    if !missing.is_empty() {
-        return Err(StartupError::Metadata {
-            issuer: m.issuer.clone(),
-            reason: format!(
-                "it has no {}; a code-flow client needs both a token endpoint and a JWKS",
-                missing.join(" and no ")
-            ),
-        });
-    }
-    if !m.response_types_supported.iter().any(|t| t == "code") {
-        return Err(StartupError::Metadata {
-            issuer: m.issuer.clone(),
-            reason: format!(
-                "response_types_supported is {:?}; this client needs `code`: enable the \
-                 authorization code flow for the provider",
-                m.response_types_supported
-            ),
-        });
-    }
+    check_code_flow(m).map_err(|reason| StartupError::Metadata {
+        issuer: m.issuer.clone(),
+        reason,
+    })?;
+    check_signing_algs(config, m).map_err(|reason| StartupError::Metadata {
+        issuer: m.issuer.clone(),
+        reason,
+    })?;
     if let Some(methods) = &m.code_challenge_methods_supported {
         if !methods.iter().any(|x| x == "S256") {
             log::warn!(

@@ -1,21 +1,37 @@
-//! Everything that talks to one OpenID Provider: discovery (`metadata.rs`), the key cache
-//! (`jwks.rs`), the pure ID-token rules (`id_token.rs`), the token endpoint (`token.rs`) and
-//! userinfo (`userinfo.rs`). [`Provider`] ties them together for the routes.
+//! Everything that talks to one OpenID Provider: discovery (`metadata.rs`, with its redirects
+//! in `redirect.rs`, the RFC 8414 fallback in `rfc8414.rs` and the capability checks in
+//! `capabilities.rs`), the key cache (`jwks.rs`, which sorts keys with `key_census.rs`), the
+//! pure ID-token rules (`id_token.rs`), the token endpoint (`token.rs`, with the client
+//! authentication chosen in `client_auth.rs` and the credential check judged in `verdict.rs`)
+//! userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
+//! multi-tenant template). [`Provider`] ties them together for the routes.
 
+mod capabilities;
+mod client_auth;
 mod id_token;
+mod issuer;
 mod jwks;
+mod key_census;
 mod metadata;
+mod redirect;
+mod rfc8414;
 mod token;
 mod userinfo;
+mod verdict;
 
 pub use id_token::{validate, ExpectedNonce, IdTokenRules, Rejection, ValidatedIdToken};
+pub use issuer::IssuerPolicy;
+#[cfg(feature = "internals")]
+pub use issuer::TenantTemplate;
 pub(crate) use metadata::ProviderMetadata;
+pub(crate) use token::CheckOutcome;
 pub use token::TokenResponse;
 
 use crate::config::Config;
 use crate::error::{LoginError, StartupError};
 use crate::http::Http;
 use crate::util;
+use client_auth::{choose_client_auth, choose_revocation_auth, ClientAuthChoice};
 use jwks::Jwks;
 
 /// The discovered provider and everything the routes need to talk to it. Shared, immutable but
@@ -24,7 +40,13 @@ pub(crate) struct Provider {
     pub metadata: ProviderMetadata,
     pub http: Http,
     jwks: Jwks,
+    /// What else the JWKS held at ignite, in words (`1 encryption key(s) ignored`), or empty.
+    jwks_others: String,
     rules: IdTokenRules,
+    /// The client authentication at the token endpoint.
+    token_auth: ClientAuthChoice,
+    /// The client authentication at the revocation endpoint.
+    revocation_auth: ClientAuthChoice,
 }
 
 impl Provider {
@@ -35,12 +57,51 @@ impl Provider {
             reason: "the issuer is not a URL".into(),
         })?;
         let metadata = metadata::discover(config, &http).await?;
-        let jwks = Jwks::load(&http, metadata.jwks_uri.as_deref().unwrap_or_default()).await?;
+        let policy = IssuerPolicy::resolve(config, &metadata.issuer).ok_or_else(|| {
+            StartupError::IssuerMismatch {
+                configured: config.issuer.clone(),
+                discovered: metadata.issuer.clone(),
+            }
+        })?;
+        if policy.template().is_none() && !config.allowed_tenants.is_empty() {
+            return Err(StartupError::Config(crate::config::ConfigError::single(
+                "oidc.allowed_tenants",
+                format!(
+                    "allowed_tenants is set, but issuer {} is not a multi-tenant one (its \
+                     discovery document names no {{tenantid}} template): remove \
+                     allowed_tenants, or configure the multi-tenant issuer (for Entra ID: \
+                     https://login.microsoftonline.com/organizations/v2.0)",
+                    config.issuer
+                ),
+            )));
+        }
+        let rules = rules.with_issuer_policy(policy);
+        let token_auth = choose_client_auth(
+            config.client_auth_method,
+            metadata.token_endpoint_auth_methods_supported.as_deref(),
+        )
+        .map_err(|reason| StartupError::Metadata {
+            issuer: metadata.issuer.clone(),
+            reason,
+        })?;
+        // The fairing logs `token_auth_warning`, naming the provider when there are several.
+        let revocation_auth = choose_revocation_auth(
+            config.client_auth_method,
+            metadata
+                .revocation_endpoint_auth_methods_supported
+                .as_deref(),
+            &token_auth,
+        );
+        let (jwks, jwks_others) =
+            Jwks::load(&http, metadata.jwks_uri.as_deref().unwrap_or_default()).await?;
         Ok(Provider {
             metadata,
             http,
             jwks,
+            jwks_others,
             rules,
+            token_auth,
+            revocation_auth,
         })
     }
 
@@ -54,10 +115,23 @@ impl Provider {
     ) -> Result<Provider, String> {
         let metadata: ProviderMetadata =
             rocket::serde::json::serde_json::from_value(metadata).map_err(|e| e.to_string())?;
+        let token_auth = choose_client_auth(
+            config.client_auth_method,
+            metadata.token_endpoint_auth_methods_supported.as_deref(),
+        )?;
         Ok(Provider {
             rules: IdTokenRules::from_config(config).ok_or("the issuer is not a URL")?,
             http: Http::new(config.http_timeout()).map_err(|e| e.to_string())?,
             jwks: Jwks::offline(metadata.jwks_uri.clone().unwrap_or_default(), keys),
+            jwks_others: String::new(),
+            revocation_auth: choose_revocation_auth(
+                config.client_auth_method,
+                metadata
+                    .revocation_endpoint_auth_methods_supported
+                    .as_deref(),
+                &token_auth,
+            ),
+            token_auth,
             metadata,
         })
     }
@@ -68,9 +142,30 @@ impl Provider {
         self.jwks.fetches()
     }
 
-    /// The number of usable keys in the cache.
-    pub(crate) fn key_count(&self) -> usize {
-        self.jwks.len()
+    /// The keys loaded at ignite, for the launch line: `2 signing key(s)`, and what else the
+    /// set held (`, 1 encryption key(s) ignored`).
+    pub(crate) fn key_summary(&self) -> String {
+        let signing = format!("{} signing key(s)", self.jwks.len());
+        if self.jwks_others.is_empty() {
+            signing
+        } else {
+            format!("{signing}, {}", self.jwks_others)
+        }
+    }
+
+    /// The warning of a configured client authentication method the provider does not list.
+    pub(crate) fn token_auth_warning(&self) -> Option<String> {
+        self.token_auth.not_listed()
+    }
+
+    /// The client authentication at the token endpoint, and why, for the launch log.
+    pub(crate) fn token_auth(&self) -> String {
+        self.token_auth.describe()
+    }
+
+    /// Which `iss` is this provider's (the ID token rules, RFC 9207, the guard's check).
+    pub(crate) fn issuer_policy(&self) -> &IssuerPolicy {
+        self.rules.issuer_policy()
     }
 
     /// Validates an ID token completely (OIDC Core §3.1.3.7) at the current time, refetching the

@@ -5,6 +5,7 @@
 use rocket::serde::json::serde_json::Value;
 use serde::{Deserialize, Deserializer};
 
+use super::verdict::{judge, provider_hint, Verdict};
 use super::Provider;
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, LoginError, RefreshError, StartupError};
@@ -63,12 +64,26 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// What the credential check found, when it does not stop launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CheckOutcome {
+    /// The provider authenticated the client: logged at info.
+    Confirmed(String),
+    /// The provider neither confirmed nor rejected the credentials: logged at warn, with what
+    /// it answered, since every login may fail at the code exchange.
+    NotConfirmed(String),
+}
+
 impl Provider {
-    /// Ignite step 3: a code grant with a code that cannot be valid. `invalid_grant` means the
-    /// provider accepted the client's credentials before looking at the code; `invalid_client`
-    /// (or any 401: Keycloak answers `unauthorized_client` with 401 for a wrong secret) means it
-    /// did not.
-    pub(crate) async fn check_credentials(&self, config: &Config) -> Result<String, StartupError> {
+    /// Ignite step 3: a code grant with a code that cannot be valid, authenticated with the
+    /// chosen method, whose answer [`judge`] sorts: `invalid_grant` means the provider accepted
+    /// the client's credentials before looking at the code; 401, 403 or `invalid_client` means
+    /// it did not (Keycloak answers a wrong secret with 401 `unauthorized_client`, Twitch with
+    /// 403 and no OAuth error at all).
+    pub(crate) async fn check_credentials(
+        &self,
+        config: &Config,
+    ) -> Result<CheckOutcome, StartupError> {
         let token_endpoint = self.metadata.token_endpoint.as_deref().unwrap_or_default();
         let code = format!(
             "rocket-openid-connect-credential-check-{}",
@@ -84,28 +99,29 @@ impl Provider {
         ];
         let resp = self
             .http
-            .post_form(token_endpoint, &form, client_auth(config))
+            .post_form(
+                token_endpoint,
+                &form,
+                client_auth(config, self.token_auth.method),
+            )
             .await
             .map_err(|e| StartupError::CredentialCheck {
                 reason: format!("{token_endpoint}: {e}"),
                 source: Some(e),
             })?;
-        let (error, description) = resp.oauth_error().unwrap_or_default();
-        match (resp.status, error.as_str()) {
-            (401, _) | (_, "invalid_client") => Err(StartupError::CredentialsRejected {
+        let status = resp.status;
+        match judge(status, &resp.body, config.client_secret.as_deref()) {
+            Verdict::Accepted => Ok(CheckOutcome::Confirmed(
+                "credentials accepted (invalid_grant for a dummy code)".into(),
+            )),
+            Verdict::Rejected { error, description } => Err(StartupError::CredentialsRejected {
                 client_id: config.client_id.clone(),
-                error: if error.is_empty() {
-                    "no OAuth error code".into()
-                } else {
-                    error
-                },
-                status: resp.status,
+                error: error.unwrap_or_else(|| "no OAuth error code".into()),
+                status,
                 description,
+                hint: self.token_auth.not_listed(),
             }),
-            (_, "invalid_grant") => {
-                Ok("credentials accepted (invalid_grant for a dummy code)".into())
-            }
-            (status, "unauthorized_client") => Err(StartupError::CredentialCheck {
+            Verdict::UnauthorizedClient => Err(StartupError::CredentialCheck {
                 reason: format!(
                     "the token endpoint answered unauthorized_client (HTTP {status}): the client \
                      `{}` may not use the authorization_code grant; enable it for this \
@@ -114,15 +130,41 @@ impl Provider {
                 ),
                 source: None,
             }),
-            (status, _) if status >= 500 => Err(StartupError::CredentialCheck {
+            Verdict::ServerError => Err(StartupError::CredentialCheck {
                 reason: format!("the token endpoint {token_endpoint} answered HTTP {status}"),
                 source: None,
             }),
-            (status, error) => Ok(format!(
-                "inconclusive (HTTP {status}, error `{}`): the provider did not reject the \
-                 credentials, continuing",
-                util::truncate(error, 64)
-            )),
+            Verdict::CodeAccepted => Err(StartupError::CredentialCheck {
+                reason: format!(
+                    "the token endpoint {token_endpoint} accepted a made-up authorization code \
+                     (HTTP {status}): it is not a working OAuth token endpoint, or not the \
+                     provider's"
+                ),
+                source: None,
+            }),
+            Verdict::Inconclusive { error, excerpt } => {
+                let what = match error {
+                    Some(error) => {
+                        format!("with error `{error}`, neither invalid_client nor invalid_grant")
+                    }
+                    None => "without an OAuth error (RFC 6749 §5.2)".into(),
+                };
+                let body = if excerpt.is_empty() {
+                    "an empty body".to_string()
+                } else {
+                    excerpt
+                };
+                let hint =
+                    provider_hint(&self.metadata.issuer, &self.metadata.authorization_endpoint)
+                        .unwrap_or(
+                        "if logins fail at the code exchange, check the application's setup at \
+                         the provider",
+                    );
+                Ok(CheckOutcome::NotConfirmed(format!(
+                    "the token endpoint {token_endpoint} answered HTTP {status} {what}: {body}; \
+                     {hint}"
+                )))
+            }
         }
     }
 
@@ -143,7 +185,11 @@ impl Provider {
         ];
         let resp = self
             .http
-            .post_form(token_endpoint, &form, client_auth(config))
+            .post_form(
+                token_endpoint,
+                &form,
+                client_auth(config, self.token_auth.method),
+            )
             .await
             .map_err(|source| LoginError::Unreachable {
                 endpoint: Endpoint::Token,
@@ -193,7 +239,11 @@ impl Provider {
         ];
         let resp = self
             .http
-            .post_form(token_endpoint, &form, client_auth(config))
+            .post_form(
+                token_endpoint,
+                &form,
+                client_auth(config, self.token_auth.method),
+            )
             .await
             .map_err(|e| RefreshError::Unavailable(format!("{token_endpoint}: {e}")))?;
         if !resp.is_success() {
@@ -242,7 +292,11 @@ impl Provider {
         let form = [("token", token), ("token_type_hint", hint)];
         match self
             .http
-            .post_form(endpoint, &form, client_auth(config))
+            .post_form(
+                endpoint,
+                &form,
+                client_auth(config, self.revocation_auth.method),
+            )
             .await
         {
             Ok(r) if r.is_success() => {}
@@ -255,9 +309,10 @@ impl Provider {
     }
 }
 
-fn client_auth(config: &Config) -> ClientAuth<'_> {
+/// The client's credentials, sent as `method` says.
+fn client_auth(config: &Config, method: ClientAuthMethod) -> ClientAuth<'_> {
     let secret = config.client_secret.as_deref().unwrap_or_default();
-    match config.client_auth_method {
+    match method {
         ClientAuthMethod::ClientSecretBasic => ClientAuth::Basic {
             id: &config.client_id,
             secret,

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{RefreshResult, RefreshedTokens};
-use crate::config::Config;
+use crate::config::{Config, ProviderName};
 use crate::error::RefreshError;
 use crate::provider::{ExpectedNonce, Provider};
 use crate::util;
 
-/// Redeems `refresh_token` for a session of `subject` whose ID token carried `nonce`.
+/// Redeems `refresh_token` at provider `name` for a session of `subject` whose ID token
+/// carried `nonce`.
 pub(super) async fn redeem(
+    name: ProviderName,
     config: Arc<Config>,
     provider: Arc<Provider>,
     refresh_token: String,
@@ -30,6 +32,12 @@ pub(super) async fn redeem(
     )
     .await;
     let who = util::truncate(&subject, 64);
+    // As the launch lines name providers: by name only when there are provider tables.
+    let prefix = if name.is_default() {
+        "OpenID Connect".to_owned()
+    } else {
+        format!("OpenID Connect [{name}]")
+    };
     match &result {
         Ok(t) => {
             let lifetime = t
@@ -37,7 +45,7 @@ pub(super) async fn redeem(
                 .map(|at| format!("{} s", at.saturating_sub(t.refreshed_at)))
                 .unwrap_or_else(|| "of unstated lifetime".into());
             log::info!(
-                "OpenID Connect: refreshed the tokens of subject `{who}` in {} ms (access \
+                "{prefix}: refreshed the tokens of subject `{who}` in {} ms (access \
                  token {lifetime}; {} refresh token; {} ID token)",
                 started.elapsed().as_millis(),
                 if t.refresh_token.is_some() {
@@ -50,11 +58,11 @@ pub(super) async fn redeem(
             warn_if_skew_too_large(&config, t);
         }
         Err(e) if e.ends_session() => log::warn!(
-            "OpenID Connect: refresh for subject `{who}` failed and the session ends (the \
+            "{prefix}: refresh for subject `{who}` failed and the session ends (the \
              user signs in again): {e}"
         ),
         Err(e) => log::warn!(
-            "OpenID Connect: could not refresh the tokens of subject `{who}`; the session \
+            "{prefix}: could not refresh the tokens of subject `{who}`; the session \
              keeps its old, stale tokens and the next request after \
              oidc.refresh.failure_cache_secs tries again: {e}"
         ),

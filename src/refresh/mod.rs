@@ -30,7 +30,7 @@ use rocket::serde::json::serde_json::{self, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, RefreshMode};
+use crate::config::{Config, ProviderName, RefreshMode};
 use crate::error::RefreshError;
 use crate::provider::Provider;
 
@@ -180,32 +180,28 @@ pub fn id_token_nonce(raw: &str) -> Option<String> {
     }
 }
 
-/// What a provider needs to refresh its sessions: its settings, the provider, and the
-/// coordinator. One per provider, in the shared state.
+/// What a provider needs to refresh its sessions: its name, its effective settings (client
+/// credentials and authentication, and the app's `oidc.refresh`), the discovered provider (token
+/// endpoint, keys, ID-token rules), and the coordinator all providers share. One per provider,
+/// in the shared state; the guard picks the one of the provider the session names.
 pub(crate) struct Refresher {
+    /// Names the provider in [`RefreshKey`]s and in the log.
+    name: ProviderName,
     config: Arc<Config>,
     provider: Arc<Provider>,
     coordinator: Arc<dyn RefreshCoordinator>,
-    /// Names the provider in [`RefreshKey`]s.
-    name: String,
 }
 
 impl Refresher {
-    /// The refresher of `provider`; `coordinator` defaults to a [`LocalCoordinator`] with the
-    /// cache lifetimes of `config.refresh`.
+    /// The refresher of provider `name`.
     pub(crate) fn new(
+        name: ProviderName,
         config: Arc<Config>,
         provider: Arc<Provider>,
-        coordinator: Option<Arc<dyn RefreshCoordinator>>,
+        coordinator: Arc<dyn RefreshCoordinator>,
     ) -> Refresher {
-        let coordinator = coordinator.unwrap_or_else(|| {
-            Arc::new(LocalCoordinator::new(
-                std::time::Duration::from_secs(config.refresh.result_cache_secs),
-                std::time::Duration::from_secs(config.refresh.failure_cache_secs),
-            ))
-        });
         Refresher {
-            name: config.issuer.clone(),
+            name,
             config,
             provider,
             coordinator,
@@ -235,8 +231,9 @@ impl Refresher {
         if self.mode() == RefreshMode::Off {
             return Err(RefreshError::Disabled);
         }
-        let key = RefreshKey::new(&self.name, refresh_token);
+        let key = RefreshKey::new(self.name.as_str(), refresh_token);
         let flight = grant::redeem(
+            self.name,
             self.config.clone(),
             self.provider.clone(),
             refresh_token.to_owned(),

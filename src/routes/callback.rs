@@ -1,6 +1,6 @@
 //! `GET /authorization-code/callback`: finishes a login. The checks before the provider is asked
-//! anything (`state`, RFC 9207 `iss`), the code exchange, ID-token and userinfo validation, and
-//! the new session.
+//! anything (`state`, the provider the login went to, RFC 9207 `iss`), the code exchange,
+//! ID-token and userinfo validation, and the new session.
 
 use percent_encoding::percent_decode_str;
 use rocket::http::CookieJar;
@@ -100,9 +100,12 @@ fn form_decode(s: &str) -> Result<String, LoginError> {
         .map_err(|_| LoginError::BadRequest("a parameter is not valid UTF-8".into()))
 }
 
-/// `GET /authorization-code/callback`: finishes a login.
+/// `GET /authorization-code/callback` (with provider tables, each provider's callback path):
+/// finishes a login at the provider at `index`.
 #[derive(Clone)]
-pub(super) struct Callback;
+pub(super) struct Callback {
+    pub index: usize,
+}
 
 #[rocket::async_trait]
 impl Handler for Callback {
@@ -111,19 +114,31 @@ impl Handler for Callback {
             Ok(s) => s,
             Err(e) => return Outcome::Success(login_failure(None, &e)),
         };
-        Outcome::Success(match finish_login(req, state).await {
+        let query = req.uri().query().map(|q| q.as_str());
+        Outcome::Success(match finish_login(req, state, self.index, query).await {
             Ok(location) => see_other(location),
             Err(e) => login_failure(Some(state), &e),
         })
     }
 }
 
-async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, LoginError> {
-    let config = &state.config;
+/// Finishes a login whose authorization response (`params`, the callback's query; a form_post
+/// body later) reached the callback of the provider at `index`.
+async fn finish_login(
+    req: &Request<'_>,
+    state: &OidcState,
+    index: usize,
+    params: Option<&str>,
+) -> Result<String, LoginError> {
     let jar = req.cookies();
     let opts = state.cookie_options();
-    let (tx, code) = check_callback(jar, req.uri().query().map(|q| q.as_str()), state)?;
-    let tokens = state
+    let (tx, code) = check_provider_callback(jar, params, state, index)?;
+    let provider = state
+        .providers
+        .get(index)
+        .ok_or_else(|| LoginError::Internal("no such provider".into()))?;
+    let config = &provider.config;
+    let tokens = provider
         .provider
         .exchange_code(config, &code, &tx.pkce_verifier)
         .await?;
@@ -132,7 +147,7 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
             "the response has no id_token (is `openid` among the scopes?)".into(),
         )
     })?;
-    let id_token = state
+    let id_token = provider
         .provider
         .verify_id_token(
             raw_id_token,
@@ -141,7 +156,7 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         )
         .await?;
     let userinfo = if config.fetch_userinfo {
-        state
+        provider
             .provider
             .userinfo(&tokens.access_token, &id_token.subject)
             .await?
@@ -149,9 +164,10 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
-    let data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    let mut data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    data.provider = provider.stored_name();
     // What the guards will read back must be readable, or the user would loop through login.
-    if user::user_context(config, &data).is_none() {
+    if user::bound_user_context(&provider.binding, &data).is_none() {
         return Err(LoginError::IdToken(
             "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
         ));
@@ -161,25 +177,45 @@ async fn finish_login(req: &Request<'_>, state: &OidcState) -> Result<String, Lo
     session::clear_session(jar, opts);
     session::write_session(jar, opts, &data, state.lifetimes().absolute)
         .map_err(LoginError::Internal)?;
-    log::info!("OpenID Connect: signed in subject `{subject}`");
+    log::info!(
+        "{}: signed in subject `{subject}`",
+        provider.log_prefix(state.named)
+    );
     Ok(tx.return_to)
 }
 
-/// The callback's checks before the provider is asked anything: the query, the transaction
-/// (`state`, taken out of the jar whatever happens next), the provider's `error`, RFC 9207
-/// `iss` and the code. Returns the transaction and the code.
+/// The callback's checks before any provider is asked anything (the transaction, the provider
+/// it went to, RFC 9207 `iss`, then `error` and the code), for the first provider (the only one
+/// without provider tables): for the benches.
+#[cfg(feature = "internals")]
 pub fn check_callback(
     jar: &CookieJar<'_>,
     query: Option<&str>,
     state: &OidcState,
 ) -> Result<(Transaction, String), LoginError> {
-    let config = &state.config;
+    check_provider_callback(jar, query, state, 0)
+}
+
+/// The checks of a callback at the provider at `index` before any provider is asked anything,
+/// in this order: the query; the transaction (`state`, taken out of the jar whatever happens
+/// next); that the login was sent to this provider (the mix-up defence of RFC 9700 §4.4.2: each
+/// provider has its own redirect URI); the RFC 9207 `iss`, which must be this provider's and is
+/// required when its metadata advertises it, also on error responses (RFC 9207 §2.4); only then
+/// the provider's `error`; and the code. Returns the transaction and the code.
+pub(crate) fn check_provider_callback(
+    jar: &CookieJar<'_>,
+    query: Option<&str>,
+    state: &OidcState,
+    index: usize,
+) -> Result<(Transaction, String), LoginError> {
+    let provider = state
+        .providers
+        .get(index)
+        .ok_or_else(|| LoginError::Internal("no such provider".into()))?;
+    let config = &provider.config;
     let opts = state.cookie_options();
-    let login_timeout = config.login_timeout_secs.min(i64::MAX as u64) as i64;
-    let iss_parameter_supported = state
-        .provider
-        .metadata
-        .authorization_response_iss_parameter_supported;
+    let login_timeout = state.app.login_timeout_secs.min(i64::MAX as u64) as i64;
+    let metadata = &provider.provider.metadata;
     let params = parse_callback_query(query)?;
     let tx = params
         .state
@@ -192,6 +228,38 @@ pub fn check_callback(
             LoginError::UnknownState
         });
     };
+    // A login sent to one provider whose answer arrives at another's callback: the browser was
+    // sent here by another party than the one the login went to. Nothing is sent to either.
+    if tx.provider_name() != provider.name.as_str() {
+        return Err(LoginError::ProviderMismatch(format!(
+            "the login was sent to provider `{}`, but its answer came to the callback of `{}`",
+            util::truncate(tx.provider_name(), 32),
+            provider.name
+        )));
+    }
+    if tx.issuer != config.issuer {
+        return Err(LoginError::UnknownState);
+    }
+    // RFC 9207 §2.4: iss, when present, must be this provider's; when the provider advertises
+    // it, it must be present (a mix-up attack strips it). Before the provider's `error`: an
+    // error response of another issuer must not show its text here.
+    match params.iss.as_deref() {
+        Some(iss) if !provider.provider.issuer_policy().accepts_response_iss(iss) => {
+            return Err(LoginError::IssuerMismatch(format!(
+                "`{}` is not the issuer of provider `{}` ({})",
+                util::truncate(iss, 100),
+                provider.name,
+                config.issuer
+            )))
+        }
+        None if metadata.authorization_response_iss_parameter_supported => {
+            return Err(LoginError::IssuerMismatch(
+                "missing, though the provider advertises authorization_response_iss_parameter_supported"
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
     // Only an answer to a login this browser started may show the provider's text: anyone can
     // craft a link with `error_description=...`.
     if let Some(error) = params.error {
@@ -199,26 +267,6 @@ pub fn check_callback(
             error,
             description: params.error_description,
         });
-    }
-    if tx.issuer != config.issuer {
-        return Err(LoginError::UnknownState);
-    }
-    // RFC 9207: iss, when present, must be our issuer; when the provider advertises it, it
-    // must be present (a mix-up attack strips it).
-    match params.iss.as_deref() {
-        Some(iss) if iss != config.issuer => {
-            return Err(LoginError::IssuerMismatch(format!(
-                "`{}` is not the configured issuer",
-                util::truncate(iss, 100)
-            )))
-        }
-        None if iss_parameter_supported => {
-            return Err(LoginError::IssuerMismatch(
-                "missing, though the provider advertises authorization_response_iss_parameter_supported"
-                    .into(),
-            ))
-        }
-        _ => {}
     }
     let code = params
         .code
@@ -229,7 +277,8 @@ pub fn check_callback(
 
 /// The session a validated login yields: the ID token, the tokens the app keeps
 /// (`oidc.keep_access_token`, `oidc.keep_refresh_token`) and only the userinfo claims the ID
-/// token lacks. `now` is the sign-in time (Unix seconds).
+/// token lacks. `now` is the sign-in time (Unix seconds). It names no provider: the callback
+/// sets [`SessionData::provider`].
 pub fn new_session(
     config: &Config,
     tokens: &TokenResponse,
@@ -256,6 +305,7 @@ pub fn new_session(
         created: now,
         seen: now,
         nonce: None,
+        provider: None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `POST /logout`: ends the session here and at the provider (RP-Initiated Logout 1.0), after
-//! checking that the request is not cross-site. `GET` shows a confirmation form.
+//! `POST /logout`: ends the session here and at the provider that signed the user in
+//! (RP-Initiated Logout 1.0), after checking that the request is not cross-site. `GET` shows a
+//! confirmation form.
 
 use rocket::http::{Method, Status};
 use rocket::route::{Handler, Outcome};
@@ -26,7 +27,7 @@ impl Handler for Logout {
             let body = format!(
                 "<p>Sign out of this application?</p><form method=\"post\" action=\"{}\">\
                  <button type=\"submit\">Log out</button></form>",
-                util::html_escape(&state.config.logout_path)
+                util::html_escape(&state.app.logout_path)
             );
             return Outcome::Success(html(Status::Ok, page("Log out", &body)));
         }
@@ -51,30 +52,42 @@ fn cross_site(req: &Request<'_>, state: &OidcState) -> Option<String> {
         }
     }
     if let Some(origin) = headers.get_one("Origin") {
-        if !origin.eq_ignore_ascii_case(&state.config.app_base_url) {
+        if !origin.eq_ignore_ascii_case(&state.app.app_base_url) {
             return Some(format!("Origin: {}", util::truncate(origin, 100)));
         }
     }
     None
 }
 
+/// Ends the session, and at the provider that signed the user in: revocation (RFC 7009) and
+/// RP-Initiated Logout. Returns where to send the browser.
 async fn logout(req: &Request<'_>, state: &OidcState) -> String {
-    let config = &state.config;
     let jar = req.cookies();
     let opts = state.cookie_options();
     let session = session::read_session(jar, opts);
     session::clear_session(jar, opts);
     let Some(session) = session else {
-        return config.post_logout_redirect_uri();
+        return state.app.post_logout_redirect_uri();
     };
+    // A session of a provider no longer configured ends here only.
+    let Some(provider) = state.provider_of(&session) else {
+        return state.app.post_logout_redirect_uri();
+    };
+    let config = &provider.config;
     if let Some(token) = &session.refresh_token {
-        state.provider.revoke(config, token, "refresh_token").await;
+        provider
+            .provider
+            .revoke(config, token, "refresh_token")
+            .await;
     }
     if let Some(token) = &session.access_token {
-        state.provider.revoke(config, token, "access_token").await;
+        provider
+            .provider
+            .revoke(config, token, "access_token")
+            .await;
     }
-    log::info!("OpenID Connect: signed out");
-    let Some(end_session) = state.provider.metadata.end_session_endpoint.as_deref() else {
+    log::info!("{}: signed out", provider.log_prefix(state.named));
+    let Some(end_session) = provider.provider.metadata.end_session_endpoint.as_deref() else {
         return config.post_logout_redirect_uri();
     };
     let Ok(mut url) = url::Url::parse(end_session) else {

@@ -1,5 +1,10 @@
 //! The routes the fairing mounts: login (`login.rs`), the authorization-code callback
 //! (`callback.rs`) and logout (`logout.rs`), with the pages they answer with (`pages.rs`).
+//!
+//! Without provider tables they are mounted at `login_path`, `callback_path` and `logout_path`
+//! as they always were. With provider tables each provider has its own login route
+//! (`login_path/NAME`) and callback route (its `callback_path`, by default
+//! `callback_path/NAME`); `login_path` itself goes to the default provider or shows the choice.
 
 pub(crate) mod callback;
 mod login;
@@ -10,7 +15,7 @@ use rocket::http::Method;
 use rocket::route::Route;
 use rocket::Request;
 
-use crate::config::Config;
+use crate::config::sub_path;
 use crate::error::LoginError;
 use crate::state::{OidcState, NOT_ATTACHED};
 
@@ -27,12 +32,35 @@ fn state_of<'r>(req: &'r Request<'_>) -> Result<&'r OidcState, LoginError> {
 }
 
 /// The routes at their configured paths, to be mounted at `/`. The paths were validated (a
-/// leading `/`, only unreserved characters), so `Route::new` cannot panic on them.
-pub(crate) fn routes(config: &Config) -> Vec<Route> {
-    vec![
-        Route::new(Method::Get, &config.login_path, login::Login),
-        Route::new(Method::Get, &config.callback_path, callback::Callback),
-        Route::new(Method::Post, &config.logout_path, logout::Logout),
-        Route::new(Method::Get, &config.logout_path, logout::Logout),
-    ]
+/// leading `/`, only unreserved characters, no two alike), so `Route::new` cannot panic on them.
+pub(crate) fn routes(state: &OidcState) -> Vec<Route> {
+    let app = &state.app;
+    let mut routes = Vec::new();
+    if state.named {
+        routes.push(Route::new(Method::Get, &app.login_path, login::Choose));
+        for (index, provider) in state.providers.iter().enumerate() {
+            let login = sub_path(&app.login_path, provider.name.as_str());
+            routes.push(Route::new(Method::Get, &login, login::Login { index }));
+            let callback = &provider.config.callback_path;
+            routes.push(Route::new(
+                Method::Get,
+                callback,
+                callback::Callback { index },
+            ));
+        }
+    } else {
+        routes.push(Route::new(
+            Method::Get,
+            &app.login_path,
+            login::Login { index: 0 },
+        ));
+        routes.push(Route::new(
+            Method::Get,
+            &app.callback_path,
+            callback::Callback { index: 0 },
+        ));
+    }
+    routes.push(Route::new(Method::Post, &app.logout_path, logout::Logout));
+    routes.push(Route::new(Method::Get, &app.logout_path, logout::Logout));
+    routes
 }

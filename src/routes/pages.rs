@@ -48,11 +48,11 @@ pub(crate) fn page(title: &str, body: &str) -> String {
 /// The response to a failed sign-in: the configured failure page, or a small built-in one.
 pub(crate) fn login_failure(state: Option<&OidcState>, err: &LoginError) -> Response<'static> {
     log::warn!("OpenID Connect: sign-in failed: {err}");
-    if let Some(target) = state.and_then(|s| s.config.failure_redirect.as_deref()) {
+    if let Some(target) = state.and_then(|s| s.app.failure_redirect.as_deref()) {
         let sep = if target.contains('?') { '&' } else { '?' };
         return see_other(format!("{target}{sep}error={}", err.code()));
     }
-    let login = state.map_or("/login", |s| s.config.login_path.as_str());
+    let login = state.map_or("/login", |s| s.app.login_path.as_str());
     let mut body = format!("<p>{}</p>", util::html_escape(err.public_message()));
     if let LoginError::Provider { error, description } = err {
         body.push_str(&format!(

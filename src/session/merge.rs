@@ -46,6 +46,9 @@ pub fn apply_refresh(
             Some(_) => login_nonce(data),
             None => data.nonce.clone(),
         },
+        // The provider that signed the user in stays the session's: the next refresh goes to
+        // it too.
+        provider: data.provider,
     }
 }
 
@@ -61,6 +64,7 @@ pub fn tokens_differ(a: &SessionData, b: &SessionData) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ProviderName;
     use rocket::serde::json::serde_json::{json, Map};
 
     fn session() -> SessionData {
@@ -75,6 +79,7 @@ mod tests {
             created: 100,
             seen: 900,
             nonce: None,
+            provider: None,
         }
     }
 
@@ -105,6 +110,16 @@ mod tests {
         assert_eq!(new.userinfo_extra, old.userinfo_extra);
         assert_eq!((new.created, new.seen), (100, 1_001));
         assert!(tokens_differ(&old, &new));
+    }
+
+    #[test]
+    fn the_session_stays_with_the_provider_that_signed_the_user_in() {
+        let mut old = session();
+        old.provider = ProviderName::new("beta");
+        let new = apply_refresh(&old, &refreshed(Some("new-rt"), None), true, 1_001);
+        assert_eq!(new.provider_name(), "beta");
+        let default = apply_refresh(&session(), &refreshed(None, None), true, 1_001);
+        assert_eq!(default.provider_name(), "default");
     }
 
     #[test]

@@ -9,11 +9,13 @@
 //! attributes) is split into numbered chunks; every chunk carries the session's random id and its
 //! position, so chunks of two sessions can never be spliced together.
 
+mod binding;
 pub(crate) mod codec;
 mod cookies;
 mod merge;
 mod transaction;
 
+pub use binding::SessionBinding;
 pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
@@ -24,6 +26,8 @@ pub use transaction::{tx_cookie_name, write_transaction, Transaction};
 use rocket::http::CookieJar;
 use rocket::serde::json::serde_json::{Map, Value};
 use serde::{Deserialize, Serialize};
+
+use crate::config::ProviderName;
 
 /// What the session stores. Short field names keep the cookie small; the ID token carries the
 /// identity claims, which are therefore not stored twice, and userinfo adds only the claims the
@@ -57,6 +61,21 @@ pub struct SessionData {
     /// it (OpenID Connect Core §12.2).
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// The provider that signed the user in, by name; none for the provider named `default`
+    /// (the one provider of a configuration without provider tables), so that such sessions
+    /// are as they were before provider tables existed. Stored inline: reading it allocates
+    /// nothing.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderName>,
+}
+
+impl SessionData {
+    /// The name of the provider that signed the user in.
+    pub fn provider_name(&self) -> &str {
+        self.provider
+            .as_ref()
+            .map_or(ProviderName::DEFAULT, ProviderName::as_str)
+    }
 }
 
 /// `Debug` shows the times and which tokens are present, never their values.
@@ -75,6 +94,7 @@ impl std::fmt::Debug for SessionData {
             .field("created", &self.created)
             .field("seen", &self.seen)
             .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
+            .field("provider", &self.provider_name())
             .finish()
     }
 }
@@ -97,10 +117,10 @@ impl Lifetimes {
 }
 
 /// What a request's session cookies hold.
-#[derive(Debug, Clone, PartialEq)]
-// Returned once per request and matched at once: boxing the session would cost an allocation on
-// every signed-in request to save a move of a few hundred bytes.
+// Returned once per request and consumed at once: boxing the session to shrink the enum would
+// cost an allocation on every signed-in request.
 #[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
     /// No session cookie at all: a visitor.
     None,

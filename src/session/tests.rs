@@ -17,6 +17,7 @@ fn sample(extra_bytes: usize) -> SessionData {
         created: 1_700_000_000,
         seen: 1_700_000_100,
         nonce: None,
+        provider: None,
     }
 }
 
@@ -253,10 +254,37 @@ fn debug_output_never_shows_tokens_or_transaction_secrets() {
         return_to: "/protected".into(),
         issuer: "https://op.example".into(),
         created: 1,
+        provider: None,
     };
     let shown = format!("{tx:?}");
     assert!(!shown.contains("secret"), "{shown}");
     assert!(shown.contains("/protected"));
+}
+
+#[test]
+fn a_sessions_provider_costs_its_name_and_round_trips() {
+    use crate::config::ProviderName;
+    let unnamed = sample(10);
+    let named = SessionData {
+        provider: ProviderName::new("okta"),
+        ..unnamed.clone()
+    };
+    assert_eq!(unnamed.provider_name(), "default");
+    assert_eq!(named.provider_name(), "okta");
+    for data in [&unnamed, &named] {
+        let body = encode_body(data).unwrap();
+        assert!(body.starts_with(codec::COMPACT), "compact: {body}");
+        assert_eq!(decode_body(&body).as_ref(), Some(data));
+    }
+    // `"p":"okta",`: the name and seven bytes, never the issuer.
+    let growth = encode_body(&named).unwrap().len() - encode_body(&unnamed).unwrap().len();
+    assert_eq!(growth, "okta".len() + 7);
+    // A session of a name that is no provider name does not decode (it never was written).
+    let body = encode_body(&named)
+        .unwrap()
+        .replace("\"okta\"", "\"Okta!\"");
+    assert_eq!(decode_body(&body), None);
+    assert!(format!("{named:?}").contains("provider: \"okta\""));
 }
 
 // --- lifetimes: load() and check() at exact times ----------------------------------------------

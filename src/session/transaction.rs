@@ -6,6 +6,7 @@ use rocket::serde::json::serde_json;
 use serde::{Deserialize, Serialize};
 
 use super::cookies::{CookieOptions, TX_COOKIE_PREFIX};
+use crate::config::ProviderName;
 use crate::util;
 
 /// A pending login: what the callback must find to accept an authorization response.
@@ -29,6 +30,20 @@ pub struct Transaction {
     /// When the login started (Unix seconds).
     #[serde(rename = "t")]
     pub created: i64,
+    /// The provider the login was sent to, by name; none for the provider named `default`.
+    /// The callback requires it to be the provider whose callback path answered (the mix-up
+    /// defence of RFC 9700 §4.4.2).
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderName>,
+}
+
+impl Transaction {
+    /// The name of the provider the login was sent to.
+    pub fn provider_name(&self) -> &str {
+        self.provider
+            .as_ref()
+            .map_or(ProviderName::DEFAULT, ProviderName::as_str)
+    }
 }
 
 /// `Debug` hides the state, nonce and PKCE verifier.
@@ -41,6 +56,7 @@ impl std::fmt::Debug for Transaction {
             .field("return_to", &self.return_to)
             .field("issuer", &self.issuer)
             .field("created", &self.created)
+            .field("provider", &self.provider_name())
             .finish()
     }
 }

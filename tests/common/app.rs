@@ -113,6 +113,14 @@ pub mod app_routes {
                "refresh": user.tokens.refresh_token.is_some(), "access": user.tokens.access_token.is_some()})
     }
 
+    /// Which provider signed the user in, and the identity key.
+    #[rocket::get("/whoami")]
+    pub fn whoami(user: AuthenticatedUser) -> Value {
+        let (issuer, sub) = user.identity();
+        json!({"provider": user.provider.name.as_str(), "issuer": issuer, "sub": sub,
+               "name": user.userinfo.name, "tid": user.userinfo.other.get("tid")})
+    }
+
     #[rocket::get("/two-guards")]
     pub fn two_guards(a: AuthenticatedUser, b: Option<UserContext>) -> String {
         format!(
@@ -137,6 +145,7 @@ pub fn test_app(figment: Figment) -> Rocket<Build> {
             app_routes::index,
             app_routes::protected,
             app_routes::me,
+            app_routes::whoami,
             app_routes::two_guards,
             app_routes::catch_all
         ],

@@ -5,9 +5,34 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use rocket_openid_connect::dev_issuer::Fault;
+use rocket_openid_connect::dev_issuer::{DevIssuer, Fault};
 
-use super::{login_url, session_cookies, tx_cookies, Browser, Resp, Setup};
+use super::{login_url, session_cookies, tx_cookies, App, Browser, Multi, Resp, Setup};
+
+/// An app and the issuers it signs in at: one ([`Setup`]) or one per provider ([`Multi`]).
+/// The calls a refused callback must not make are counted at all of them.
+pub trait Scene {
+    fn app(&self) -> &App;
+    fn issuers(&self) -> Vec<&DevIssuer>;
+}
+
+impl Scene for Setup {
+    fn app(&self) -> &App {
+        &self.app
+    }
+    fn issuers(&self) -> Vec<&DevIssuer> {
+        vec![&self.issuer]
+    }
+}
+
+impl Scene for Multi {
+    fn app(&self) -> &App {
+        &self.app
+    }
+    fn issuers(&self) -> Vec<&DevIssuer> {
+        self.issuers.iter().map(|(_, i)| i).collect()
+    }
+}
 
 /// `sub` of `ada`, the user the issuer logs in automatically.
 pub const ADA: &str = "ada-lovelace-1815";
@@ -67,7 +92,7 @@ pub async fn login_case(s: &Setup, faults: &[Fault], expect: Expect) -> Resp {
 /// Sends browser `b` to the callback `url` and asserts that the app refuses it with `status` and
 /// error `code`, as [`assert_refused`] checks. Returns the error page.
 pub async fn callback_refused(
-    s: &Setup,
+    s: &impl Scene,
     b: &Browser,
     url: &str,
     status: u16,
@@ -90,7 +115,7 @@ pub async fn callback_refused(
 ///
 /// `before` is taken just before the callback; `case` names it in failure messages.
 pub async fn assert_refused(
-    s: &Setup,
+    s: &impl Scene,
     b: &Browser,
     before: Before,
     resp: &Resp,
@@ -105,7 +130,7 @@ pub async fn assert_refused(
         resp.body
     );
     let reach = Reach::of(code);
-    let after = b.cookies(&s.app.base);
+    let after = b.cookies(&s.app().base);
     let sessions_before = named(&before.jar, "oidc_session");
     let sessions = named(&after, "oidc_session");
     assert!(
@@ -139,7 +164,7 @@ pub async fn assert_refused(
         "{case:?}: calls to the provider"
     );
     if sessions_before.is_empty() {
-        let protected = b.get(&s.app.url("/protected")).await;
+        let protected = b.get(&s.app().url("/protected")).await;
         assert_eq!(protected.status, 303, "{case:?}: no session");
         assert!(
             protected
@@ -158,14 +183,14 @@ pub struct Before {
 }
 
 impl Before {
-    pub fn take(s: &Setup, b: &Browser) -> Before {
+    pub fn take(s: &impl Scene, b: &Browser) -> Before {
         Before {
-            jar: b.cookies(&s.app.base),
+            jar: b.cookies(&s.app().base),
             calls: Calls::now(s),
         }
     }
 
-    fn calls_since(&self, s: &Setup) -> Calls {
+    fn calls_since(&self, s: &impl Scene) -> Calls {
         let now = Calls::now(s);
         Calls {
             token: now.token - self.calls.token,
@@ -174,7 +199,7 @@ impl Before {
     }
 }
 
-/// Calls to the issuer's token and userinfo endpoints.
+/// Calls to the token and userinfo endpoints, of all the scene's issuers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Calls {
     token: u64,
@@ -182,18 +207,27 @@ struct Calls {
 }
 
 impl Calls {
-    fn now(s: &Setup) -> Calls {
-        let counters = s.issuer.counters();
-        Calls {
-            token: counters.token,
-            userinfo: counters.userinfo,
-        }
+    fn now(s: &impl Scene) -> Calls {
+        s.issuers().iter().fold(
+            Calls {
+                token: 0,
+                userinfo: 0,
+            },
+            |sum, issuer| {
+                let counters = issuer.counters();
+                Calls {
+                    token: sum.token + counters.token,
+                    userinfo: sum.userinfo + counters.userinfo,
+                }
+            },
+        )
     }
 }
 
 /// How far the callback got before refusing with an error code, in the order it works: parse
 /// the parameters, find the pending login by `state` (RFC 6749 §4.1.2, RFC 9700 §4.7), check
-/// the provider's error and `iss` (RFC 9207 §2.4), exchange the code and validate the ID token
+/// that it went to this callback's provider (RFC 9700 §4.4.2), then `iss` (RFC 9207 §2.4) and
+/// only then the provider's error, exchange the code and validate the ID token
 /// (OIDC Core §3.1.3), fetch userinfo (§5.3.2), write the session.
 struct Reach {
     /// Whether the pending login is gone afterwards.
@@ -207,8 +241,9 @@ impl Reach {
             // A malformed callback, or one that no pending login of this browser matches: any
             // pending login stays, for the genuine callback.
             "bad_request" | "unknown_state" => (false, 0, 0),
-            // The provider's error response, or the wrong issuer: refused before the exchange.
-            "provider_error" | "issuer_mismatch" => (true, 0, 0),
+            // The provider's error response, the wrong issuer, or the answer to a login sent to
+            // another provider (mix-up): refused before the exchange, at any provider.
+            "provider_error" | "issuer_mismatch" | "provider_mismatch" => (true, 0, 0),
             // The exchange failed, or its ID token did: no userinfo call.
             "token_endpoint" | "invalid_id_token" => (true, 1, 0),
             // Userinfo failed, or (in these tests) the session it made could not be written.

@@ -8,6 +8,7 @@
 //! - `browser`: `Browser` (cookie jar, navigation headers, redirects) and `Resp`;
 //! - `flows`: the steps of a login and what the jar holds after them;
 //! - `cases`: how a login or a callback ends, asserted with all that goes with the ending;
+//! - `providers`: several providers, a development issuer each, and one app;
 //! - `session`: the browser's session cookie opened and resealed, to age a session without
 //!   sleeping.
 
@@ -27,6 +28,8 @@ mod flows;
 #[allow(dead_code)]
 mod log;
 #[allow(dead_code)]
+mod providers;
+#[allow(dead_code)]
 mod session;
 #[allow(dead_code)]
 mod open_redirects {
@@ -43,6 +46,8 @@ pub use self::flows::*;
 pub use self::log::*;
 #[allow(unused_imports)] // Only flow.rs tries the payloads.
 pub use self::open_redirects::OPEN_REDIRECT_TRICKS;
+#[allow(unused_imports)] // Only the binaries with several providers use them.
+pub use self::providers::*;
 #[allow(unused_imports)] // Only flow.rs ages sessions.
 pub use self::session::*;
 

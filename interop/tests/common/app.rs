@@ -79,8 +79,23 @@ pub struct App {
 }
 
 fn command(options: &AppOptions) -> Command {
+    let mut command = hermetic_command(options.port);
+    command
+        .env("ROCKET_OIDC_ISSUER", &options.issuer)
+        .env("ROCKET_OIDC_CLIENT_ID", &options.client_id)
+        .env("ROCKET_OIDC_CLIENT_SECRET", &options.client_secret)
+        .env("ROCKET_OIDC_APP_BASE_URL", options.base_url())
+        .env("ROCKET_OIDC_SCOPES", &options.scopes);
+    for (key, value) in &options.env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// The quickstart on `port`, with no ROCKET_* setting of the developer's shell and none of
+/// the oidc settings yet.
+fn hermetic_command(port: u16) -> Command {
     let mut command = Command::new(quickstart_binary());
-    // Hermetic: no ROCKET_* setting of the developer's shell reaches the app.
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("ROCKET_") {
             command.env_remove(key);
@@ -88,27 +103,59 @@ fn command(options: &AppOptions) -> Command {
     }
     command
         .current_dir(workspace_root())
-        .env("ROCKET_OIDC_ISSUER", &options.issuer)
-        .env("ROCKET_OIDC_CLIENT_ID", &options.client_id)
-        .env("ROCKET_OIDC_CLIENT_SECRET", &options.client_secret)
-        .env("ROCKET_OIDC_APP_BASE_URL", options.base_url())
-        .env("ROCKET_OIDC_SCOPES", &options.scopes)
-        .env("ROCKET_PORT", options.port.to_string())
+        .env("ROCKET_PORT", port.to_string())
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env("ROCKET_LOG_LEVEL", "normal")
         .env("ROCKET_CLI_COLORS", "false");
-    for (key, value) in &options.env {
-        command.env(key, value);
-    }
     command
+}
+
+/// One provider table of the quickstart's `ROCKET_OIDC_PROVIDERS`: its name, display name
+/// and provider (whose confidential client the quickstart is).
+pub struct ProviderTable<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub provider: &'a TestProvider,
 }
 
 impl App {
     /// Starts the quickstart and waits until it serves `/` (launch includes discovery and the
     /// credentials check against the provider).
     pub async fn start(options: AppOptions) -> App {
-        let mut proc = Proc::spawn(&options.name, command(&options), false);
-        let base = options.base_url();
+        let proc = Proc::spawn(&options.name, command(&options), false);
+        App::serving(proc, options.base_url()).await
+    }
+
+    /// Starts the quickstart with several providers, configured as a user would through the
+    /// environment only: the whole tables in `ROCKET_OIDC_PROVIDERS={name={issuer=..,..},..}`,
+    /// the secrets in `ROCKET_OIDC_PROVIDERS_<NAME>_CLIENT_SECRET`.
+    pub async fn start_with_providers(name: &str, port: u16, tables: &[ProviderTable<'_>]) -> App {
+        let mut command = hermetic_command(port);
+        let inline: Vec<String> = tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}={{issuer=\"{}\",client_id=\"{CLIENT_ID}\",display_name=\"{}\"}}",
+                    t.name, t.provider.issuer, t.display_name
+                )
+            })
+            .collect();
+        command
+            .env("ROCKET_OIDC_PROVIDERS", format!("{{{}}}", inline.join(",")))
+            .env("ROCKET_OIDC_APP_BASE_URL", base_url(port));
+        for t in tables {
+            let var = format!(
+                "ROCKET_OIDC_PROVIDERS_{}_CLIENT_SECRET",
+                t.name.to_ascii_uppercase()
+            );
+            command.env(var, CLIENT_SECRET);
+        }
+        let proc = Proc::spawn(name, command, false);
+        App::serving(proc, base_url(port)).await
+    }
+
+    /// Waits until the quickstart `proc` serves `base`/.
+    async fn serving(mut proc: Proc, base: String) -> App {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

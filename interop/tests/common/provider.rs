@@ -35,6 +35,10 @@ pub struct ProviderOptions {
 pub struct TestProvider {
     proc: Proc,
     options: ProviderOptions,
+    /// The path of the app's callback for this provider, under each of `options.apps`.
+    callback_path: String,
+    /// The name of its log file under `target/interop/logs/`.
+    name: String,
     /// `http://127.0.0.1:PORT`, exactly as in its discovery document.
     pub issuer: String,
     pub port: u16,
@@ -43,7 +47,25 @@ pub struct TestProvider {
 }
 
 impl TestProvider {
+    /// A provider for apps with one provider: their callback is `/authorization-code/callback`.
     pub async fn start(options: ProviderOptions) -> TestProvider {
+        let name = if options.strict_claims {
+            "provider-strict"
+        } else if options.rotate_refresh_tokens {
+            "provider-rotating"
+        } else {
+            "provider"
+        };
+        TestProvider::start_at(options, "/authorization-code/callback", name).await
+    }
+
+    /// A provider whose client's callback is `callback_path` under each app (an app with
+    /// several providers has one per provider), logging to `target/interop/logs/…-<name>.log`.
+    pub async fn start_at(
+        options: ProviderOptions,
+        callback_path: &str,
+        name: &str,
+    ) -> TestProvider {
         let node = require_tool(
             "node",
             "install Node.js 20 or later (Debian: apt-get install -y nodejs npm)",
@@ -58,7 +80,7 @@ impl TestProvider {
         let redirect_uris: Vec<String> = options
             .apps
             .iter()
-            .map(|app| format!("{app}/authorization-code/callback"))
+            .map(|app| format!("{app}{callback_path}"))
             .collect();
         let post_logout: Vec<String> = options.apps.iter().map(|app| format!("{app}/")).collect();
         let mut command = Command::new(node);
@@ -91,13 +113,6 @@ impl TestProvider {
             )
             // A fresh signing key on every start: the key-rotation scenario depends on it.
             .env_remove("OIDC_PROVIDER_JWKS_FILE");
-        let name = if options.strict_claims {
-            "provider-strict"
-        } else if options.rotate_refresh_tokens {
-            "provider-rotating"
-        } else {
-            "provider"
-        };
         let mut proc = Proc::spawn(name, command, false);
         let (issuer, kid) = proc
             .wait_for_output("`LISTENING` and `KID`", Duration::from_secs(20), |out| {
@@ -114,6 +129,8 @@ impl TestProvider {
         TestProvider {
             proc,
             options,
+            callback_path: callback_path.to_owned(),
+            name: name.to_owned(),
             issuer,
             port,
             kid,
@@ -128,7 +145,8 @@ impl TestProvider {
             port: self.port,
             ..self.options.clone()
         };
-        *self = TestProvider::start(options).await;
+        let (callback_path, name) = (self.callback_path.clone(), self.name.clone());
+        *self = TestProvider::start_at(options, &callback_path, &name).await;
     }
 
     /// Everything it printed: `EVENT ...` lines on stdout, errors on stderr.
