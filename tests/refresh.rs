@@ -576,3 +576,111 @@ async fn tokens_never_reach_the_log_during_refreshes() {
     app.stop().await;
     issuer.stop().await;
 }
+
+/// Several providers (issue 17): a session is refreshed at the provider that signed the user
+/// in, which the session names, with that provider's client and keys; the other provider sees
+/// no token call. Two dev issuers with strict rotation, so a refresh token presented at the
+/// wrong provider or twice would show as a failed or revoked grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_provider_b_refreshes_at_b_and_makes_no_token_call_at_a() {
+    init_logging();
+    let mut issuers = Vec::new();
+    for (name, user) in [("a", "ada"), ("b", "grace")] {
+        let issuer = DevIssuer::builder()
+            .client(provider_client(name))
+            .access_token_lifetime(Duration::from_secs(2))
+            .refresh_rotation(strict(Duration::ZERO))
+            .start()
+            .await
+            .expect("dev issuer starts");
+        issuer.set_auto_login(Some(user));
+        issuers.push(issuer);
+    }
+    let (a, b) = (&issuers[0], &issuers[1]);
+    let port = free_port();
+    let figment = multi_figment(port, &[("a", a.issuer_url()), ("b", b.issuer_url())])
+        // Skew 0: the new 2 s token is not due again while the test looks at it.
+        .merge(("oidc.refresh.skew_secs", 0))
+        .merge(("log_level", "critical"));
+    let rocket = rocket::custom(figment)
+        .attach(OidcFairing::new())
+        .mount("/", rocket::routes![status, app_routes::whoami]);
+    let app = launch(rocket).await.expect("app launches");
+
+    // Grace signs in at B, Ada at A.
+    let sign_in = |provider: &'static str| {
+        let app = &app;
+        async move {
+            let browser = Browser::new();
+            let chain = browser
+                .get(&provider_login_url(app, provider, "/status"))
+                .await;
+            let page = browser.follow(chain).await.pop().unwrap();
+            assert_eq!(page.status, 200, "{provider}: {}", page.body);
+            assert_eq!(page.json()["status"], "Unchanged");
+            assert_eq!(browser_session(&browser, app).provider_name(), provider);
+            browser
+        }
+    };
+    let at_b = sign_in("b").await;
+    let at_a = sign_in("a").await;
+    let (a_before, b_before) = (a.counters(), b.counters());
+    assert_eq!((a_before.grants.len(), b_before.grants.len()), (1, 1));
+
+    // B's session expires; a burst of 10 concurrent requests refreshes it once, at B.
+    expire_access_token(&at_b, &app);
+    b.set_fault(Fault::DelayToken(Duration::from_millis(200)));
+    let requests: Vec<_> = (0..10)
+        .map(|_| {
+            let client = at_b.api_client();
+            let url = app.url("/status");
+            tokio::spawn(async move { client.get(&url).await })
+        })
+        .collect();
+    for request in requests {
+        let r = request.await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["status"], "Refreshed");
+        assert_eq!(r.json()["sub"], "grace-hopper-1906");
+        assert!(sets_session(&r), "the new tokens reach every request");
+    }
+    b.clear_faults();
+    let (a_after, b_after) = (a.counters(), b.counters());
+    assert_eq!(
+        b_after.token,
+        b_before.token + 1,
+        "one token call at B, the provider that signed Grace in"
+    );
+    assert_eq!(
+        grant(b, 0),
+        (1, false, false),
+        "B's grant refreshed once, alive"
+    );
+    assert_eq!(a_after.token, a_before.token, "no token call at A");
+    assert_eq!(grant(a, 0), (0, false, false), "A's grant untouched");
+
+    // The refreshed session still names B and is B's user; the next request uses it as is.
+    b.set_fault(Fault::DelayToken(Duration::ZERO));
+    let session = browser_session(&at_b, &app);
+    assert_eq!(session.provider_name(), "b");
+    assert_ne!(session.refresh_token, None);
+    let me = at_b.api_client().get(&app.url("/whoami")).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["provider"], "b");
+    assert_eq!(me.json()["issuer"], b.issuer_url());
+    assert_eq!(b.counters().token, b_after.token, "not due again");
+
+    // And A's session refreshes at A, leaving B alone.
+    expire_access_token(&at_a, &app);
+    let r = at_a.api_client().get(&app.url("/status")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["status"], "Refreshed");
+    assert_eq!(r.json()["sub"], ADA);
+    assert_eq!(grant(a, 0), (1, false, false));
+    assert_eq!(b.counters().token, b_after.token, "no token call at B");
+
+    app.stop().await;
+    for issuer in issuers {
+        issuer.stop().await;
+    }
+}

@@ -48,19 +48,57 @@ pub type RefreshResult = Result<RefreshedTokens, RefreshError>;
 /// [`RefreshKey`] share one token-endpoint call, and its result (or failure) is kept for a
 /// short while for callers that come later.
 ///
-/// The crate's own [`LocalCoordinator`] does this within one process. A coordinator shared by
-/// several instances (Redis, say) should wrap a `LocalCoordinator` first, so that only one task
-/// per instance reaches the shared store, and store results encrypted under
-/// [`RefreshKey::result_key`], which only a holder of the old refresh token can derive.
+/// The fairing takes one as `Arc<dyn RefreshCoordinator>`
+/// ([`OidcFairing::with_refresh_coordinator`](crate::OidcFairing::with_refresh_coordinator)),
+/// shared by every provider of the app: a key names its provider. The default is the in-memory
+/// [`LocalCoordinator`], which coordinates the requests of one process. A coordinator shared by
+/// several instances (Redis, say) adds the guarantees below across instances.
 ///
 /// # Contract
 ///
-/// - `refresh` is the token-endpoint call with its checks, independent of the request that
-///   made it (`'static`): run it at most once per key while a result is cached, and drive it
-///   to completion even if the caller goes away (spawn it), since a provider that has redeemed
-///   the token will not redeem it again.
-/// - Callers with the same key get a clone of the same result.
-/// - Memory stays bounded: entries expire, nothing is kept per session.
+/// Every implementation must guarantee, for everything that shares it (one process, or every
+/// instance of the app):
+///
+/// 1. **One redemption per key at a time.** While `refresh` runs for a key, no other caller
+///    starts it for that key: they wait for its result. A refresh token presented twice is
+///    `invalid_grant` at a provider with strict rotation, which revokes the whole grant (RFC
+///    9700 §4.14.2). Across instances that takes an exclusive lock per key, e.g. Redis
+///    `SET <prefix><hex id> <random owner> NX PX <ms>`, whose expiry outlasts the call
+///    (`oidc.http_timeout_secs` plus the checks, with a margin), so that a live holder is never
+///    overtaken and a crashed one blocks the key only until it expires, and released by its
+///    owner only (compare-and-delete).
+/// 2. **One result for all.** Every caller waiting on a run gets a clone of its result,
+///    success or failure, and a caller arriving while it is cached gets it without running
+///    `refresh`: successes for `oidc.refresh.result_cache_secs`, failures for
+///    `failure_cache_secs` (the [`LocalCoordinator`] is built with those lifetimes; a shared
+///    one should read the same settings). Across instances the result goes into a shared
+///    entry with that expiry **before** the lock is released, and waiters on other instances
+///    read it from there (poll or subscribe). [`RefreshResult`] is `Serialize`/`Deserialize`
+///    for this. A waiter that finds neither a result nor the lock after the lock expired may
+///    take the lock and run `refresh` itself (its leader died; if it had redeemed the token,
+///    the provider answers `invalid_grant` and that session ends, which is the safe outcome).
+/// 3. **Results stay secret.** A result holds live tokens. A store outside the process is
+///    addressed by [`RefreshKey::id`] only, never by the token, and the entry is encrypted
+///    (AES-256-GCM) under [`RefreshKey::result_key`], derived from the old refresh token and
+///    never stored, with the id as associated data: only a holder of the old refresh token can
+///    read the new tokens, and the store's contents alone give none away. An entry that does not
+///    decrypt or parse counts as a failure ([`RefreshError::Unavailable`]), never as absent
+///    (absent would let a caller replay the consumed token).
+/// 4. **Runs finish.** `refresh` (the token-endpoint call with every check of its answer,
+///    `'static`, independent of the request that started it) is driven to completion even if
+///    the caller goes away, e.g. spawned: a provider that has redeemed the token will not redeem
+///    it again, so its answer must reach the cache.
+/// 5. **Safe when the store fails.** A shared coordinator that cannot reach its store answers
+///    [`RefreshError::Unavailable`] (the session keeps its old tokens, the app sees
+///    [`RefreshStatus::Stale`](crate::RefreshStatus::Stale)) rather than running `refresh`
+///    without the lock.
+/// 6. **Bounded memory.** Entries expire; nothing is kept per session; `run` never blocks the
+///    async runtime's threads.
+///
+/// A shared coordinator should wrap a `LocalCoordinator` first, so that only one task per
+/// instance and key reaches the store. The checks of the refreshed ID token (signature, `iss`,
+/// `aud`, `azp`, `exp`/`iat`, `sub`, `nonce`) run inside `refresh`, against the provider's keys;
+/// each request that receives a shared result checks its `sub` against its own session again.
 pub trait RefreshCoordinator: Send + Sync + 'static {
     /// Runs `refresh` for `key`, or joins the call already running for it, or returns the
     /// result cached for it.
