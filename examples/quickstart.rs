@@ -6,7 +6,8 @@
 //!
 //! then open the URL it prints (http://localhost:8000/) and sign in as `ada`, `grace` or `alan`.
 //! Without an `oidc.issuer` setting the example starts the crate's development issuer on
-//! loopback and signs in there. To use a real provider (Okta, Auth0, Keycloak, Entra ID, ...),
+//! loopback and signs in there. `/admin` is for members of the `admins` group (`ada`), and the
+//! login hook refuses `alan` and counts everybody's sign-ins. To use a real provider (Okta, Auth0, Keycloak, Entra ID, ...),
 //! register a web application with the redirect URI `http://localhost:8000/authorization-code/callback`
 //! and the sign-out redirect `http://localhost:8000/`, then set, with no code change:
 //!
@@ -31,16 +32,69 @@
 //! `ROCKET_OIDC_PROVIDERS_<NAME>_<KEY>` variables), as the README shows; the example then starts
 //! no development issuer.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::serde::json::{json, Json, Value};
-use rocket::{get, routes, Build, Rocket};
+use rocket::serde::{Deserialize, Serialize};
+use rocket::{get, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 use rocket_openid_connect::dev_issuer::{
     DevClient, DevIssuer, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
 };
-use rocket_openid_connect::{AuthenticatedUser, OidcFairing, RefreshStatus, UserContext};
+use rocket_openid_connect::{
+    requirement, AuthenticatedUser, Authorized, LoginDecision, LoginHook, LoginHookError,
+    OidcFairing, RefreshStatus, Rule, UserContext,
+};
 use time::OffsetDateTime;
+
+requirement! {
+    /// Members of the `admins` group (the development issuer's `ada`).
+    Admin = Rule::group("admins");
+}
+
+/// What the login hook keeps in the session: the how-many-th sign-in of this account it is.
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct Visit {
+    sign_in: u32,
+}
+
+/// Sign-ins per subject since the app started (an app would use its database).
+#[derive(Default)]
+struct SignIns(Mutex<HashMap<String, u32>>);
+
+/// The login hook: runs after the provider's answer is validated, before the session exists.
+struct CountSignIns;
+
+#[rocket::async_trait]
+impl LoginHook for CountSignIns {
+    async fn on_login(
+        &self,
+        user: &UserContext,
+        req: &Request<'_>,
+    ) -> Result<LoginDecision, LoginHookError> {
+        // Accounts this app has disabled, whatever the provider says.
+        if user.userinfo.preferred_username.as_deref() == Some("alan") {
+            return Ok(LoginDecision::refuse(
+                "Alan's account is disabled in this app (the login hook in examples/quickstart.rs refuses it).",
+            ));
+        }
+        let sign_ins = req
+            .rocket()
+            .state::<SignIns>()
+            .ok_or("SignIns is not managed")?;
+        let mut counts = sign_ins
+            .0
+            .lock()
+            .map_err(|_| "the sign-in counter is poisoned")?;
+        let count = counts.entry(user.userinfo.sub.clone()).or_insert(0);
+        *count += 1;
+        Ok(LoginDecision::allow().data(Visit { sign_in: *count }))
+    }
+}
 
 /// The home page greets a signed-in user by name and offers a visitor the login link.
 #[get("/")]
@@ -72,10 +126,12 @@ fn protected(user: AuthenticatedUser) -> Template {
     };
     claims.sort();
     let tokens = &user.tokens;
+    let sign_in = user.app_data::<Visit>().ok().flatten().map(|v| v.sign_in);
     Template::render(
         "protected",
         context! {
             name: display_name(&user),
+            sign_in,
             claims,
             access_token_expires: tokens.access_token_expires_at.map(describe_time),
             id_token_expires: tokens.id_token_expires_at.map(describe_time),
@@ -86,6 +142,14 @@ fn protected(user: AuthenticatedUser) -> Template {
             issuer: &*user.provider.issuer,
         },
     )
+}
+
+/// Only for members of `admins`: a visitor is sent to login; anyone else signed in gets 403
+/// (never a login redirect).
+#[get("/admin")]
+fn admin(user: Authorized<Admin>) -> Template {
+    let groups = user.userinfo.other.get("groups").map(Value::to_string);
+    Template::render("admin", context! { name: display_name(&user), groups })
 }
 
 /// For API clients: JSON when signed in, 401 (never a login redirect) otherwise.
@@ -181,6 +245,9 @@ pub async fn app_with(figment: Figment, dev_issuers: usize) -> Result<Rocket<Bui
     }
     let mut issuers = Vec::new();
     if !issuer_configured(&figment) {
+        // The development issuer releases `groups` (for /admin) with the `groups` scope; a
+        // real provider may need it configured (Okta) or call it otherwise.
+        figment = figment.merge(("oidc.scopes", ["openid", "profile", "email", "groups"]));
         let start_error = |e| format!("could not start the development issuer: {e}");
         if dev_issuers <= 1 {
             let issuer = DevIssuer::start().await.map_err(start_error)?;
@@ -219,7 +286,8 @@ pub async fn app_with(figment: Figment, dev_issuers: usize) -> Result<Rocket<Bui
         .map(|c| c.app_base_url)
         .unwrap_or_default();
     let rocket = rocket::custom(figment)
-        .attach(OidcFairing::new())
+        .attach(OidcFairing::new().on_login(CountSignIns))
+        .manage(SignIns::default())
         .attach(Template::fairing())
         .attach(AdHoc::on_liftoff("Quickstart banner", move |_| {
             Box::pin(async move {
@@ -227,15 +295,18 @@ pub async fn app_with(figment: Figment, dev_issuers: usize) -> Result<Rocket<Bui
                 match dev_issuers {
                     0 => {}
                     1 => println!(
-                        "    Sign in at the development issuer as ada, grace or alan (no password).\n"
+                        "    Sign in at the development issuer as ada, grace or alan (no password);"
                     ),
                     _ => println!(
-                        "    Sign in with development issuer A or B, as ada, grace or alan (no password).\n"
+                        "    Sign in with development issuer A or B, as ada, grace or alan (no password);"
                     ),
+                }
+                if dev_issuers > 0 {
+                    println!("    /admin is for ada (group admins), and the login hook refuses alan.\n");
                 }
             })
         }))
-        .mount("/", routes![index, protected, me]);
+        .mount("/", routes![index, protected, admin, me]);
     Ok(if issuers.is_empty() {
         rocket
     } else {

@@ -88,7 +88,9 @@ function signingKey() {
 
 /**
  * Any login works (devInteractions, below). The login "ada" becomes "Ada Lovelace" with
- * ada@example.test, so a test can assert the name it typed.
+ * ada@example.test, so a test can assert the name it typed. With the `groups` scope, "ada" is in
+ * the groups `admins` and `engineering`, everybody else in `engineering` only (the quickstart's
+ * /admin page is for `admins`).
  * docs/README.md "Accounts" and "findAccount".
  */
 async function findAccount(_ctx, sub) {
@@ -104,6 +106,7 @@ async function findAccount(_ctx, sub) {
         preferred_username: sub,
         email: `${sub}@example.test`,
         email_verified: true,
+        groups: sub === 'ada' ? ['admins', 'engineering'] : ['engineering'],
       };
     },
   };
@@ -119,6 +122,8 @@ const configuration = {
     openid: ['sub'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     email: ['email', 'email_verified'],
+    // Not a standard scope: a custom one, as Okta's `groups` (and the development issuer's).
+    groups: ['groups'],
   },
   jwks: { keys: [key] },
   // "conformIdTokenClaims" (default true): with response_type=code the ID Token carries only the

@@ -284,6 +284,17 @@ pub enum LoginError {
     UserInfo(String),
     /// Too many pending logins or another local limit.
     Internal(String),
+    /// The app's login hook refused the user (status 403).
+    Refused {
+        /// The subject, for the log.
+        subject: String,
+        /// The app's message for the user.
+        message: String,
+        /// Where the app sends the refused user instead of the error page, if anywhere.
+        redirect: Option<String>,
+    },
+    /// The app's login hook failed or panicked (status 500).
+    Hook(String),
 }
 
 impl LoginError {
@@ -307,11 +318,13 @@ impl LoginError {
             LoginError::IdToken(_) => "invalid_id_token",
             LoginError::UserInfo(_) => "userinfo",
             LoginError::Internal(_) => "internal",
+            LoginError::Refused { .. } => "access_refused",
+            LoginError::Hook(_) => "login_hook",
         }
     }
 
-    /// The HTTP status of the error page: 400 for a bad request, 401 for a rejected login, 502
-    /// when the provider fails.
+    /// The HTTP status of the error page: 400 for a bad request, 401 for a rejected login, 403
+    /// when the app's login hook refuses the user, 502 when the provider fails.
     pub fn status(&self) -> Status {
         match self {
             LoginError::Provider { error, .. } if error == "server_error" => Status::BadGateway,
@@ -326,7 +339,8 @@ impl LoginError {
             LoginError::UserInfo(_)
             | LoginError::TokenEndpoint(_)
             | LoginError::Unreachable { .. } => Status::BadGateway,
-            LoginError::Internal(_) => Status::InternalServerError,
+            LoginError::Internal(_) | LoginError::Hook(_) => Status::InternalServerError,
+            LoginError::Refused { .. } => Status::Forbidden,
         }
     }
 
@@ -349,7 +363,10 @@ impl LoginError {
             | LoginError::Unreachable { .. } => {
                 "The identity provider could not complete the sign-in."
             }
-            LoginError::Internal(_) => "Sign-in failed because of a server error.",
+            LoginError::Internal(_) | LoginError::Hook(_) => {
+                "Sign-in failed because of a server error."
+            }
+            LoginError::Refused { .. } => "This application does not let this account sign in.",
         }
     }
 }
@@ -381,6 +398,15 @@ impl fmt::Display for LoginError {
             LoginError::UserInfo(m) => write!(f, "userinfo: {m}"),
             LoginError::Unreachable { endpoint, source } => write!(f, "{endpoint}: {source}"),
             LoginError::Internal(m) => write!(f, "{m}"),
+            LoginError::Refused {
+                subject, message, ..
+            } => write!(
+                f,
+                "the login hook refused subject `{}`: {}",
+                crate::util::truncate(subject, 64),
+                crate::util::truncate(message, 300)
+            ),
+            LoginError::Hook(m) => write!(f, "the login hook failed: {m}"),
         }
     }
 }

@@ -7,9 +7,11 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
+use crate::authz;
 use crate::config::{scope_message, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
+use crate::login_hook::{LoginHook, LoginHooks};
 use crate::provider::{CheckOutcome, Provider};
 use crate::refresh::RefreshCoordinator;
 use crate::routes;
@@ -61,6 +63,7 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 pub struct OidcFairing {
     config: Option<Config>,
     coordinator: Option<Arc<dyn RefreshCoordinator>>,
+    hook: LoginHooks,
 }
 
 impl std::fmt::Debug for OidcFairing {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for OidcFairing {
         f.debug_struct("OidcFairing")
             .field("config", &self.config)
             .field("custom_refresh_coordinator", &self.coordinator.is_some())
+            .field("hook", &self.hook)
             .finish()
     }
 }
@@ -83,7 +87,7 @@ impl OidcFairing {
     pub fn with_config(config: Config) -> Self {
         OidcFairing {
             config: Some(config),
-            coordinator: None,
+            ..OidcFairing::default()
         }
     }
 
@@ -95,6 +99,15 @@ impl OidcFairing {
     /// See [`RefreshCoordinator`] for what it must do.
     pub fn with_refresh_coordinator(mut self, coordinator: Arc<dyn RefreshCoordinator>) -> Self {
         self.coordinator = Some(coordinator);
+        self
+    }
+
+    /// Runs `hook` at every sign-in, after the provider's answer is validated and before the
+    /// session is written: it can allow, refuse, redirect, and keep app data in the session
+    /// (see [`LoginHook`] and [`LoginDecision`](crate::LoginDecision)). A second call replaces
+    /// the first hook.
+    pub fn on_login(mut self, hook: impl LoginHook) -> Self {
+        self.hook = LoginHooks(Some(Arc::new(hook)));
         self
     }
 
@@ -364,11 +377,13 @@ impl Fairing for OidcFairing {
         } else {
             rocket = rocket.register("/", unauthorized::catchers());
         }
+        // The 403 / 500 pages of `Authorized` (issue 16).
+        rocket = authz::register_catchers(rocket);
         log::info!(
             "OpenID Connect: 4/4 mounted {} (ignite took {} ms)",
             mounted.join(", "),
             started.elapsed().as_millis()
         );
-        Ok(rocket.manage(state))
+        Ok(rocket.manage(state).manage(self.hook.clone()))
     }
 }

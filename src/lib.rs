@@ -69,8 +69,15 @@
 //!   provider's keys, refetched once on an unknown `kid`; `iss`, `aud`, `azp`, `exp`/`iat` with
 //!   clock skew, `nonce`, `at_hash`), fetches userinfo and writes the session; `POST /logout`
 //!   clears the session, revokes the tokens and signs out at the provider.
-//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works) and
-//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401).
+//! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works),
+//!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401) and
+//!   [`Authorized<R>`](Authorized) (signed in and meeting a [`Requirement`], such as
+//!   [`Rule::group`]; else 403, never a login redirect). Typed [`Claims`] come from the user
+//!   context, decoded once per request.
+//! - **Login hook** ([`OidcFairing::on_login`]): allow, refuse, redirect, or keep app data in
+//!   the session, before the session is written.
+//! - **Testing your app** (module `testing`, feature `dev-issuer`): `sign_in(&client, "ada")`
+//!   into a `rocket::local` client or a real server.
 //! - **Refresh**: an access token about to expire is refreshed by the guards before the handler
 //!   runs (or by the handler, with [`TokenRefresher`]), with one token-endpoint call per refresh
 //!   token however many requests race, so that rotating refresh tokens never trip the provider's
@@ -122,11 +129,14 @@
 
 // The modules, from the bottom up: each imports only from those above it in this list (see the
 // README's Architecture section).
+mod authz;
+mod claims;
 mod config;
 mod error;
 mod fairing;
 mod guards;
 mod http;
+mod login_hook;
 mod provider;
 mod refresh;
 mod return_to;
@@ -139,7 +149,14 @@ mod util;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev_issuer;
+#[cfg(feature = "dev-issuer")]
+pub mod testing;
 
+pub use authz::{
+    access_denied, AccessDenied, Authorized, AuthzError, ClaimPath, EmailVerified, Requirement,
+    Rule,
+};
+pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::ProviderName;
 pub use config::{
     ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig, RefreshConfig,
@@ -149,6 +166,7 @@ pub use error::{Endpoint, LoginError, RefreshError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
 pub use guards::{AuthenticatedUser, TokenRefresher};
 pub use http::{FetchError, HttpError};
+pub use login_hook::{LoginDecision, LoginHook, LoginHookError};
 pub use refresh::{
     BoxFuture, LocalCoordinator, RefreshCoordinator, RefreshKey, RefreshResult, RefreshedTokens,
 };

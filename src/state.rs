@@ -9,6 +9,7 @@ use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
 use crate::refresh::{LocalCoordinator, RefreshCoordinator, Refresher};
 use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
+use crate::util::Clock;
 
 /// Why a route or guard finds no state: the fairing is not attached.
 pub(crate) const NOT_ATTACHED: &str = "the OpenID Connect fairing is not attached";
@@ -27,6 +28,7 @@ pub struct OidcState {
     pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
+    clock: Clock,
 }
 
 /// One provider: its name, effective configuration and discovered metadata (with its
@@ -110,6 +112,7 @@ impl OidcState {
             default,
             cookies,
             lifetimes,
+            clock: Clock::default(),
         }
     }
 
@@ -159,6 +162,12 @@ impl OidcState {
     /// The session lifetimes.
     pub(crate) fn lifetimes(&self) -> Lifetimes {
         self.lifetimes
+    }
+
+    /// The clock session lifetimes are measured with (the system clock, unless a test of the
+    /// app moved it: `testing::advance_clock`).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

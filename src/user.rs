@@ -19,6 +19,7 @@ use crate::provider::IssuerPolicy;
 #[cfg(feature = "internals")]
 use crate::session::Stored;
 use crate::session::{SessionBinding, SessionData};
+use crate::util::TypeCache;
 
 /// The signed-in user's claims: the ID token's identity claims joined with userinfo (userinfo
 /// wins where both speak), without the protocol claims (`iss`, `aud`, `exp`, `nonce`, ...).
@@ -176,6 +177,10 @@ pub struct UserContext {
     pub tokens: Tokens,
     /// The provider that signed the user in.
     pub provider: ProviderInfo,
+    /// What the login hook stored in the session (`UserContext::app_data`).
+    pub(crate) app_data: Option<Value>,
+    /// What [`claims`](UserContext::claims) decoded for this request, shared by the clones.
+    pub(crate) cache: Arc<TypeCache>,
 }
 
 impl UserContext {
@@ -218,6 +223,7 @@ pub(crate) fn bound_user_context(
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
         nonce: None,
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(
@@ -246,6 +252,7 @@ pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
         nonce: None,
+        app_data: data.app_data.clone(),
         ..*data
     };
     Some(into_context(
@@ -556,6 +563,8 @@ pub(crate) fn into_context(
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
             refresh_status,
         },
+        app_data: data.app_data,
+        cache: Arc::default(),
     }
 }
 
@@ -593,6 +602,7 @@ mod tests {
             seen: 1_700_000_000,
             nonce: None,
             provider: None,
+            app_data: None,
         }
     }
 

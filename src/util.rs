@@ -1,4 +1,9 @@
-//! Small helpers shared by the modules: HTML escaping, truncation, random tokens, time.
+//! Small helpers shared by the modules: HTML escaping, truncation, random tokens, time, and a
+//! per-value cache keyed by type.
+
+use std::any::{Any, TypeId};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -39,6 +44,81 @@ pub(crate) fn random_token(bytes: usize) -> String {
 /// Seconds since the Unix epoch.
 pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The clock session lifetimes are measured with: the system clock plus an offset that only the
+/// `testing` module (feature `dev-issuer`) moves, so that a test of an app can let its sessions
+/// expire without sleeping. Clones share the offset.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Clock {
+    offset: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// Seconds since the Unix epoch, on this clock.
+    pub(crate) fn now_unix(&self) -> i64 {
+        now_unix().saturating_add(self.offset.load(Ordering::Relaxed))
+    }
+
+    /// Moves the clock `secs` seconds forward (test support).
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) fn advance(&self, secs: i64) {
+        let _ = self
+            .offset
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(secs))
+            });
+    }
+}
+
+/// Values computed at most once per owner, one per type: the claims a request decodes
+/// (`claims.rs`). A value is computed without the lock held, so computing one may fill another;
+/// when two threads race, the first value stored wins and both get it.
+#[derive(Default)]
+pub(crate) struct TypeCache {
+    entries: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
+}
+
+impl TypeCache {
+    /// The value of type `T`, computed by `make` the first time.
+    pub(crate) fn get_or_insert_with<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let id = TypeId::of::<T>();
+        if let Some(found) = self.find::<T>(id) {
+            return found;
+        }
+        let made = Arc::new(make());
+        let mut entries = self.lock();
+        match entries.iter().find(|(t, _)| *t == id) {
+            // Another thread stored one first: everybody gets that one.
+            Some((_, raced)) => raced.clone().downcast::<T>().unwrap_or(made),
+            None => {
+                entries.push((id, made.clone()));
+                made
+            }
+        }
+    }
+
+    fn find<T: Any + Send + Sync>(&self, id: TypeId) -> Option<Arc<T>> {
+        let entries = self.lock();
+        let (_, value) = entries.iter().find(|(t, _)| *t == id)?;
+        value.clone().downcast::<T>().ok()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(TypeId, Arc<dyn Any + Send + Sync>)>> {
+        // A panic while the lock is held leaves at most a complete entry behind.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl std::fmt::Debug for TypeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeCache")
+            .field("entries", &self.lock().len())
+            .finish()
+    }
 }
 
 /// Compares two strings in time independent of where they differ.

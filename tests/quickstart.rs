@@ -1,5 +1,6 @@
 //! The quickstart example end to end, as built by the example's own code: visitor page, login
-//! through the development issuer's form, greeting by name, /protected, /api/me, logout.
+//! through the development issuer's form, greeting by name, /protected, /api/me, logout; and
+//! its /admin page and login hook, signed in with `rocket_openid_connect::testing`.
 
 mod common;
 
@@ -8,6 +9,8 @@ mod common;
 mod quickstart;
 
 use common::*;
+use rocket::http::Status;
+use rocket_openid_connect::testing::{sign_in, try_sign_in, TestServer, TestingError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quickstart_signs_in_through_the_development_issuer_form() {
@@ -70,6 +73,13 @@ async fn quickstart_signs_in_through_the_development_issuer_form() {
         protected.body
     );
     assert!(protected.body.contains("ada@example.com"));
+    assert!(
+        protected
+            .body
+            .contains("Sign-in number 1 of this account since the app started"),
+        "the login hook's app data: {}",
+        protected.body
+    );
     assert!(protected.body.contains("Refresh token: yes"));
     assert!(
         protected
@@ -234,4 +244,94 @@ async fn quickstart_with_two_development_issuers_offers_both() {
     }
     assert_ne!(issuers[0], issuers[1], "two issuers");
     app.stop().await;
+}
+
+/// What `cargo run --example quickstart` reads, on a free port: no oidc settings, so the
+/// example starts its own development issuer.
+fn quickstart_figment() -> rocket::figment::Figment {
+    let port = free_port();
+    rocket::Config::figment()
+        .merge(("port", port))
+        .merge(("secret_key", TEST_SECRET_KEY))
+        .merge(("log_level", "normal"))
+        .merge(("oidc.app_base_url", format!("http://127.0.0.1:{port}")))
+}
+
+const HTML: &[(&str, &str)] = &[("Accept", "text/html"), ("Sec-Fetch-Mode", "navigate")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_admin_page_is_for_admins_only() {
+    init_logging();
+    let app = quickstart::app(quickstart_figment())
+        .await
+        .expect("example builds");
+    let server = TestServer::start(app).await.expect("launches");
+
+    let visitor = server.get_with("/admin", HTML).await;
+    assert_eq!(visitor.status(), Status::SeeOther);
+    assert_eq!(
+        visitor.header("location"),
+        Some("/login?return_to=%2Fadmin")
+    );
+
+    sign_in(&server, "ada").await;
+    let admin = server.get_with("/admin", HTML).await;
+    assert_eq!(admin.status(), Status::Ok, "{}", admin.body());
+    assert!(
+        admin
+            .body()
+            .contains("Only members of the <code>admins</code> group"),
+        "{}",
+        admin.body()
+    );
+    assert!(admin.body().contains("Ada Lovelace"));
+
+    sign_in(&server, "grace").await;
+    let refused = server.get_with("/admin", HTML).await;
+    assert_eq!(refused.status(), Status::Forbidden);
+    assert_eq!(refused.header("location"), None, "never a login redirect");
+    assert!(
+        refused
+            .body()
+            .contains("signed in as <strong>Grace Hopper</strong>"),
+        "{}",
+        refused.body()
+    );
+    let api = server.get("/admin").await;
+    assert_eq!(api.status(), Status::Forbidden);
+    assert!(
+        api.body().contains("\"error\":\"forbidden\""),
+        "{}",
+        api.body()
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_login_hook_counts_sign_ins_and_refuses_alan() {
+    init_logging();
+    let app = quickstart::app(quickstart_figment())
+        .await
+        .expect("example builds");
+    let server = TestServer::start(app).await.expect("launches");
+    for n in 1..=2 {
+        sign_in(&server, "grace").await;
+        let page = server.get_with("/protected", HTML).await;
+        assert!(
+            page.body()
+                .contains(&format!("Sign-in number {n} of this account")),
+            "{}",
+            page.body()
+        );
+    }
+    let e = try_sign_in(&server, "alan").await.unwrap_err();
+    let TestingError::SignInFailed { status, body } = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("Alan&#x27;s account is disabled in this app"),
+        "{body}"
+    );
+    server.stop().await;
 }

@@ -77,6 +77,7 @@ fuzz_target!(|input: Input| {
         seen: input.seen,
         nonce: input.nonce,
         provider: None,
+        app_data: None,
     };
     let Ok(chunks) = encode_chunks(&session) else {
         return; // too large for the cookies: refused with a message, fine

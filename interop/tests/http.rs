@@ -127,7 +127,7 @@ async fn refresh_grant(provider: &TestProvider, refresh_token: &str) -> (StatusC
     (status, response.json().await.expect("token JSON"))
 }
 
-/// What scenario 9 assumes of a provider with `rotateRefreshToken` and a short access-token
+/// What scenario 10 assumes of a provider with `rotateRefreshToken` and a short access-token
 /// lifetime: each refresh rotates, and presenting a consumed refresh token again answers
 /// invalid_grant *and revokes the grant*, so that the rotated token dies too. Without
 /// single-flight, a burst of requests after expiry would do exactly that.
@@ -236,6 +236,17 @@ async fn provider_alone() {
     // Without offline_access: no refresh token.
     let tokens = code_flow(&provider, &redirect_uri, "openid profile", "ada").await;
     assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+
+    // The `groups` scope releases `groups` (scenario 9's /admin): ada is in `admins`.
+    let tokens = code_flow(&provider, &redirect_uri, "openid groups", "ada").await;
+    let (_, claims) = jwt_parts(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        claims["groups"],
+        serde_json::json!(["admins", "engineering"])
+    );
+    let tokens = code_flow(&provider, &redirect_uri, "openid groups", "grace").await;
+    let info = userinfo(&provider, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["groups"], serde_json::json!(["engineering"]));
 
     // PKCE is required of our confidential client too.
     let mut agent = Agent::new();
@@ -381,7 +392,7 @@ async fn http_scenarios() {
     let app = App::start(app_options(
         &provider,
         main_port,
-        "[openid,profile,email]",
+        "[openid,profile,email,groups]",
         "app",
     ))
     .await;
@@ -481,6 +492,62 @@ async fn http_scenarios() {
     let mut agent = Agent::new();
     sign_in_via_protected(&mut agent, &main, &provider, "grace").await;
     done("5 provider restarted with a new key", started);
+
+    // 9. /admin for the `admins` group the provider releases with the `groups` scope; 403 (a
+    // page, never a login redirect) for anyone else; the login hook refuses `alan`.
+    let started = Instant::now();
+    let mut agent = Agent::new();
+    let login = agent.navigate(&format!("{main}/admin")).await;
+    let admin = sign_in_at_provider(&mut agent, login, "ada").await;
+    assert_eq!(
+        admin.url.as_str(),
+        format!("{main}/admin"),
+        "{}",
+        admin.text()
+    );
+    assert_eq!(admin.status, StatusCode::OK);
+    assert!(
+        admin
+            .text()
+            .contains("Only members of the admins group see this page"),
+        "{}",
+        admin.text()
+    );
+    let (status, me) = agent.get_json(&format!("{main}/api/me")).await;
+    assert_eq!(status, StatusCode::OK);
+    let me: Value = serde_json::from_str(&me).expect("/api/me JSON");
+    assert_eq!(me["groups"], serde_json::json!(["admins", "engineering"]));
+    let mut agent = Agent::new();
+    let login = agent.navigate(&format!("{main}/admin")).await;
+    let refused = sign_in_at_provider(&mut agent, login, "grace").await;
+    assert_eq!(refused.url.as_str(), format!("{main}/admin"));
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert!(
+        refused.text().contains("signed in as Grace Lovelace"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(
+        agent.get_json(&format!("{main}/admin")).await.0,
+        StatusCode::FORBIDDEN,
+        "an API client gets 403 too"
+    );
+    let mut agent = Agent::new();
+    let login = agent.navigate(&format!("{main}/protected")).await;
+    let hook = sign_in_at_provider(&mut agent, login, "alan").await;
+    assert_eq!(hook.status, StatusCode::FORBIDDEN, "{}", hook.text());
+    assert!(
+        hook.text()
+            .contains("Alan's account is disabled in this app"),
+        "{}",
+        hook.text()
+    );
+    assert_eq!(
+        agent.get_json(&format!("{main}/api/me")).await.0,
+        StatusCode::UNAUTHORIZED,
+        "refused: no session"
+    );
+    done("9 admin page and login hook", started);
 
     // 7. With offline_access the login asks for consent (OIDC Core §11), a refresh token is
     // issued and the app keeps it.

@@ -83,7 +83,7 @@ async fn browser_scenarios() {
     let app = App::start(app_options(
         &provider,
         main_port,
-        "[openid,profile,email]",
+        "[openid,profile,email,groups]",
         "app",
     ))
     .await;
@@ -167,6 +167,40 @@ async fn browser_scenarios() {
     sign_in_via_protected(&browser, &main, &provider, "grace").await;
     browser.close().await;
     done("5 provider restarted with a new key", started);
+
+    // 9. Who may see what: /admin is for the `admins` group, which the provider releases with
+    // the `groups` scope (ada); anyone else signed in gets the 403 page, never a login redirect;
+    // the quickstart's login hook refuses `alan` with its message.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/admin")).await;
+    sign_in_at_provider(&browser, &provider, "ada").await;
+    browser.wait_for_url(&format!("{main}/admin")).await;
+    let page = browser
+        .wait_for_text("Only members of the admins group see this page")
+        .await;
+    assert!(page.contains("Ada Lovelace"), "{page}");
+    browser.close().await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/admin")).await;
+    sign_in_at_provider(&browser, &provider, "grace").await;
+    browser.wait_for_url(&format!("{main}/admin")).await;
+    let page = browser.wait_for_text("Access denied").await;
+    assert!(page.contains("signed in as Grace Lovelace"), "{page}");
+    assert!(browser.has("form[action='/logout'] button").await);
+    browser.close().await;
+    let browser = driver.session().await;
+    browser.goto(&format!("{main}/protected")).await;
+    sign_in_at_provider(&browser, &provider, "alan").await;
+    let page = browser.wait_for_text("Sign-in refused").await;
+    assert!(
+        page.contains("Alan's account is disabled in this app"),
+        "{page}"
+    );
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    browser.close().await;
+    done("9 admin page and login hook", started);
 
     // 7. With offline_access a refresh token is issued and kept; the signed-in page is saved
     // as a screenshot.
@@ -292,7 +326,7 @@ async fn browser_scenarios() {
     eprintln!("[browser] all scenarios: {:?}", suite.elapsed());
 }
 
-/// The access-token lifetime of the rotating provider in scenario 9, seconds. With the app's
+/// The access-token lifetime of the rotating provider in scenario 10, seconds. With the app's
 /// skew of 1 s a token is due 3 s after it was issued.
 const SHORT_TTL: u64 = 4;
 
@@ -303,7 +337,7 @@ fn refreshes(provider: &TestProvider) -> usize {
         .len()
 }
 
-/// 9. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
+/// 10. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
 /// presented again revokes the grant) and 4 s access tokens: a browser session keeps working
 /// across several refreshes, each page load after expiry showing a new expiry; then a burst of
 /// parallel `fetch`es from the page after expiry makes one refresh and does not revoke the
@@ -355,7 +389,7 @@ async fn refresh_scenarios() {
         browser.wait_for_text("Signed in as Ada Lovelace").await;
     }
     assert_eq!(refreshes(&provider), 3);
-    done("9a a session across three refreshes", started);
+    done("10a a session across three refreshes", started);
 
     let started = Instant::now();
     wait_until_due().await;
@@ -395,7 +429,7 @@ async fn refresh_scenarios() {
         .wait_for_events("grant.success grant_type=refresh_token", 5)
         .await;
     assert!(provider.events("grant.revoked").is_empty());
-    done("9b a burst of 12 fetches after expiry", started);
+    done("10b a burst of 12 fetches after expiry", started);
 
     browser.close().await;
     drop(app);

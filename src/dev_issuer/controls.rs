@@ -8,10 +8,11 @@ use rocket::serde::json::serde_json::Value;
 
 use super::backchannel;
 use super::counters::{BackchannelLogout, GrantCounters};
+use super::directory::DevUser;
 use super::grants;
 use super::options::{AccessTokenFormat, RefreshRotation, Tenants};
 use super::server::{DevIssuer, DevIssuerBuilder};
-use super::state::unix_now;
+use super::state::{unix_now, Inner};
 use super::tenants;
 
 /// Token options.
@@ -81,6 +82,34 @@ impl DevIssuer {
             tenants::tenant_issuer(self.issuer_url(), tenant)
         )
     }
+}
+
+/// The directory of a running issuer.
+impl DevIssuer {
+    /// Adds a user to the directory, effective at once; a user with the same `sub` or
+    /// `preferred_username` is replaced (a test declares the user it needs).
+    pub fn add_user(&self, user: DevUser) {
+        add_user(&self.inner, user);
+    }
+}
+
+/// [`DevIssuer::add_user`] on the issuer's shared state (also for `testing::sign_in`).
+pub(crate) fn add_user(inner: &Inner, user: DevUser) {
+    let mut users = [user];
+    if let Some(tenants) = &inner.tenants {
+        tenants::assign(tenants, &mut users);
+    }
+    let [user] = users;
+    let mut state = inner.lock();
+    state
+        .users
+        .retain(|u| u.sub != user.sub && u.preferred_username != user.preferred_username);
+    state.users.push(user);
+}
+
+/// Who `/authorize` signs in without showing the login page, if anyone.
+pub(crate) fn auto_login(inner: &Inner) -> Option<String> {
+    inner.lock().auto_login.clone()
 }
 
 /// Grants and back-channel logout.

@@ -212,6 +212,30 @@ impl DevUser {
             extra: Map::new(),
         }
     }
+
+    /// The user, in group `group` too (released as `groups` with the `groups` scope, and as
+    /// Keycloak's `realm_access.roles` in JWT access tokens).
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.groups.push(group.into());
+        self
+    }
+
+    /// The user, with claim `name` (any JSON) among its [`extra`](DevUser::extra) claims.
+    ///
+    /// ```
+    /// use rocket::serde::json::serde_json::json;
+    /// use rocket_openid_connect::dev_issuer::DevUser;
+    ///
+    /// let editor = DevUser::new("edith-1", "edith")
+    ///     .group("editors")
+    ///     .claim("tenant", "acme")
+    ///     .claim("realm_access", json!({"roles": ["editor"]}));
+    /// assert_eq!(editor.groups, ["editors"]);
+    /// ```
+    pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
 }
 
 fn person(

@@ -261,6 +261,10 @@ mod state;
 mod tenants;
 mod token;
 
+// For `testing` (the walks find the issuer an app signs in at).
+pub(crate) use controls::{add_user, auto_login};
+pub(crate) use server::running;
+
 pub use client_auth::{
     APPLE_AUDIENCE, APPLE_MAX_SECRET_LIFETIME, CLIENT_ASSERTION_TYPE_JWT_BEARER,
     MAX_ASSERTION_LIFETIME,

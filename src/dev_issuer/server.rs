@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use rand::RngCore;
@@ -232,6 +232,7 @@ impl DevIssuerBuilder {
             };
             return Err(DevIssuerError::Launch(message));
         };
+        register(&issuer_url, &inner);
         Ok(DevIssuer {
             inner,
             issuer_url,
@@ -239,6 +240,31 @@ impl DevIssuerBuilder {
             server: Some(server),
         })
     }
+}
+
+/// The issuers running in this process, by URL: so that `testing::sign_in` can find the issuer
+/// an app signs in at (to add a test's `DevUser`) from the app's configuration alone. An entry
+/// dies with its issuer.
+static RUNNING: Mutex<Vec<(String, Weak<Inner>)>> = Mutex::new(Vec::new());
+
+fn register(issuer_url: &str, inner: &Arc<Inner>) {
+    let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    running.retain(|(_, weak)| weak.strong_count() > 0);
+    running.push((issuer_url.to_owned(), Arc::downgrade(inner)));
+}
+
+/// The running issuer whose URL `issuer` is, or starts (multi-tenant issuers: `{url}/{tid}/v2.0`).
+pub(crate) fn running(issuer: &str) -> Option<Arc<Inner>> {
+    let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    running
+        .iter()
+        .filter(|(url, _)| {
+            issuer == url
+                || issuer
+                    .strip_prefix(url.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+        .find_map(|(_, weak)| weak.upgrade())
 }
 
 /// Every route of the issuer: each endpoint module lists its own. All are mounted under

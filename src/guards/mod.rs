@@ -17,7 +17,6 @@ use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
 use crate::user::{into_context, user_claims, RefreshStatus, UserContext};
-use crate::util;
 
 pub use refresher::TokenRefresher;
 
@@ -37,7 +36,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         let jar = req.cookies();
         let opts = state.cookie_options();
         let lifetimes = state.lifetimes();
-        let now = util::now_unix();
+        let now = state.clock().now_unix();
         let stale = || {
             req.local_cache(|| StaleSession(true));
             session::clear_session(jar, opts);

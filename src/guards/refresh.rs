@@ -33,7 +33,7 @@ pub(super) async fn refresh_session(
         .ok_or(RefreshError::NoRefreshToken)?;
     let refreshed = provider
         .refresher
-        .refresh(refresh_token, subject, session::login_nonce(data))
+        .refresh(refresh_token, subject, session::login_nonce(data), now)
         .await?;
     // The result may have been made for a concurrent request: the same refresh token means the
     // same grant, but its subject is checked against this session all the same.

@@ -15,7 +15,6 @@ use crate::session::{self, Loaded, SessionData};
 use crate::state::{self, OidcState, ProviderState};
 use crate::unauthorized::{LoginRequired, StaleSession};
 use crate::user::{into_context, user_claims, Claims, RefreshStatus, UserContext};
-use crate::util;
 
 /// A request guard for handlers that refresh the tokens themselves: a signed-in user (like
 /// [`AuthenticatedUser`](crate::AuthenticatedUser), with the same outcomes when there is no
@@ -90,7 +89,11 @@ impl<'r> TokenRefresher<'r> {
         within: Duration,
     ) -> Result<&UserContext, RefreshError> {
         let within = within.as_secs().min(i64::MAX as u64) as i64;
-        if is_due(self.data.access_expires_at, within, util::now_unix()) {
+        if is_due(
+            self.data.access_expires_at,
+            within,
+            self.state.clock().now_unix(),
+        ) {
             self.refresh().await
         } else {
             Ok(&self.user)
@@ -108,7 +111,7 @@ impl<'r> TokenRefresher<'r> {
     /// [`Unavailable`](RefreshError::Unavailable) and [`Refused`](RefreshError::Refused) it
     /// keeps its old tokens ([`RefreshStatus::Stale`]).
     pub async fn refresh(&mut self) -> Result<&UserContext, RefreshError> {
-        let now = util::now_unix();
+        let now = self.state.clock().now_unix();
         match refresh_session(self.provider, &self.data, &self.claims, now).await {
             Ok(mut applied) => {
                 let jar = self.req.cookies();
@@ -185,7 +188,7 @@ impl<'r> FromRequest<'r> for TokenRefresher<'r> {
                 req.cookies(),
                 state.cookie_options(),
                 state.lifetimes(),
-                util::now_unix(),
+                state.clock().now_unix(),
             ) {
                 Loaded::Valid { session, .. } => Some(session.data),
                 Loaded::None | Loaded::Stale => None,

@@ -13,7 +13,8 @@ use crate::provider::{ExpectedNonce, Provider};
 use crate::util;
 
 /// Redeems `refresh_token` at provider `name` for a session of `subject` whose ID token
-/// carried `nonce`.
+/// carried `nonce`, starting at `now` by the app's clock (Unix seconds; the new expiry counts
+/// from it, so that an app's tests that move the clock see a fresh token).
 pub(super) async fn redeem(
     name: ProviderName,
     config: Arc<Config>,
@@ -21,6 +22,7 @@ pub(super) async fn redeem(
     refresh_token: String,
     subject: String,
     nonce: Option<String>,
+    now: i64,
 ) -> RefreshResult {
     let started = Instant::now();
     let result = attempt(
@@ -29,6 +31,7 @@ pub(super) async fn redeem(
         &refresh_token,
         &subject,
         nonce.as_deref(),
+        (now, started),
     )
     .await;
     let who = util::truncate(&subject, 64);
@@ -76,6 +79,7 @@ async fn attempt(
     refresh_token: &str,
     subject: &str,
     nonce: Option<&str>,
+    (now, started): (i64, Instant),
 ) -> RefreshResult {
     let response = provider.refresh(config, refresh_token).await?;
     let (id_token, new_subject) = match response.id_token.as_deref() {
@@ -96,7 +100,9 @@ async fn attempt(
             (Some(validated.raw), Some(validated.subject))
         }
     };
-    let now = util::now_unix();
+    // RFC 6749 §5.1: `expires_in` counts from the answer.
+    let elapsed = started.elapsed().as_secs().min(i64::MAX as u64) as i64;
+    let now = now.saturating_add(elapsed);
     Ok(RefreshedTokens {
         access_expires_at: response
             .expires_in

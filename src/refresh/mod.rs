@@ -259,12 +259,14 @@ impl Refresher {
     }
 
     /// Refreshes with `refresh_token`, for a session of `subject` whose login had `nonce` (a
-    /// new ID token must repeat it or have none), through the coordinator.
+    /// new ID token must repeat it or have none), through the coordinator; `now` is the app's
+    /// clock at the request.
     pub(crate) async fn refresh(
         &self,
         refresh_token: &str,
         subject: &str,
         nonce: Option<String>,
+        now: i64,
     ) -> RefreshResult {
         if self.mode() == RefreshMode::Off {
             return Err(RefreshError::Disabled);
@@ -277,6 +279,7 @@ impl Refresher {
             refresh_token.to_owned(),
             subject.to_owned(),
             nonce,
+            now,
         );
         self.coordinator.run(key, Box::pin(flight)).await
     }

@@ -8,6 +8,7 @@ use rocket::route::{Handler, Outcome};
 use rocket::serde::json::serde_json::{Map, Value};
 use rocket::{Data, Request};
 
+use super::hook;
 use super::pages::{login_failure, see_other};
 use super::state_of;
 use crate::config::Config;
@@ -117,7 +118,10 @@ impl Handler for Callback {
         let query = req.uri().query().map(|q| q.as_str());
         Outcome::Success(match finish_login(req, state, self.index, query).await {
             Ok(location) => see_other(location),
-            Err(e) => login_failure(Some(state), &e),
+            // A refusal of the login hook may answer otherwise (issue 16).
+            Err(e) => {
+                hook::refused(req, state, &e).unwrap_or_else(|| login_failure(Some(state), &e))
+            }
         })
     }
 }
@@ -164,7 +168,13 @@ async fn finish_login(
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
-    let mut data = new_session(config, &tokens, id_token, userinfo, util::now_unix());
+    let mut data = new_session(
+        config,
+        &tokens,
+        id_token,
+        userinfo,
+        state.clock().now_unix(),
+    );
     data.provider = provider.stored_name();
     // What the guards will read back must be readable, or the user would loop through login.
     if user::bound_user_context(&provider.binding, &data).is_none() {
@@ -172,6 +182,10 @@ async fn finish_login(
             "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
         ));
     }
+    // The app's login hook (issue 16) decides on what the guards will see, before anything is
+    // written: a refusal or a failure leaves no session.
+    let user = user::bound_user_context(&provider.binding, &data);
+    let landing = hook::run(req, user, &mut data, tx.return_to).await?;
     // Always a fresh session: whatever session cookie the browser had is replaced (session
     // fixation).
     session::clear_session(jar, opts);
@@ -181,7 +195,7 @@ async fn finish_login(
         "{}: signed in subject `{subject}`",
         provider.log_prefix(state.named)
     );
-    Ok(tx.return_to)
+    Ok(landing)
 }
 
 /// The callback's checks before any provider is asked anything (the transaction, the provider
@@ -306,6 +320,7 @@ pub fn new_session(
         seen: now,
         nonce: None,
         provider: None,
+        app_data: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! `callback_path/NAME`); `login_path` itself goes to the default provider or shows the choice.
 
 pub(crate) mod callback;
+mod hook;
 mod login;
 mod logout;
 mod pages;

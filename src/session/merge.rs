@@ -49,6 +49,8 @@ pub fn apply_refresh(
         // The provider that signed the user in stays the session's: the next refresh goes to
         // it too.
         provider: data.provider,
+        // What the app's login hook kept stays until the next sign-in.
+        app_data: data.app_data.clone(),
     }
 }
 
@@ -80,6 +82,7 @@ mod tests {
             seen: 900,
             nonce: None,
             provider: None,
+            app_data: None,
         }
     }
 
@@ -113,11 +116,17 @@ mod tests {
     }
 
     #[test]
-    fn the_session_stays_with_the_provider_that_signed_the_user_in() {
+    fn the_session_stays_with_the_provider_that_signed_the_user_in_and_keeps_its_app_data() {
         let mut old = session();
         old.provider = ProviderName::new("beta");
+        old.app_data = Some(json!({"sign_in": 3}));
         let new = apply_refresh(&old, &refreshed(Some("new-rt"), None), true, 1_001);
         assert_eq!(new.provider_name(), "beta");
+        assert_eq!(
+            new.app_data,
+            Some(json!({"sign_in": 3})),
+            "the login hook's data"
+        );
         let default = apply_refresh(&session(), &refreshed(None, None), true, 1_001);
         assert_eq!(default.provider_name(), "default");
     }

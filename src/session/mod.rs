@@ -67,6 +67,9 @@ pub struct SessionData {
     /// nothing.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderName>,
+    /// What the app's login hook stored (`LoginDecision::data`), as JSON.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub app_data: Option<Value>,
 }
 
 impl SessionData {
@@ -95,6 +98,7 @@ impl std::fmt::Debug for SessionData {
             .field("seen", &self.seen)
             .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
             .field("provider", &self.provider_name())
+            .field("app_data", &self.app_data.as_ref().map(|_| "<app data>"))
             .finish()
     }
 }

@@ -18,6 +18,7 @@ fn sample(extra_bytes: usize) -> SessionData {
         seen: 1_700_000_100,
         nonce: None,
         provider: None,
+        app_data: None,
     }
 }
 
@@ -402,4 +403,27 @@ fn load_tells_no_session_from_a_stale_one_and_a_valid_one() {
         other => panic!("expected a valid session, got {other:?}"),
     }
     assert_eq!(load(jar, PLAIN, LIFETIMES, CREATED + 101), Loaded::Stale);
+}
+
+#[test]
+fn app_data_round_trips_and_counts_in_the_session_size() {
+    let plain = sample(10);
+    let with_data = SessionData {
+        app_data: Some(json!({"user_id": 42, "plan": "pro", "n": 1.5})),
+        ..sample(10)
+    };
+    let chunks = encode_chunks(&with_data).unwrap();
+    assert_eq!(roundtrip(&chunks), Some(with_data.clone()));
+    let size = |d: &SessionData| encode_body(d).unwrap().len();
+    assert_eq!(
+        size(&with_data) - size(&plain),
+        r#","d":{"user_id":42,"plan":"pro","n":1.5}"#.len(),
+        "the data's JSON, once"
+    );
+    // Too much app data is refused, not silently cut.
+    let huge = SessionData {
+        app_data: Some(json!("x".repeat(40_000))),
+        ..sample(10)
+    };
+    assert!(encode_chunks(&huge).is_err());
 }
