@@ -1,12 +1,14 @@
 //! Micro-benchmarks (issue 8): decoding a session into a `UserContext`, encoding one, the
-//! callback's own work with the provider's answers recorded from a real development issuer, and
-//! the `return_to` check. A hand-written harness (`harness = false`): warm-up, batches of ~2 ms,
-//! median per iteration. Run: `cargo bench --bench oidc` (`-- FILTER` for a subset,
-//! `BENCH_QUICK=1` for fewer samples).
+//! callback's own work with the provider's answers recorded from a real development issuer, the
+//! revocation check of every guarded request (issue 14), and the `return_to` check. A
+//! hand-written harness (`harness = false`): warm-up, batches of ~2 ms, median per iteration.
+//! Run: `cargo bench --bench oidc` (`-- FILTER` for a subset, `BENCH_QUICK=1` for fewer
+//! samples).
 
 mod refresh;
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -22,12 +24,12 @@ use rocket_openid_connect::__internals::{
     check_callback, clear_session, encode_chunks, load, new_session, read_session,
     sign_sample_id_token, stored_user_context, tx_cookie_name, user_context, validate,
     write_session, CookieOptions, ExpectedNonce, IdTokenRules, Lifetimes, Loaded, OidcState,
-    SessionBinding, SessionData, TokenResponse, Transaction, ValidatedIdToken,
+    RevocationKeys, SessionBinding, SessionData, TokenResponse, Transaction, ValidatedIdToken,
 };
 use rocket_openid_connect::dev_issuer::{
     DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
 };
-use rocket_openid_connect::{sanitize_return_to, Config};
+use rocket_openid_connect::{sanitize_return_to, Config, MemoryStore, RevocationStore};
 use support::{fmt, measure, record_login, Recorded, Stats};
 
 /// The cookie options of an http app (no `__Host-` prefix, no `Secure`).
@@ -123,6 +125,7 @@ impl Fixture {
             id,
             Some(self.userinfo.clone()),
             now(),
+            "c2Vzc2lvbi1pZA".into(),
         )
     }
 }
@@ -167,7 +170,14 @@ fn callback(uri: &Origin<'_>, jar: &CookieJar<'_>, fx: &State<Fixture>) -> Resul
         .map_err(|e| e.to_string())?;
     let raw = fx.tokens.id_token.as_deref().unwrap_or_default();
     let id = fx.validate(raw, &tx.nonce)?;
-    let data = new_session(&fx.config, &fx.tokens, id, Some(fx.userinfo.clone()), now());
+    let data = new_session(
+        &fx.config,
+        &fx.tokens,
+        id,
+        Some(fx.userinfo.clone()),
+        now(),
+        "c2Vzc2lvbi1pZA".into(),
+    );
     clear_session(jar, PLAIN);
     write_session(jar, PLAIN, &data, 7 * 24 * 3600)?;
     Ok(tx.return_to)
@@ -405,6 +415,8 @@ fn main() {
         );
     }
 
+    revocation_check(&mut b, &config.issuer);
+
     println!("\n== return_to check ==");
     let long = format!("/{}", "a/".repeat(1000));
     for (label, input) in [
@@ -446,6 +458,68 @@ fn main() {
         rt.block_on(record_login(&issuer, "ada"))
     });
     rt.block_on(issuer.stop());
+}
+
+/// The check every guarded request makes (issue 14): derive the session's store keys (two
+/// SHA-256 with a `sid`, three without) and look them up under the read lock, with 100,000
+/// markers in the store, mixed as real ones would be (sids, subs, sessions' own ids).
+fn revocation_check(b: &mut Bench, issuer: &str) {
+    println!("\n== revocation check: every guarded request, 100,000 markers ==");
+    const MARKERS: usize = 100_000;
+    let store = MemoryStore::new(1_000_000);
+    let keys = RevocationKeys::new(issuer);
+    let t = now();
+    for i in 0..MARKERS {
+        let key = match i % 3 {
+            0 => keys.sid(&format!("sid-{i:06}-8f2e1c")),
+            1 => keys.sub(&format!("user-{i:06}")),
+            _ => keys.session(&format!("Zm9v{i:07}")),
+        };
+        store.mark(key, t, t + 604_800, t);
+    }
+    assert_eq!(store.len(), MARKERS);
+    let (sid, sub, own) = ("3c9b7a80-5e1d-4f2c-9a6b", "ada-lovelace-1815", "c2Vzc2lvbg");
+    let created = t + 1;
+    let with_sid = keys.of_session(Some(sid), None, sub);
+    assert!(!store.is_revoked(with_sid.as_slice(), created));
+    let marked = keys.of_session(Some("sid-000000-8f2e1c"), None, sub);
+    assert!(store.is_revoked(marked.as_slice(), t));
+    let check = b.run("revocation/check: sid + sub, not signed out", || {
+        store.is_revoked(keys.of_session(Some(sid), None, sub).as_slice(), created)
+    });
+    b.run(
+        "revocation/check: own id + 2 sub keys, not signed out",
+        || store.is_revoked(keys.of_session(None, Some(own), sub).as_slice(), created),
+    );
+    b.run("revocation/check: signed out (first key hits)", || {
+        store.is_revoked(
+            keys.of_session(Some("sid-000000-8f2e1c"), None, sub)
+                .as_slice(),
+            t,
+        )
+    });
+    b.run("revocation/keys only (2 × SHA-256)", || {
+        keys.of_session(Some(sid), None, sub)
+    });
+    b.run("revocation/lookup only (2 keys, read lock)", || {
+        store.is_revoked(with_sid.as_slice(), created)
+    });
+    let shared: Arc<dyn RevocationStore> = Arc::new(store);
+    b.run("revocation/check through Arc<dyn RevocationStore>", || {
+        shared.is_revoked(keys.of_session(Some(sid), None, sub).as_slice(), created)
+    });
+    if let Some(check) = check {
+        println!(
+            "{:<44} median {:>10}   (target <= 0.5 µs: {})",
+            "revocation check per guarded request",
+            fmt(check.median),
+            if check.median <= Duration::from_nanos(500) {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
 }
 
 #[rocket::get("/plain")]

@@ -3,6 +3,7 @@
 //
 // Usage: node provider.mjs [--port N] [--strict-claims] [--client-id ID] [--client-secret S]
 //          [--redirect-uris URI,...] [--post-logout-redirect-uris URI,...]
+//          [--backchannel-logout-uri URI]
 //   (or the environment variables below; arguments win)
 //
 //   OIDC_PROVIDER_PORT                   port on 127.0.0.1; 0 (the default) picks a free one
@@ -10,6 +11,9 @@
 //   OIDC_PROVIDER_CLIENT_SECRET          default "quickstart-secret"
 //   OIDC_PROVIDER_REDIRECT_URIS          comma-separated, default http://localhost:8000/authorization-code/callback
 //   OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URIS  comma-separated, default http://localhost:8000/
+//   OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI the client's backchannel_logout_uri (Back-Channel Logout 1.0),
+//                                        registered with backchannel_logout_session_required: true;
+//                                        unset: the client gets no logout tokens
 //   OIDC_PROVIDER_STRICT_CLAIMS=1        profile claims only from userinfo (see `conformIdTokenClaims`)
 //   OIDC_PROVIDER_JWKS_FILE              keep the signing key in this file across restarts; without it
 //                                        every start generates a NEW key (the key-rotation scenario)
@@ -39,6 +43,7 @@ const { values: args } = parseArgs({
     'client-secret': { type: 'string' },
     'redirect-uris': { type: 'string' },
     'post-logout-redirect-uris': { type: 'string' },
+    'backchannel-logout-uri': { type: 'string' },
   },
 });
 
@@ -66,6 +71,13 @@ const client = {
   // What the quickstart (openidconnect's default AuthType::BasicAuth) sends.
   token_endpoint_auth_method: 'client_secret_basic',
 };
+const backchannelLogoutUri = args['backchannel-logout-uri'] ?? env.OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI;
+if (backchannelLogoutUri) {
+  // Client metadata of Back-Channel Logout 1.0 §2.2. Without session_required the provider puts
+  // no `sid` in ID tokens or logout tokens (Client#includeSid in lib/models/client.js).
+  client.backchannel_logout_uri = backchannelLogoutUri;
+  client.backchannel_logout_session_required = true;
+}
 
 /** A fresh RSA signing key, or the one kept in OIDC_PROVIDER_JWKS_FILE. */
 function signingKey() {
@@ -162,6 +174,11 @@ const configuration = {
     devInteractions: { enabled: true },
     // "features.revocation" (RFC 7009): off by default.
     revocation: { enabled: true },
+    // "features.backchannelLogout" (Back-Channel Logout 1.0): off by default. On, discovery
+    // advertises backchannel_logout_supported (so the app mounts its endpoint), and confirming
+    // /session/end POSTs a logout token to every client of the session that registered a
+    // backchannel_logout_uri, before answering (lib/actions/end_session.js `confirm`).
+    backchannelLogout: { enabled: true },
     // "features.rpInitiatedLogout" (RP-Initiated Logout 1.0): on by default; said here because the
     // suite depends on its confirmation page.
     rpInitiatedLogout: { enabled: true },
@@ -197,6 +214,13 @@ server.listen(port, '127.0.0.1', () => {
   provider.on('end_session.success', () => event('end_session.success'));
   // lib/helpers/revoke.js: a grant revoked, e.g. by refresh-token reuse detection.
   provider.on('grant.revoked', () => event('grant.revoked'));
+  provider.on('backchannel.success', (_ctx, client_, accountId, sid) => {
+    event('backchannel.success', `client=${client_.clientId} sub=${accountId} sid=${sid ? 'yes' : 'no'}`);
+  });
+  provider.on('backchannel.error', (_ctx, err, client_) => {
+    console.error(`backchannel.error: client=${client_.clientId}: ${err?.message ?? err}`);
+    event('backchannel.error', `client=${client_.clientId}`);
+  });
   for (const name of ['server_error', 'grant.error', 'authorization.error', 'end_session.error',
     'userinfo.error', 'revocation.error', 'jwks.error', 'discovery.error']) {
     provider.on(name, (ctx, err) => {

@@ -1,5 +1,6 @@
 //! [`OidcFairing`]: what happens at ignite.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -8,7 +9,7 @@ use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
 use crate::authz;
-use crate::config::{scope_message, Config, ProviderName, ResolvedProvider};
+use crate::config::{scope_message, sub_path, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
 use crate::login_hook::{LoginHook, LoginHooks};
@@ -16,6 +17,7 @@ use crate::provider::{CheckOutcome, Provider};
 use crate::refresh::RefreshCoordinator;
 use crate::routes;
 use crate::state::{self, OidcState, ProviderState};
+use crate::store::{MemoryStore, RevocationStore};
 use crate::unauthorized;
 
 /// The name Rocket prints for this fairing, also when it fails.
@@ -43,9 +45,12 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 ///    cannot be valid; `invalid_client` (or any 401 or 403) means the client id or secret is
 ///    wrong and launch fails, `invalid_grant` means they were accepted, and an answer that says
 ///    neither is quoted in a warning (`oidc.check_credentials = false` skips this);
-/// 4. **mount** the login, callback and logout routes at their configured paths, register the
-///    401 catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
-///    and manage the state the guards need.
+/// 4. **mount** the login, callback and logout routes at their configured paths, and each
+///    provider's back-channel logout endpoint (`oidc.backchannel_logout`: when its discovery
+///    advertises `backchannel_logout_supported`, unless configured otherwise), register the 401
+///    catcher that sends browsers to login (unless the app has its own 401 catcher at `/`), and
+///    manage the state the guards need, with the revocation store (in memory unless
+///    [`revocation_store`](OidcFairing::revocation_store) gives another).
 ///
 /// Any failure aborts launch: Rocket reports the fairing `OpenID Connect` as failed, and the log
 /// says what was wrong and what to change. Nothing is served with login half-configured.
@@ -63,14 +68,23 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 pub struct OidcFairing {
     config: Option<Config>,
     coordinator: Option<Arc<dyn RefreshCoordinator>>,
+    store: Option<Arc<dyn RevocationStore>>,
     hook: LoginHooks,
 }
 
-impl std::fmt::Debug for OidcFairing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for OidcFairing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcFairing")
             .field("config", &self.config)
             .field("custom_refresh_coordinator", &self.coordinator.is_some())
+            .field(
+                "store",
+                &if self.store.is_some() {
+                    "given"
+                } else {
+                    "in memory"
+                },
+            )
             .field("hook", &self.hook)
             .finish()
     }
@@ -108,6 +122,27 @@ impl OidcFairing {
     /// the first hook.
     pub fn on_login(mut self, hook: impl LoginHook) -> Self {
         self.hook = LoginHooks(Some(Arc::new(hook)));
+        self
+    }
+
+    /// Keeps the markers of signed-out sessions in `store` instead of this process's memory
+    /// (then `oidc.store.max_entries` is not used). Apps whose instances share one store see each
+    /// other's logouts: a cookie copied before `POST /logout`, or a session the provider ended
+    /// by back-channel logout, is refused by all of them.
+    ///
+    /// ```rust,no_run
+    /// # #[macro_use] extern crate rocket;
+    /// use std::sync::Arc;
+    /// use rocket_openid_connect::{MemoryStore, OidcFairing};
+    ///
+    /// #[launch]
+    /// fn rocket() -> _ {
+    ///     let store = Arc::new(MemoryStore::new(100_000));
+    ///     rocket::build().attach(OidcFairing::new().revocation_store(store))
+    /// }
+    /// ```
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -207,20 +242,28 @@ impl OidcFairing {
                         prefix(&p.name, named)
                     );
                 }
-                ProviderState::new(
+                let path = backchannel_path(&resolved.app, &p, &provider, named);
+                let mut state = ProviderState::new(
                     p.name,
                     p.display_name,
                     p.config,
                     provider,
                     coordinator.clone(),
-                )
+                );
+                state.backchannel_path = path;
+                state
             })
             .collect();
+        let store = match &self.store {
+            Some(store) => store.clone(),
+            None => Arc::new(MemoryStore::new(resolved.app.store.max_entries)),
+        };
         Ok(OidcState::new(
             resolved.app,
             providers,
             named,
             resolved.default,
+            store,
         ))
     }
 }
@@ -318,6 +361,52 @@ async fn ignite_provider(
         log::info!("{prefix}: {}", scoped(&line, &p.name, named));
     }
     Ok(provider)
+}
+
+/// Where provider `p`'s back-channel logout endpoint goes, if it is mounted: the configured
+/// path, or with provider tables the path + `/NAME`; with a log line saying why, and what to
+/// register at the provider (Back-Channel Logout 1.0 §2.2).
+fn backchannel_path(
+    app: &Config,
+    p: &ResolvedProvider,
+    provider: &Provider,
+    named: bool,
+) -> Option<String> {
+    let prefix = prefix(&p.name, named);
+    let settings = &app.backchannel_logout;
+    let advertised = provider.metadata.backchannel_logout_supported;
+    if !settings.is_enabled(advertised) {
+        let why = if settings.enabled == Some(false) {
+            "oidc.backchannel_logout.enabled = false"
+        } else {
+            "discovery does not advertise backchannel_logout_supported; set \
+             oidc.backchannel_logout.enabled = true to mount it anyway"
+        };
+        log::info!("{prefix}: back-channel logout off ({why})");
+        return None;
+    }
+    let path = if named {
+        sub_path(&settings.path, p.name.as_str())
+    } else {
+        settings.path.clone()
+    };
+    log::info!(
+        "{prefix}: back-channel logout at POST {path}: register {}{path} as the client's \
+         backchannel_logout_uri{}",
+        app.app_base_url,
+        if provider.metadata.backchannel_logout_session_supported {
+            ", with backchannel_logout_session_required"
+        } else {
+            ""
+        }
+    );
+    if !advertised {
+        log::warn!(
+            "{prefix}: oidc.backchannel_logout.enabled = true, but discovery does not \
+             advertise backchannel_logout_supported: check that the provider sends logout tokens"
+        );
+    }
+    Some(path)
 }
 
 /// `text` about provider `name`, naming its keys (`oidc.providers.NAME.<key>`) when there are

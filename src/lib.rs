@@ -68,7 +68,9 @@
 //!   RFC 9207 `iss`, exchanges the code, validates the ID token completely (signature with the
 //!   provider's keys, refetched once on an unknown `kid`; `iss`, `aud`, `azp`, `exp`/`iat` with
 //!   clock skew, `nonce`, `at_hash`), fetches userinfo and writes the session; `POST /logout`
-//!   clears the session, revokes the tokens and signs out at the provider.
+//!   clears the session, marks it signed out (so a copy of the cookie dies too), revokes the
+//!   tokens and signs out at the provider; `POST /backchannel-logout` lets the provider end
+//!   sessions (OpenID Connect Back-Channel Logout 1.0, mounted when discovery advertises it).
 //! - **Guards**: [`UserContext`] (forwards for visitors, so `Option<UserContext>` works),
 //!   [`AuthenticatedUser`] (a browser is sent to login and back; an API client gets 401) and
 //!   [`Authorized<R>`](Authorized) (signed in and meeting a [`Requirement`], such as
@@ -87,7 +89,9 @@
 //! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
 //!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
 //!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same
-//!   sessions.
+//!   sessions. Signed-out sessions are remembered as markers in a [`RevocationStore`] (in
+//!   memory by default, [`MemoryStore`]), checked from memory on every guarded request; give
+//!   instances one shared store with [`OidcFairing::revocation_store`].
 //!
 //! # Configuration
 //!
@@ -143,6 +147,7 @@ mod return_to;
 mod routes;
 mod session;
 mod state;
+mod store;
 mod unauthorized;
 mod user;
 mod util;
@@ -159,8 +164,8 @@ pub use authz::{
 pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::ProviderName;
 pub use config::{
-    ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig, RefreshConfig,
-    RefreshMode,
+    BackchannelLogoutConfig, ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig,
+    RefreshConfig, RefreshMode, StoreConfig,
 };
 pub use error::{Endpoint, LoginError, RefreshError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
@@ -168,9 +173,10 @@ pub use guards::{AuthenticatedUser, TokenRefresher};
 pub use http::{FetchError, HttpError};
 pub use login_hook::{LoginDecision, LoginHook, LoginHookError};
 pub use refresh::{
-    BoxFuture, LocalCoordinator, RefreshCoordinator, RefreshKey, RefreshResult, RefreshedTokens,
+    LocalCoordinator, RefreshCoordinator, RefreshKey, RefreshResult, RefreshedTokens,
 };
 pub use return_to::sanitize_return_to;
+pub use store::{BoxFuture, Marker, MemoryStore, RevocationStore, StoreError, StoreKey};
 pub use unauthorized::{unauthorized, Unauthorized};
 pub use user::{ProviderInfo, RefreshStatus, Tokens, UserContext, UserInfo};
 
@@ -180,8 +186,9 @@ pub use user::{ProviderInfo, RefreshStatus, Tokens, UserContext, UserInfo};
 #[doc(hidden)]
 pub mod __internals {
     pub use crate::provider::{
-        validate, ExpectedNonce, IdTokenRules, IssuerPolicy, Rejection, TenantTemplate,
-        TokenResponse, ValidatedIdToken,
+        validate, validate_logout_token, ExpectedNonce, IdTokenRules, IssuerPolicy,
+        LogoutTokenRules, Rejection, TenantTemplate, TokenResponse, ValidatedIdToken,
+        ValidatedLogoutToken, BACKCHANNEL_LOGOUT_EVENT, MAX_LOGOUT_TOKEN_AGE_SECS,
     };
     pub use crate::routes::callback::{
         check_callback, new_session, parse_callback_query, CallbackParams,
@@ -193,8 +200,11 @@ pub mod __internals {
         Transaction,
     };
     pub use crate::state::OidcState;
+    pub use crate::store::{RevocationKeys, SessionKeys};
     pub use crate::user::{stored_user_context, user_context};
 
+    #[cfg(feature = "dev-issuer")]
+    pub use crate::dev_issuer::backchannel::sign_dev_logout_token;
     #[cfg(feature = "dev-issuer")]
     pub use crate::dev_issuer::jwt::{dev_jwks, sign_dev_jwt, sign_sample_id_token};
 }

@@ -1,5 +1,6 @@
 //! What the routes and guards share: the app's settings, the discovered providers with their
-//! refreshers, and the cookie settings, managed by Rocket once the fairing has ignited.
+//! refreshers, the cookie settings and the revocation store, managed by Rocket once the fairing
+//! has ignited.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
 use crate::refresh::{LocalCoordinator, RefreshCoordinator, Refresher};
 use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
+use crate::store::{RevocationKeys, RevocationStore};
 use crate::util::Clock;
 
 /// Why a route or guard finds no state: the fairing is not attached.
@@ -28,6 +30,8 @@ pub struct OidcState {
     pub(crate) default: Option<usize>,
     cookies: CookieOptions,
     lifetimes: Lifetimes,
+    /// The markers of signed-out sessions, shared by every provider (keys name the issuer).
+    store: Arc<dyn RevocationStore>,
     clock: Clock,
 }
 
@@ -44,6 +48,10 @@ pub(crate) struct ProviderState {
     /// Refreshes the sessions this provider signed in: at its token endpoint, with its client
     /// authentication, checking the new ID token against its keys and rules.
     pub refresher: Refresher,
+    /// The revocation store keys of its issuer.
+    pub keys: RevocationKeys,
+    /// Its back-channel logout path, when the endpoint is mounted (set by the fairing).
+    pub backchannel_path: Option<String>,
 }
 
 impl ProviderState {
@@ -66,12 +74,25 @@ impl ProviderState {
             coordinator,
         );
         ProviderState {
+            keys: RevocationKeys::new(&binding.issuer),
             name,
             display_name,
             config,
             provider,
             binding,
             refresher,
+            backchannel_path: None,
+        }
+    }
+
+    /// The store keys of issuer `iss`: this provider's own, or (a tenant of a multi-tenant
+    /// provider) derived for it.
+    pub(crate) fn keys_of(&self, iss: Option<&str>) -> std::borrow::Cow<'_, RevocationKeys> {
+        match iss {
+            Some(tenant) if tenant != &*self.binding.issuer => {
+                std::borrow::Cow::Owned(RevocationKeys::new(tenant))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.keys),
         }
     }
 
@@ -97,6 +118,7 @@ impl OidcState {
         providers: Vec<ProviderState>,
         named: bool,
         default: Option<usize>,
+        store: Arc<dyn RevocationStore>,
     ) -> OidcState {
         let cookies = CookieOptions {
             secure: app.is_https_app(),
@@ -112,6 +134,7 @@ impl OidcState {
             default,
             cookies,
             lifetimes,
+            store,
             clock: Clock::default(),
         }
     }
@@ -135,7 +158,14 @@ impl OidcState {
             provider,
             coordinator,
         );
-        Ok(OidcState::new(config, vec![provider], false, Some(0)))
+        let store = Arc::new(crate::store::MemoryStore::new(config.store.max_entries));
+        Ok(OidcState::new(
+            config,
+            vec![provider],
+            false,
+            Some(0),
+            store,
+        ))
     }
 
     /// The state of the Rocket serving `req`, if the fairing is attached.
@@ -162,6 +192,37 @@ impl OidcState {
     /// The session lifetimes.
     pub(crate) fn lifetimes(&self) -> Lifetimes {
         self.lifetimes
+    }
+
+    /// The revocation store.
+    pub(crate) fn store(&self) -> &dyn RevocationStore {
+        &*self.store
+    }
+
+    /// Whether the session `data` of `provider` was signed out, by the provider (back-channel
+    /// logout) or by `POST /logout` on any instance sharing the store; its ID token names user
+    /// `sub`, maybe a provider session `sid`, and (for a tenant of a multi-tenant provider) its
+    /// issuer `tenant_issuer`. Memory only: this runs on every guarded request.
+    pub(crate) fn is_revoked(
+        &self,
+        provider: &ProviderState,
+        data: &SessionData,
+        tenant_issuer: Option<&str>,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> bool {
+        let keys = provider
+            .keys_of(tenant_issuer)
+            .of_session(sid, data.session_id.as_deref(), sub);
+        self.store.is_revoked(keys.as_slice(), data.created)
+    }
+
+    /// Until when a marker written at `logged_out_at` must be kept: the last session it can
+    /// sign out (created at or before it) then reaches its absolute lifetime.
+    pub(crate) fn marker_expiry(&self, logged_out_at: i64) -> i64 {
+        logged_out_at
+            .saturating_add(self.lifetimes.absolute)
+            .saturating_add(1)
     }
 
     /// The clock session lifetimes are measured with (the system clock, unless a test of the

@@ -142,9 +142,9 @@ impl fmt::Debug for Tokens {
 /// As a request guard it **succeeds** with a valid session and **forwards** (status 401)
 /// otherwise, so `Option<UserContext>` is `None` for visitors and a route taking `UserContext`
 /// simply does not match them. It never fails with a 500 because of a bad cookie: tampered,
-/// truncated, expired or foreign cookies all mean "no session", and so does a session whose
-/// refresh the provider refused (`invalid_grant`). An access token due for refresh is refreshed
-/// first, as for [`AuthenticatedUser`](crate::AuthenticatedUser). Without
+/// truncated, expired, foreign or signed-out cookies all mean "no session", and so does a
+/// session whose refresh the provider refused (`invalid_grant`). An access token due for
+/// refresh is refreshed first, as for [`AuthenticatedUser`](crate::AuthenticatedUser). Without
 /// [`OidcFairing`](crate::OidcFairing) attached the app does not launch (the guard is a
 /// [`Sentinel`](rocket::Sentinel)).
 ///
@@ -223,6 +223,7 @@ pub(crate) fn bound_user_context(
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
         nonce: None,
+        session_id: data.session_id.clone(),
         app_data: data.app_data.clone(),
         ..*data
     };
@@ -252,6 +253,7 @@ pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
         nonce: None,
+        session_id: data.session_id.clone(),
         app_data: data.app_data.clone(),
         ..*data
     };
@@ -270,15 +272,23 @@ pub(crate) struct Claims {
     userinfo: UserInfo,
     id_token_expires_at: Option<OffsetDateTime>,
     tenant_issuer: Option<Arc<str>>,
+    /// The provider's session id (`sid`, Back-Channel Logout 1.0 §2.4), when the ID token has
+    /// one: what a back-channel logout names.
+    sid: Option<String>,
 }
 
 impl Claims {
     /// The user's `sub`.
-    pub(crate) fn subject(&self) -> &str {
+    pub(crate) fn sub(&self) -> &str {
         &self.userinfo.sub
     }
 
-    /// The token's `iss` when it is a tenant's of a multi-tenant issuer, else `None`.
+    /// The ID token's `sid`, if any.
+    pub(crate) fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    /// The issuer of the user's tenant, when it is not the provider's own issuer.
     pub(crate) fn tenant_issuer(&self) -> Option<&str> {
         self.tenant_issuer.as_deref()
     }
@@ -312,6 +322,7 @@ pub(crate) fn user_claims(
         mut userinfo,
         sub,
         exp,
+        sid,
         iss,
         aud_ok,
     } = parsed.ok()?;
@@ -333,6 +344,7 @@ pub(crate) fn user_claims(
         userinfo,
         id_token_expires_at,
         tenant_issuer,
+        sid,
     })
 }
 
@@ -342,6 +354,8 @@ struct Parsed {
     /// The last `sub`, if it is a string.
     sub: Option<String>,
     exp: Option<i64>,
+    /// The last `sid`, if it is a non-empty string.
+    sid: Option<String>,
     /// Whether `iss` is this provider's.
     iss: Iss,
     /// Whether `aud` names this client.
@@ -357,7 +371,8 @@ enum Iss {
 }
 
 /// Parses an ID token's payload straight into [`UserInfo`]: standard claims into their fields,
-/// `iss` and `aud` compared as they are read (not kept), the other protocol claims skipped
+/// `iss` and `aud` compared as they are read (not kept), `sid` kept aside for the revocation
+/// check, the other protocol claims skipped
 /// unallocated, everything else into `other`. This is on every signed-in request's path. A
 /// repeated claim keeps its last value, as parsing into a map does.
 struct ClaimsSeed<'a> {
@@ -385,6 +400,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             userinfo: UserInfo::default(),
             sub: None,
             exp: None,
+            sid: None,
             iss: Iss::Refused,
             aud_ok: false,
         };
@@ -396,6 +412,12 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "sub" => {
                     p.sub = match map.next_value()? {
                         Value::String(sub) => Some(sub),
+                        _ => None,
+                    }
+                }
+                "sid" => {
+                    p.sid = match map.next_value()? {
+                        Value::String(sid) if !sid.is_empty() => Some(sid),
                         _ => None,
                     }
                 }
@@ -544,6 +566,7 @@ pub(crate) fn into_context(
         userinfo,
         id_token_expires_at,
         tenant_issuer,
+        ..
     } = claims;
     UserContext {
         userinfo,
@@ -598,6 +621,7 @@ mod tests {
             access_expires_at: None,
             refresh_token: None,
             userinfo_extra: Map::new(),
+            session_id: None,
             created: 1_700_000_000,
             seen: 1_700_000_000,
             nonce: None,
@@ -651,6 +675,40 @@ mod tests {
                 "{foreign}"
             );
         }
+    }
+
+    #[test]
+    fn the_sid_of_the_id_token_is_read_for_the_revocation_check() {
+        let config = Config {
+            issuer: "https://op.example".into(),
+            client_id: "app".into(),
+            ..Config::default()
+        };
+        let binding = SessionBinding::of(&config);
+        let base = json!({"iss": "https://op.example", "aud": "app", "sub": "ada"});
+        let sid_of = |extra: Value| {
+            let mut payload = base.clone();
+            payload
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            user_claims(&binding, &session(payload), None).unwrap().sid
+        };
+        assert_eq!(sid_of(json!({"sid": "s-1"})), Some("s-1".into()));
+        assert_eq!(sid_of(json!({})), None);
+        assert_eq!(sid_of(json!({"sid": ""})), None, "empty");
+        assert_eq!(sid_of(json!({"sid": 5})), None, "not a string");
+        let ctx = bound_user_context(
+            &binding,
+            &session(
+                json!({"iss": "https://op.example", "aud": "app", "sub": "ada", "sid": "s-1"}),
+            ),
+        )
+        .unwrap();
+        assert!(
+            ctx.userinfo.other.get("sid").is_none(),
+            "sid stays out of UserInfo"
+        );
     }
 
     /// A session of a multi-tenant provider names its user's tenant's issuer, and is refused

@@ -60,6 +60,11 @@ impl Clock {
         now_unix().saturating_add(self.offset.load(Ordering::Relaxed))
     }
 
+    /// How far this clock is ahead of the system clock (seconds; 0 unless a test moved it).
+    pub(crate) fn offset(&self) -> i64 {
+        self.offset.load(Ordering::Relaxed)
+    }
+
     /// Moves the clock `secs` seconds forward (test support).
     #[cfg(feature = "dev-issuer")]
     pub(crate) fn advance(&self, secs: i64) {

@@ -81,6 +81,8 @@ pub fn run(b: &mut Bench, rt: &tokio::runtime::Runtime, issuer: &DevIssuer, key:
     // The refresh itself, without the provider: the answer parsed and its ID token validated
     // (the key set cached), the cache key, and the coordinator's leader path (a spawned task and
     // a channel) around an instant refresh.
+    // A login of its own: the first one's refresh token was redeemed above (and rotated).
+    let rec = rt.block_on(record_login(issuer, "ada"));
     let refresh_token = serde_json::from_str::<TokenResponse>(&rec.token_response)
         .unwrap()
         .refresh_token
@@ -115,10 +117,10 @@ pub fn run(b: &mut Bench, rt: &tokio::runtime::Runtime, issuer: &DevIssuer, key:
     assert!(checked(), "the recorded refresh answer validates");
     let flight = b.run("refresh/answer parsed + ID token validated", checked);
     let hashed = b.run("refresh/RefreshKey::new (SHA-256 + HKDF)", || {
-        RefreshKey::new(issuer.issuer_url(), &refresh_token)
+        RefreshKey::new("default", &refresh_token)
     });
     let coordinator = LocalCoordinator::new(Duration::ZERO, Duration::ZERO);
-    let key_once = RefreshKey::new(issuer.issuer_url(), &refresh_token);
+    let key_once = RefreshKey::new("default", &refresh_token);
     let leader = b.run("refresh/coordinator leader, instant refresh", || {
         rt.block_on(coordinator.run(
             key_once.clone(),

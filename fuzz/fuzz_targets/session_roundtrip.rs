@@ -53,6 +53,7 @@ struct Input {
     access_expires_at: Option<i64>,
     refresh_token: Option<String>,
     userinfo_extra: Vec<(String, Json)>,
+    session_id: Option<String>,
     created: i64,
     seen: i64,
     /// Which chunk to tamper with, and how.
@@ -73,6 +74,7 @@ fuzz_target!(|input: Input| {
         access_expires_at: input.access_expires_at,
         refresh_token: input.refresh_token,
         userinfo_extra,
+        session_id: input.session_id,
         created: input.created,
         seen: input.seen,
         nonce: input.nonce,

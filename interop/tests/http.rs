@@ -17,7 +17,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use common::app::{
-    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+    app_options, app_port, assert_wrong_secret_refused, backchannel_logout_uri, base_url, App,
+    ProviderTable,
 };
 use common::http::{form_urlencode, sign_in_at_provider, Agent, Page};
 use common::provider::{display_name, ProviderOptions, TestProvider, CLIENT_ID, CLIENT_SECRET};
@@ -127,7 +128,7 @@ async fn refresh_grant(provider: &TestProvider, refresh_token: &str) -> (StatusC
     (status, response.json().await.expect("token JSON"))
 }
 
-/// What scenario 10 assumes of a provider with `rotateRefreshToken` and a short access-token
+/// What scenario 11 assumes of a provider with `rotateRefreshToken` and a short access-token
 /// lifetime: each refresh rotates, and presenting a consumed refresh token again answers
 /// invalid_grant *and revokes the grant*, so that the rotated token dies too. Without
 /// single-flight, a burst of requests after expiry would do exactly that.
@@ -183,6 +184,7 @@ async fn provider_alone() {
         port: 0,
         strict_claims: false,
         apps: vec![app.clone()],
+        backchannel_logout_uri: None,
         ..Default::default()
     })
     .await;
@@ -208,6 +210,14 @@ async fn provider_alone() {
             "{endpoint} missing: {discovery}"
         );
     }
+
+    // Back-channel logout is on (features.backchannelLogout), with sid (the app mounts its
+    // endpoint because of the first).
+    assert_eq!(
+        discovery["backchannel_logout_supported"], true,
+        "{discovery}"
+    );
+    assert_eq!(discovery["backchannel_logout_session_supported"], true);
 
     // Its built-in pages import no web font (the browser has no internet to fetch it from).
     let mut agent = Agent::new();
@@ -317,6 +327,7 @@ async fn provider_alone() {
         port: 0,
         strict_claims: true,
         apps: vec![app.clone()],
+        backchannel_logout_uri: None,
         ..Default::default()
     })
     .await;
@@ -386,6 +397,7 @@ async fn http_scenarios() {
         port: 0,
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
+        backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
         ..Default::default()
     })
     .await;
@@ -481,6 +493,58 @@ async fn http_scenarios() {
         again.text()
     );
     done("3 logout", started);
+
+    // 10. Back-channel logout: signed in at the app, the user signs out at the provider itself
+    // (/session/end, confirmed). The provider POSTs a logout token to the app before it
+    // answers; the browser still holds the app's session cookie, yet the app's next page shows
+    // a visitor, the API answers 401, and /protected asks the provider for a login again.
+    let started = Instant::now();
+    let mut agent = Agent::new();
+    sign_in_via_protected(&mut agent, &main, &provider, "ada").await;
+    let before = provider.events("backchannel.success").len();
+    let confirm = agent
+        .navigate(&format!("{}/session/end", provider.issuer))
+        .await;
+    let form = confirm
+        .forms()
+        .into_iter()
+        .find(|f| f.id.as_deref() == Some("op.logoutForm"))
+        .unwrap_or_else(|| panic!("no confirmation at {}: {}", confirm.url, confirm.text()));
+    let yes = form.button("Yes, sign me out").clone();
+    let signed_out = agent.submit(&confirm, &form, &[], Some(&yes)).await;
+    assert!(
+        signed_out.url.as_str().starts_with(&provider.issuer),
+        "the provider's own sign-out page: {} {}",
+        signed_out.url,
+        signed_out.text()
+    );
+    let events = provider
+        .wait_for_events("backchannel.success", before + 1)
+        .await;
+    assert!(events[before].contains("sid=yes"), "{events:?}");
+    assert!(
+        provider.events("backchannel.error").is_empty(),
+        "{}",
+        provider.output()
+    );
+    assert!(
+        agent.has_cookie("localhost", "oidc_session"),
+        "the browser still holds the app's session cookie"
+    );
+    let home = agent.navigate(&format!("{main}/")).await;
+    assert!(home.text().contains("visitor"), "{}", home.text());
+    assert_eq!(
+        agent.get_json(&format!("{main}/api/me")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = agent.navigate(&format!("{main}/protected")).await;
+    assert!(
+        again.prompt_form("login").is_some(),
+        "/protected after the provider's logout should ask for a login, at {}: {}",
+        again.url,
+        again.text()
+    );
+    done("10 back-channel logout at the provider", started);
 
     // 5. The provider restarts on the same port with a new signing key; the app keeps running
     // and must accept ID tokens signed with the key it has not seen (JWKS refetched on the
@@ -608,6 +672,7 @@ async fn http_scenarios() {
         port: 0,
         strict_claims: true,
         apps: vec![strict_app_url.clone()],
+        backchannel_logout_uri: None,
         ..Default::default()
     })
     .await;
@@ -646,6 +711,7 @@ async fn two_providers() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
             access_token_ttl: None,
             rotate_refresh_tokens: false,
         };

@@ -10,7 +10,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::app::{
-    app_options, app_port, assert_wrong_secret_refused, base_url, App, ProviderTable,
+    app_options, app_port, assert_wrong_secret_refused, backchannel_logout_uri, base_url, App,
+    ProviderTable,
 };
 use common::browser::{Browser, Driver};
 use common::provider::{display_name, ProviderOptions, TestProvider, PASSWORD};
@@ -77,6 +78,7 @@ async fn browser_scenarios() {
         port: 0,
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
+        backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
         ..Default::default()
     })
     .await;
@@ -156,6 +158,33 @@ async fn browser_scenarios() {
     browser.wait_for_text("Signed in as Ada Lovelace").await;
     browser.close().await;
     done("4 two tabs", started);
+
+    // 10. Back-channel logout: signed in at the app, the user ends the session at the provider
+    // itself (/session/end, confirmed); the provider POSTs a logout token to the app, and the
+    // app's next page shows a visitor although the browser still holds its session cookie.
+    let started = Instant::now();
+    let browser = driver.session().await;
+    sign_in_via_protected(&browser, &main, &provider, "ada").await;
+    let before = provider.events("backchannel.success").len();
+    browser
+        .goto(&format!("{}/session/end", provider.issuer))
+        .await;
+    browser.wait_for_text("Do you want to sign-out").await;
+    browser.click("button[name=logout][value=yes]").await;
+    let events = provider
+        .wait_for_events("backchannel.success", before + 1)
+        .await;
+    assert!(events[before].contains("sid=yes"), "{events:?}");
+    browser.goto(&format!("{main}/")).await;
+    browser.wait_for_text("visitor").await;
+    assert!(browser.has("a[href='/login']").await);
+    browser.goto(&format!("{main}/protected")).await;
+    browser
+        .wait_for_url(&format!("{}/interaction/", provider.issuer))
+        .await;
+    browser.element("input[name=login]").await;
+    browser.close().await;
+    done("10 back-channel logout at the provider", started);
 
     // 5. The provider restarts on the same port with a new signing key while the app keeps
     // running: the next login works (the app refetches the JWKS on the unknown kid).
@@ -237,6 +266,7 @@ async fn browser_scenarios() {
         port: 0,
         strict_claims: true,
         apps: vec![strict_url.clone()],
+        backchannel_logout_uri: None,
         ..Default::default()
     })
     .await;
@@ -264,6 +294,7 @@ async fn browser_scenarios() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
             access_token_ttl: None,
             rotate_refresh_tokens: false,
         },
@@ -276,6 +307,7 @@ async fn browser_scenarios() {
             port: 0,
             strict_claims: false,
             apps: vec![app_url.clone()],
+            backchannel_logout_uri: None,
             access_token_ttl: None,
             rotate_refresh_tokens: false,
         },
@@ -326,7 +358,7 @@ async fn browser_scenarios() {
     eprintln!("[browser] all scenarios: {:?}", suite.elapsed());
 }
 
-/// The access-token lifetime of the rotating provider in scenario 10, seconds. With the app's
+/// The access-token lifetime of the rotating provider in scenario 11, seconds. With the app's
 /// skew of 1 s a token is due 3 s after it was issued.
 const SHORT_TTL: u64 = 4;
 
@@ -337,7 +369,7 @@ fn refreshes(provider: &TestProvider) -> usize {
         .len()
 }
 
-/// 10. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
+/// 11. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
 /// presented again revokes the grant) and 4 s access tokens: a browser session keeps working
 /// across several refreshes, each page load after expiry showing a new expiry; then a burst of
 /// parallel `fetch`es from the page after expiry makes one refresh and does not revoke the
@@ -389,7 +421,7 @@ async fn refresh_scenarios() {
         browser.wait_for_text("Signed in as Ada Lovelace").await;
     }
     assert_eq!(refreshes(&provider), 3);
-    done("10a a session across three refreshes", started);
+    done("11a a session across three refreshes", started);
 
     let started = Instant::now();
     wait_until_due().await;
@@ -429,7 +461,7 @@ async fn refresh_scenarios() {
         .wait_for_events("grant.success grant_type=refresh_token", 5)
         .await;
     assert!(provider.events("grant.revoked").is_empty());
-    done("10b a burst of 12 fetches after expiry", started);
+    done("11b a burst of 12 fetches after expiry", started);
 
     browser.close().await;
     drop(app);

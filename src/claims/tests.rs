@@ -37,6 +37,7 @@ pub(crate) fn user(id_claims: Value, userinfo: Value, access_token: Option<Strin
         access_expires_at: None,
         refresh_token: None,
         userinfo_extra: userinfo.as_object().unwrap().clone(),
+        session_id: None,
         created: 1_700_000_000,
         seen: 1_700_000_000,
         nonce: None,

@@ -16,6 +16,7 @@ mod figment;
 mod lenient;
 mod providers;
 mod refresh;
+mod revocation;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -25,6 +26,8 @@ pub use providers::ProviderConfig;
 pub use providers::ProviderName;
 pub(crate) use providers::{scope_message, sub_path, ResolvedProvider};
 pub use refresh::{RefreshConfig, RefreshMode};
+pub(crate) use revocation::DEFAULT_STORE_MAX_ENTRIES;
+pub use revocation::{BackchannelLogoutConfig, StoreConfig};
 pub(crate) use validate::{has_placeholder, is_guid, issuer_is_valid};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
@@ -320,6 +323,18 @@ pub struct Config {
     ///
     /// _Default:_ `{}`.
     pub providers: BTreeMap<String, ProviderConfig>,
+
+    /// The back-channel logout endpoint (`[default.oidc.backchannel_logout]`): see
+    /// [`BackchannelLogoutConfig`].
+    ///
+    /// _Default:_ mounted at `/backchannel-logout` when discovery advertises
+    /// `backchannel_logout_supported`.
+    pub backchannel_logout: BackchannelLogoutConfig,
+
+    /// The store of signed-out sessions (`[default.oidc.store]`): see [`StoreConfig`].
+    ///
+    /// _Default:_ in memory, at most 1,000,000 markers.
+    pub store: StoreConfig,
 }
 
 /// How the client authenticates at the provider's token endpoint
@@ -391,6 +406,8 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.refresh",
     "oidc.default_provider",
     "oidc.providers",
+    "oidc.backchannel_logout",
+    "oidc.store",
 ];
 
 /// The keys of the `oidc` table that a provider table may set too (bare names): everything
@@ -475,6 +492,8 @@ impl Default for Config {
             refresh: RefreshConfig::default(),
             default_provider: None,
             providers: BTreeMap::new(),
+            backchannel_logout: BackchannelLogoutConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -518,6 +537,8 @@ impl fmt::Debug for Config {
             .field("refresh", &self.refresh)
             .field("default_provider", &self.default_provider)
             .field("providers", &self.providers)
+            .field("backchannel_logout", &self.backchannel_logout)
+            .field("store", &self.store)
             .finish()
     }
 }

@@ -282,6 +282,8 @@ impl Config {
             failure_redirect: self.failure_redirect.clone(),
             insecure_allow_http: self.insecure_allow_http,
             refresh: self.refresh.clone(),
+            backchannel_logout: self.backchannel_logout.clone(),
+            store: self.store.clone(),
             ..Config::default()
         }
     }
@@ -591,6 +593,13 @@ fn route_clashes(config: &Config) -> Vec<ConfigProblem> {
                 effective.callback_path.clone(),
                 key,
                 format!("the callback path of provider `{name}`"),
+            ));
+        }
+        if path_problem(&config.backchannel_logout.path).is_none() {
+            routes.push((
+                sub_path(&config.backchannel_logout.path, name),
+                "oidc.backchannel_logout".into(),
+                format!("the back-channel logout path of provider `{name}`"),
             ));
         }
     }

@@ -149,6 +149,10 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
         for (key, message) in super::refresh::problems(&config.refresh) {
             out.push(key.strip_prefix("oidc.").unwrap_or(key), message);
         }
+        out.list.extend(super::revocation::problems(
+            config,
+            matches!(scope, Scope::Single),
+        ));
     }
     out.list
 }

@@ -250,6 +250,14 @@ async fn post(
     }
 }
 
+/// Signs `payload` as the issuer signs logout tokens, with the logout-token signature faults in
+/// `faults` applied (for the logout-token rule tests).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub fn sign_dev_logout_token(payload: &Value, faults: &[Fault]) -> String {
+    sign(payload, &Faults(faults.to_vec()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,7 +235,7 @@
 // (Checked over the `use super::` edges.)
 // This file only declares and re-exports.
 mod access_token;
-mod backchannel;
+pub(crate) mod backchannel;
 mod client_auth;
 mod client_keys;
 mod controls;

@@ -1,7 +1,7 @@
 //! The request guards [`UserContext`] and [`AuthenticatedUser`]: the session is decoded once per
-//! request (Rocket's request-local cache), however many guards ask, and refreshed there when
-//! its access token is due (`refresh.rs`). [`TokenRefresher`] (`refresher.rs`) refreshes on
-//! the app's demand.
+//! request (Rocket's request-local cache), however many guards ask, checked against the
+//! revocation store, and refreshed there when its access token is due (`refresh.rs`).
+//! [`TokenRefresher`] (`refresher.rs`) refreshes on the app's demand.
 
 mod refresh;
 mod refresher;
@@ -17,6 +17,7 @@ use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
 use crate::user::{into_context, user_claims, RefreshStatus, UserContext};
+use crate::util;
 
 pub use refresher::TokenRefresher;
 
@@ -57,6 +58,22 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         let Some(mut claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
+        // Signed out since (back-channel logout, or /logout with a copy of this cookie): the
+        // session ends here as an expired one would. The store answers from memory.
+        if state.is_revoked(
+            provider,
+            &session.data,
+            claims.tenant_issuer(),
+            claims.sid(),
+            claims.sub(),
+        ) {
+            log::info!(
+                "{}: refused a signed-out session of subject `{}`",
+                provider.log_prefix(state.named),
+                util::truncate(claims.sub(), 64)
+            );
+            return stale();
+        }
         let mut data = session.data;
         let mut status = RefreshStatus::Unchanged;
         // Refreshed at the provider that signed the user in (the session names it), with its
@@ -111,6 +128,7 @@ impl Sentinel for UserContext {
 /// | request                                   | outcome                                      |
 /// |-------------------------------------------|----------------------------------------------|
 /// | valid session                             | success                                      |
+/// | a session signed out since (back-channel logout from the provider, or `POST /logout` when this is a copy of the cookie) | as with no session, and its cookies are expired |
 /// | no session, browser navigating (`GET`/`HEAD`, `Accept` with `text/html`, no `X-Requested-With: XMLHttpRequest`, `Sec-Fetch-Mode` absent or `navigate`, `Sec-Fetch-Dest` absent or `document`) | 303 to `/login?return_to=<this page>`, then back after login |
 /// | no session, any other client (API, XHR, fetch, curl) | 401 with `WWW-Authenticate` and a JSON body, never a redirect |
 /// | access token due for refresh (`auto` mode), refreshed | success with the new tokens (`tokens.refresh_status` = `Refreshed`), new session cookie |

@@ -26,7 +26,7 @@ pub(super) async fn refresh_session(
     claims: &Claims,
     now: i64,
 ) -> Result<Applied, RefreshError> {
-    let subject = claims.subject();
+    let subject = claims.sub();
     let refresh_token = data
         .refresh_token
         .as_deref()

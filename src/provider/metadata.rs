@@ -37,6 +37,19 @@ pub(crate) struct ProviderMetadata {
     /// Required by Discovery 1.0 §3, but only read when present.
     #[serde(default, deserialize_with = "lenient_list")]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// Back-Channel Logout 1.0 §2.1: the provider can POST logout tokens.
+    #[serde(default, deserialize_with = "hint")]
+    pub backchannel_logout_supported: bool,
+    /// §2.1: its logout tokens (and ID tokens) can carry `sid`.
+    #[serde(default, deserialize_with = "hint")]
+    pub backchannel_logout_session_supported: bool,
+}
+
+/// A boolean that only steers a default: `true` or `"true"`; anything else (`null`, another
+/// type) is `false` rather than a failed discovery.
+fn hint<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(value.as_bool() == Some(true) || value.as_str() == Some("true"))
 }
 
 /// An optional list of strings, read leniently: a member of another shape is as good as absent

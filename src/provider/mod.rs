@@ -1,9 +1,9 @@
 //! Everything that talks to one OpenID Provider: discovery (`metadata.rs`, with its redirects
 //! in `redirect.rs`, the RFC 8414 fallback in `rfc8414.rs` and the capability checks in
 //! `capabilities.rs`), the key cache (`jwks.rs`, which sorts keys with `key_census.rs`), the
-//! pure ID-token rules (`id_token.rs`), the token endpoint (`token.rs`, with the client
-//! authentication chosen in `client_auth.rs` and the credential check judged in `verdict.rs`)
-//! userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
+//! pure ID-token and logout-token rules (`id_token.rs`, `logout_token.rs`), the token endpoint
+//! (`token.rs`, with the client authentication chosen in `client_auth.rs` and the credential
+//! check judged in `verdict.rs`), userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
 //! multi-tenant template). [`Provider`] ties them together for the routes.
 
 mod capabilities;
@@ -12,6 +12,7 @@ mod id_token;
 mod issuer;
 mod jwks;
 mod key_census;
+mod logout_token;
 mod metadata;
 mod redirect;
 mod rfc8414;
@@ -23,6 +24,12 @@ pub use id_token::{validate, ExpectedNonce, IdTokenRules, Rejection, ValidatedId
 pub use issuer::IssuerPolicy;
 #[cfg(feature = "internals")]
 pub use issuer::TenantTemplate;
+// The constants and the pure validation are for the rule tests (feature `internals`).
+#[allow(unused_imports)]
+pub use logout_token::{
+    validate_logout_token, LogoutTokenRules, ValidatedLogoutToken, BACKCHANNEL_LOGOUT_EVENT,
+    MAX_LOGOUT_TOKEN_AGE_SECS,
+};
 pub(crate) use metadata::ProviderMetadata;
 pub(crate) use token::CheckOutcome;
 pub use token::TokenResponse;
@@ -43,6 +50,7 @@ pub(crate) struct Provider {
     /// What else the JWKS held at ignite, in words (`1 encryption key(s) ignored`), or empty.
     jwks_others: String,
     rules: IdTokenRules,
+    logout_rules: LogoutTokenRules,
     /// The client authentication at the token endpoint.
     token_auth: ClientAuthChoice,
     /// The client authentication at the revocation endpoint.
@@ -75,6 +83,7 @@ impl Provider {
                 ),
             )));
         }
+        let logout_rules = LogoutTokenRules::from_config(config).with_issuer_policy(policy.clone());
         let rules = rules.with_issuer_policy(policy);
         let token_auth = choose_client_auth(
             config.client_auth_method,
@@ -100,6 +109,7 @@ impl Provider {
             jwks,
             jwks_others,
             rules,
+            logout_rules,
             token_auth,
             revocation_auth,
         })
@@ -121,6 +131,7 @@ impl Provider {
         )?;
         Ok(Provider {
             rules: IdTokenRules::from_config(config).ok_or("the issuer is not a URL")?,
+            logout_rules: LogoutTokenRules::from_config(config),
             http: Http::new(config.http_timeout()).map_err(|e| e.to_string())?,
             jwks: Jwks::offline(metadata.jwks_uri.clone().unwrap_or_default(), keys),
             jwks_others: String::new(),
@@ -198,6 +209,37 @@ impl Provider {
             Rejection::UnknownKey => {
                 LoginError::IdToken("no key in the provider's JWKS matches the token's kid".into())
             }
+        })
+    }
+
+    /// The clock skew the token rules tolerate (seconds).
+    pub(crate) fn clock_skew(&self) -> i64 {
+        self.logout_rules.clock_skew()
+    }
+
+    /// Validates a logout token (Back-Channel Logout 1.0 §2.6 steps 1–9) at `now`, refetching
+    /// the JWKS once (rate limited) when it names a key we do not know, as for ID tokens. The
+    /// error says which rule failed, for the log and the provider.
+    pub(crate) async fn verify_logout_token(
+        &self,
+        raw: &str,
+        now: i64,
+    ) -> Result<ValidatedLogoutToken, String> {
+        let check = |keys| validate_logout_token(&self.logout_rules, &keys, raw, now);
+        let result =
+            match check(self.jwks.keys()) {
+                Err(Rejection::UnknownKey) if self.jwks.refetch(&self.http).await => {
+                    check(self.jwks.keys())
+                }
+                Err(Rejection::UnknownKey) => return Err(
+                    "no key in the provider's JWKS matches the token's kid (refetch rate-limited)"
+                        .into(),
+                ),
+                other => other,
+            };
+        result.map_err(|e| match e {
+            Rejection::Invalid(reason) => reason,
+            Rejection::UnknownKey => "no key in the provider's JWKS matches the token's kid".into(),
         })
     }
 }

@@ -20,8 +20,6 @@
 mod grant;
 mod local;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,8 +36,9 @@ pub(crate) use grant::check_subject;
 pub use local::LocalCoordinator;
 
 /// A boxed, sendable future: what [`RefreshCoordinator`] takes and returns, so that the trait
-/// is object-safe (`Arc<dyn RefreshCoordinator>`) without an `async-trait` dependency.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// is object-safe (`Arc<dyn RefreshCoordinator>`) without an `async-trait` dependency. The same
+/// alias as the revocation store's (one `BoxFuture` in the public API).
+pub use crate::store::BoxFuture;
 
 /// What a refresh gives: the new tokens, already checked, or why there are none.
 pub type RefreshResult = Result<RefreshedTokens, RefreshError>;

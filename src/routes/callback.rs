@@ -15,7 +15,8 @@ use crate::config::Config;
 use crate::error::LoginError;
 use crate::provider::{ExpectedNonce, TokenResponse, ValidatedIdToken};
 use crate::session::{self, SessionData, Transaction};
-use crate::state::OidcState;
+use crate::state::{OidcState, ProviderState};
+use crate::store;
 use crate::user;
 use crate::util;
 
@@ -168,20 +169,23 @@ async fn finish_login(
         None
     };
     let subject = util::truncate(&id_token.subject, 64);
+    let now = state.clock().now_unix();
     let mut data = new_session(
         config,
         &tokens,
         id_token,
         userinfo,
-        state.clock().now_unix(),
+        now,
+        util::random_token(SESSION_ID_BYTES),
     );
     data.provider = provider.stored_name();
     // What the guards will read back must be readable, or the user would loop through login.
-    if user::bound_user_context(&provider.binding, &data).is_none() {
+    let Some(claims) = user::user_claims(&provider.binding, &data, None) else {
         return Err(LoginError::IdToken(
             "its claims cannot be read back (no string `sub`, or iss/aud not this client)".into(),
         ));
-    }
+    };
+    not_signed_out(state, provider, &mut data, &claims)?;
     // The app's login hook (issue 16) decides on what the guards will see, before anything is
     // written: a refusal or a failure leaves no session.
     let user = user::bound_user_context(&provider.binding, &data);
@@ -289,18 +293,56 @@ pub(crate) fn check_provider_callback(
     Ok((tx, code))
 }
 
+/// Random bytes of a session's own id (`SessionData::session_id`): 64 bits, 11 characters.
+const SESSION_ID_BYTES: usize = 8;
+
+/// Dates the new session after any marker this instance holds for it (`store::creation_time`:
+/// a login finishing in the second of a logout is newer than it), or refuses the login when a
+/// marker lies ahead of our clock.
+fn not_signed_out(
+    state: &OidcState,
+    provider: &ProviderState,
+    data: &mut SessionData,
+    claims: &user::Claims,
+) -> Result<(), LoginError> {
+    let keys = provider.keys_of(claims.tenant_issuer()).of_session(
+        claims.sid(),
+        data.session_id.as_deref(),
+        claims.sub(),
+    );
+    match store::creation_time(state.store(), keys.as_slice(), data.created) {
+        Some(created) => {
+            data.created = created;
+            Ok(())
+        }
+        None => Err(LoginError::Internal(
+            "this user (or provider session) was signed out at a time still ahead of this \
+             server's clock; check the clocks of the instances sharing the revocation store"
+                .into(),
+        )),
+    }
+}
+
 /// The session a validated login yields: the ID token, the tokens the app keeps
 /// (`oidc.keep_access_token`, `oidc.keep_refresh_token`) and only the userinfo claims the ID
-/// token lacks. `now` is the sign-in time (Unix seconds). It names no provider: the callback
-/// sets [`SessionData::provider`].
+/// token lacks. `now` is the sign-in time (Unix seconds); `session_id` a fresh random id, kept
+/// only when the ID token has no `sid` (what `POST /logout` then marks as signed out). It names
+/// no provider: the callback sets [`SessionData::provider`].
 pub fn new_session(
     config: &Config,
     tokens: &TokenResponse,
     id_token: ValidatedIdToken,
     userinfo: Option<Map<String, Value>>,
     now: i64,
+    session_id: String,
 ) -> SessionData {
+    let has_sid = id_token
+        .claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .is_some_and(|sid| !sid.is_empty());
     SessionData {
+        session_id: (!has_sid).then_some(session_id),
         userinfo_extra: userinfo
             .map(|u| session::userinfo_delta(&id_token.claims, u))
             .unwrap_or_default(),

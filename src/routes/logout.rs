@@ -1,6 +1,7 @@
 //! `POST /logout`: ends the session here and at the provider that signed the user in
-//! (RP-Initiated Logout 1.0), after checking that the request is not cross-site. `GET` shows a
-//! confirmation form.
+//! (RP-Initiated Logout 1.0), after checking that the request is not cross-site; a marker in the
+//! revocation store makes every copy of the cookie invalid too. `GET` shows a confirmation
+//! form.
 
 use rocket::http::{Method, Status};
 use rocket::route::{Handler, Outcome};
@@ -8,8 +9,9 @@ use rocket::{Data, Request};
 
 use super::pages::{html, login_failure, page, see_other};
 use super::state_of;
-use crate::session;
-use crate::state::OidcState;
+use crate::session::{self, SessionData};
+use crate::state::{OidcState, ProviderState};
+use crate::user;
 use crate::util;
 
 /// `POST /logout`: ends the session here and at the provider.
@@ -74,6 +76,7 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
         return state.app.post_logout_redirect_uri();
     };
     let config = &provider.config;
+    mark_signed_out(state, provider, &session).await;
     if let Some(token) = &session.refresh_token {
         provider
             .provider
@@ -102,4 +105,37 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
         .append_pair("client_id", &config.client_id)
         .append_pair("state", &util::random_token(16));
     url.into()
+}
+
+/// Writes the marker that signs this session out wherever a copy of its cookie is shown, on
+/// every instance sharing the store: by the provider's `sid` when the ID token has one (every
+/// session of that provider session), else by the session's own id.
+async fn mark_signed_out(state: &OidcState, provider: &ProviderState, session: &SessionData) {
+    let Some(claims) = user::user_claims(&provider.binding, session, None) else {
+        return; // not a session of this client: nothing of ours to sign out
+    };
+    let keys = provider.keys_of(claims.tenant_issuer());
+    let key = match (claims.sid(), session.session_id.as_deref()) {
+        (Some(sid), _) => keys.sid(sid),
+        (None, Some(id)) => keys.session(id),
+        (None, None) => {
+            log::info!(
+                "{}: this session predates revocation markers (no sid, no session id): a \
+                 copy of its cookie stays valid until it expires",
+                provider.log_prefix(state.named)
+            );
+            return;
+        }
+    };
+    let now = state.clock().now_unix();
+    if let Err(e) = state
+        .store()
+        .record(key, now, state.marker_expiry(now), now)
+        .await
+    {
+        log::error!(
+            "OpenID Connect: signed out here, but the revocation marker was not written ({e}): \
+             a copy of the session cookie stays valid until it expires"
+        );
+    }
 }

@@ -1,11 +1,14 @@
 //! The routes the fairing mounts: login (`login.rs`), the authorization-code callback
-//! (`callback.rs`) and logout (`logout.rs`), with the pages they answer with (`pages.rs`).
+//! (`callback.rs`), logout (`logout.rs`) and back-channel logout (`backchannel.rs`), with the
+//! pages they answer with (`pages.rs`).
 //!
-//! Without provider tables they are mounted at `login_path`, `callback_path` and `logout_path`
-//! as they always were. With provider tables each provider has its own login route
-//! (`login_path/NAME`) and callback route (its `callback_path`, by default
-//! `callback_path/NAME`); `login_path` itself goes to the default provider or shows the choice.
+//! Without provider tables they are mounted at `login_path`, `callback_path`, `logout_path` and
+//! `backchannel_logout.path` as they always were. With provider tables each provider has its own
+//! login route (`login_path/NAME`), callback route (its `callback_path`, by default
+//! `callback_path/NAME`) and back-channel logout route (`backchannel_logout.path/NAME`);
+//! `login_path` itself goes to the default provider or shows the choice.
 
+mod backchannel;
 pub(crate) mod callback;
 mod hook;
 mod login;
@@ -63,5 +66,16 @@ pub(crate) fn routes(state: &OidcState) -> Vec<Route> {
     }
     routes.push(Route::new(Method::Post, &app.logout_path, logout::Logout));
     routes.push(Route::new(Method::Get, &app.logout_path, logout::Logout));
+    for (index, provider) in state.providers.iter().enumerate() {
+        if let Some(path) = &provider.backchannel_path {
+            routes.push(backchannel_route(index, path));
+        }
+    }
     routes
+}
+
+/// The back-channel logout route of the provider at `index`, at `path` (validated like the
+/// others). One per provider: with provider tables, each has its own path.
+pub(crate) fn backchannel_route(index: usize, path: &str) -> Route {
+    Route::new(Method::Post, path, backchannel::BackchannelLogout { index })
 }

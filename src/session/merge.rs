@@ -51,6 +51,8 @@ pub fn apply_refresh(
         provider: data.provider,
         // What the app's login hook kept stays until the next sign-in.
         app_data: data.app_data.clone(),
+        // The same sign-in: a `/logout` marker for it still ends this session.
+        session_id: data.session_id.clone(),
     }
 }
 
@@ -83,6 +85,7 @@ mod tests {
             nonce: None,
             provider: None,
             app_data: None,
+            session_id: None,
         }
     }
 

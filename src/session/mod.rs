@@ -50,6 +50,11 @@ pub struct SessionData {
     /// Userinfo claims not already in the ID token with the same value.
     #[serde(rename = "u", default, skip_serializing_if = "Map::is_empty")]
     pub userinfo_extra: Map<String, Value>,
+    /// The session's own random id, given when the ID token carries no `sid`: what
+    /// `POST /logout` marks as signed out, so that a copy of the cookie dies with it (with a
+    /// `sid`, the logout marks the `sid`).
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// When the user signed in (Unix seconds): the absolute lifetime counts from here.
     #[serde(rename = "c")]
     pub created: i64,
@@ -93,6 +98,10 @@ impl std::fmt::Debug for SessionData {
             .field(
                 "userinfo_extra",
                 &self.userinfo_extra.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "session_id",
+                &self.session_id.as_ref().map(|_| "<redacted>"),
             )
             .field("created", &self.created)
             .field("seen", &self.seen)

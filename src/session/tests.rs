@@ -14,6 +14,7 @@ fn sample(extra_bytes: usize) -> SessionData {
         access_expires_at: Some(1_800_000_000),
         refresh_token: Some("refresh".into()),
         userinfo_extra,
+        session_id: Some("Zm9vYmFyYmF6".into()),
         created: 1_700_000_000,
         seen: 1_700_000_100,
         nonce: None,

@@ -73,6 +73,12 @@ pub fn app_port() -> u16 {
     free_port()
 }
 
+/// The quickstart's back-channel logout endpoint on `port`, as the provider reaches it (by
+/// address: the app listens on 127.0.0.1 only).
+pub fn backchannel_logout_uri(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/backchannel-logout")
+}
+
 pub struct App {
     proc: Proc,
     pub base: String,

@@ -30,6 +30,10 @@ pub struct ProviderOptions {
     pub access_token_ttl: Option<u32>,
     /// `rotateRefreshToken: true`: a consumed refresh token presented again revokes the grant.
     pub rotate_refresh_tokens: bool,
+    /// The client's `backchannel_logout_uri` (with `backchannel_logout_session_required`), if
+    /// any. Name the app by `127.0.0.1`: Node may resolve `localhost` to `::1`, where the app
+    /// does not listen.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 pub struct TestProvider {
@@ -113,6 +117,10 @@ impl TestProvider {
             )
             // A fresh signing key on every start: the key-rotation scenario depends on it.
             .env_remove("OIDC_PROVIDER_JWKS_FILE");
+        match &options.backchannel_logout_uri {
+            Some(uri) => command.env("OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI", uri),
+            None => command.env_remove("OIDC_PROVIDER_BACKCHANNEL_LOGOUT_URI"),
+        };
         let mut proc = Proc::spawn(name, command, false);
         let (issuer, kid) = proc
             .wait_for_output("`LISTENING` and `KID`", Duration::from_secs(20), |out| {
