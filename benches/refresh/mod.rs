@@ -122,10 +122,15 @@ pub fn run(b: &mut Bench, rt: &tokio::runtime::Runtime, issuer: &DevIssuer, key:
     let coordinator = LocalCoordinator::new(Duration::ZERO, Duration::ZERO);
     let key_once = RefreshKey::new("default", &refresh_token);
     let leader = b.run("refresh/coordinator leader, instant refresh", || {
-        rt.block_on(coordinator.run(
-            key_once.clone(),
-            Box::pin(async { Err(RefreshError::Unavailable("instant".into())) }),
-        ))
+        // Inside the runtime: the leader spawns its flight.
+        rt.block_on(async {
+            coordinator
+                .run(
+                    key_once.clone(),
+                    Box::pin(async { Err(RefreshError::Unavailable("instant".into())) }),
+                )
+                .await
+        })
     });
     if let (Some(n), Some(c), Some(f), Some(h), Some(l)) = (not_due, cached, flight, hashed, leader)
     {
