@@ -70,6 +70,23 @@ pub enum StartupError {
         /// method, when it does not list it; else `None`.
         hint: Option<String>,
     },
+    /// The token endpoint rejected a client that authenticates with a key (`private_key_jwt`,
+    /// or Sign in with Apple's client secret minted from its `.p8` key).
+    ClientKeyRejected {
+        /// The configured client id.
+        client_id: String,
+        /// The OAuth error code the provider answered (`invalid_client`, ...).
+        error: String,
+        /// The HTTP status of that answer (Apple answers 400).
+        status: u16,
+        /// The provider's `error_description` (or `message`), if any.
+        description: Option<String>,
+        /// What the provider's metadata says against the client authentication method, when
+        /// it does not list it; else `None`.
+        hint: Option<String>,
+        /// What to check, naming the settings of the key.
+        advice: String,
+    },
     /// The credential check could not be completed (network error, 5xx, ...).
     CredentialCheck {
         /// What happened, in words.
@@ -176,6 +193,32 @@ impl fmt::Display for StartupError {
                      your provider objects to this check"
                 )
             }
+            StartupError::ClientKeyRejected {
+                client_id,
+                error,
+                status,
+                description,
+                hint,
+                advice,
+            } => {
+                write!(
+                    f,
+                    "the issuer rejected client_id `{client_id}` and its signed credential \
+                     ({error}, HTTP {status}"
+                )?;
+                if let Some(d) = description {
+                    write!(f, ": {}", crate::util::truncate(d, 200))?;
+                }
+                write!(f, "): ")?;
+                if let Some(hint) = hint {
+                    write!(f, "{hint}; otherwise ")?;
+                }
+                write!(
+                    f,
+                    "{advice}; set oidc.check_credentials = false only if your provider objects \
+                     to this check"
+                )
+            }
             StartupError::HttpClient(source) => write!(
                 f,
                 "{source}; this is a problem of the TLS setup of this machine, not of the oidc \
@@ -264,6 +307,10 @@ pub enum LoginError {
     /// No pending login matches the callback's `state`: it expired, was already used, or was
     /// started in another browser (login CSRF).
     UnknownState,
+    /// A `form_post` callback (a cross-site POST) came without the pending login's cookie:
+    /// the browser did not send the `SameSite=None; Secure` transaction cookie (plain http,
+    /// blocked third-party cookies), or the login was started elsewhere or expired.
+    MissingLoginCookie(String),
     /// The `iss` parameter of the authorization response (RFC 9207) is missing or wrong.
     IssuerMismatch(String),
     /// The callback of one provider received the answer to a login sent to another (a mix-up,
@@ -304,6 +351,7 @@ impl LoginError {
             LoginError::Provider { .. } => "provider_error",
             LoginError::BadRequest(_) => "bad_request",
             LoginError::UnknownState => "unknown_state",
+            LoginError::MissingLoginCookie(_) => "missing_login_cookie",
             LoginError::IssuerMismatch(_) => "issuer_mismatch",
             LoginError::ProviderMismatch(_) => "provider_mismatch",
             LoginError::TokenEndpoint(_)
@@ -332,7 +380,9 @@ impl LoginError {
                 Status::ServiceUnavailable
             }
             LoginError::Provider { .. } => Status::Unauthorized,
-            LoginError::BadRequest(_) | LoginError::UnknownState => Status::BadRequest,
+            LoginError::BadRequest(_)
+            | LoginError::UnknownState
+            | LoginError::MissingLoginCookie(_) => Status::BadRequest,
             LoginError::IssuerMismatch(_)
             | LoginError::ProviderMismatch(_)
             | LoginError::IdToken(_) => Status::Unauthorized,
@@ -354,6 +404,10 @@ impl LoginError {
             LoginError::BadRequest(_) => "The sign-in response was malformed.",
             LoginError::UnknownState => {
                 "This sign-in attempt is unknown or has expired. Please start again."
+            }
+            LoginError::MissingLoginCookie(_) => {
+                "Your browser did not send back this sign-in's cookie. Please start again, and \
+                 allow cookies for this site."
             }
             LoginError::IssuerMismatch(_)
             | LoginError::ProviderMismatch(_)
@@ -391,6 +445,7 @@ impl fmt::Display for LoginError {
                 "no pending login matches the callback's state (expired, replayed, or started \
                  in another browser)"
             ),
+            LoginError::MissingLoginCookie(m) => write!(f, "{m}"),
             LoginError::IssuerMismatch(m) => write!(f, "authorization response iss: {m}"),
             LoginError::ProviderMismatch(m) => write!(f, "provider mix-up: {m}"),
             LoginError::TokenEndpoint(m) => write!(f, "token endpoint: {m}"),

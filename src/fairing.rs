@@ -294,7 +294,11 @@ async fn ignite_provider(
     let config = &p.config;
     let prefix = prefix(&p.name, named);
     let provider = Provider::discover(config, http).await?;
-    if let Some(warning) = provider.token_auth_warning() {
+    let warnings = [
+        provider.token_auth_warning(),
+        provider.response_mode_warning(config),
+    ];
+    for warning in warnings.into_iter().flatten() {
         log::warn!("{prefix}: {}", scoped(&warning, &p.name, named));
     }
     let yes_no = |present: bool| if present { "yes" } else { "no" };

@@ -220,7 +220,15 @@ pub(crate) enum ClientAuth<'a> {
     Post { id: &'a str, secret: &'a str },
     /// A public client: `client_id` in the body only.
     None { id: &'a str },
+    /// `private_key_jwt` (RFC 7521 §4.2, RFC 7523 §2.2): `client_assertion_type` and the
+    /// signed `client_assertion` in the body, with `client_id` (optional there, but Entra ID
+    /// requires it).
+    Assertion { id: &'a str, assertion: &'a str },
 }
+
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub(crate) const CLIENT_ASSERTION_TYPE_JWT: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The crate's HTTP client.
 #[derive(Clone)]
@@ -285,6 +293,11 @@ impl Http {
                 params.push(("client_secret", secret));
             }
             ClientAuth::None { id } => params.push(("client_id", id)),
+            ClientAuth::Assertion { id, assertion } => {
+                params.push(("client_id", id));
+                params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT));
+                params.push(("client_assertion", assertion));
+            }
         }
         self.send(req.form(&params)).await
     }

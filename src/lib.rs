@@ -165,7 +165,7 @@ pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::ProviderName;
 pub use config::{
     BackchannelLogoutConfig, ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig,
-    RefreshConfig, RefreshMode, StoreConfig,
+    RefreshConfig, RefreshMode, ResponseMode, StoreConfig,
 };
 pub use error::{Endpoint, LoginError, RefreshError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};

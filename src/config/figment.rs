@@ -361,7 +361,7 @@ fn extraction_problem(
         },
         None => qualified(field).to_owned(),
     };
-    let is_secret = key.ends_with(".client_secret");
+    let is_secret = key.ends_with(".client_secret") || key.ends_with(".client_key");
     let message = match &error.kind {
         Kind::UnknownField(name, _) if key.starts_with("oidc.refresh") => format!(
             "`{name}` is not a refresh setting{}",

@@ -11,6 +11,7 @@ use openidconnect::core::CoreJwsSigningAlgorithm;
 use rocket::serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
+mod credentials;
 mod error;
 mod figment;
 mod lenient;
@@ -21,6 +22,7 @@ mod revocation;
 mod tests;
 mod validate;
 
+pub(crate) use credentials::{KeySource, CLIENT_KEY_ALGS};
 pub use error::{ConfigError, ConfigProblem};
 pub use providers::ProviderConfig;
 pub use providers::ProviderName;
@@ -190,6 +192,62 @@ pub struct Config {
     /// launch log says which was chosen.
     pub client_auth_method: Option<ClientAuthMethod>,
 
+    /// The path of the client's private key, for `private_key_jwt` (RFC 7523) or Sign in with
+    /// Apple (its `AuthKey_<KEYID>.p8` file): PEM, PKCS#8 (`-----BEGIN PRIVATE KEY-----`), RSA
+    /// of 2048 bits or more, or P-256. Relative paths are relative to the working directory.
+    /// It is read and checked at launch. Setting it (or [`Config::client_key`]) without
+    /// [`Config::client_auth_method`] means `private_key_jwt` (or, with
+    /// [`Config::apple_team_id`], the Apple client secret).
+    ///
+    /// _Default:_ none.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub client_key_file: Option<String>,
+
+    /// The client's private key itself, as PEM text, in place of [`Config::client_key_file`]:
+    /// meant for the environment, `ROCKET_OIDC_CLIENT_KEY` (with real line breaks, or `\n`
+    /// escapes on one line). Never in `Debug` output or messages.
+    ///
+    /// _Default:_ none.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub client_key: Option<String>,
+
+    /// The `kid` header of the JWTs signed with the client key: the key's id as registered at
+    /// the provider (Okta shows it beside the public key). Required for Sign in with Apple: the
+    /// Key ID of the `.p8` key.
+    ///
+    /// _Default:_ none: no `kid` (for `private_key_jwt`; the provider then tries its keys).
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub client_key_id: Option<String>,
+
+    /// The JWS algorithm of the client assertions: `RS256` or `PS256` for an RSA key, `ES256`
+    /// for a P-256 key. Launch fails if the provider's
+    /// `token_endpoint_auth_signing_alg_values_supported` does not list it.
+    ///
+    /// _Default:_ none: `RS256` for an RSA key, `ES256` for a P-256 key.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub client_key_alg: Option<String>,
+
+    /// Sign in with Apple: the Apple Developer team ID (10 characters, e.g. `ABCDE12345`).
+    /// With it, the client secret is an ES256 JWT this crate mints from the P-256 key
+    /// ([`Config::client_key_file`], the `.p8` file) and [`Config::client_key_id`], with `iss`
+    /// the team ID, `sub` the client ID (the Services ID) and `aud` `https://appleid.apple.com`;
+    /// it is renewed before it expires. `client_secret` must then be unset.
+    ///
+    /// _Default:_ none.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub apple_team_id: Option<String>,
+
+    /// How the provider returns the authorization response (OAuth 2.0 Multiple Response Type
+    /// Encoding Practices): `query` (a redirect to the callback) or `form_post` (OAuth 2.0 Form
+    /// Post Response Mode: a form the browser POSTs to the callback; Sign in with Apple sends
+    /// the user's name and email only so). With `form_post` the callback also accepts `POST`,
+    /// and the pending login's cookie is `SameSite=None; Secure` so that the cross-site POST
+    /// carries it: the app must be served over https or from a loopback host (browsers accept
+    /// `Secure` cookies from `http://localhost`, no other plain-http site).
+    ///
+    /// _Default:_ `query`.
+    pub response_mode: ResponseMode,
+
     /// Seconds of clock difference tolerated with the provider when checking `exp` and `iat`
     /// of ID tokens. At most 300.
     ///
@@ -349,6 +407,9 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
     /// `none`: a public client, which has no secret; PKCE protects the code exchange.
     None,
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a JWT signed with the
+    /// client's private key ([`Config::client_key_file`]), fresh for every request.
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -363,6 +424,7 @@ impl ClientAuthMethod {
             ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
             ClientAuthMethod::ClientSecretPost => "client_secret_post",
             ClientAuthMethod::None => "none",
+            ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -370,6 +432,36 @@ impl ClientAuthMethod {
 impl fmt::Display for ClientAuthMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How the provider returns the authorization response to the callback
+/// ([`Config::response_mode`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(crate = "rocket::serde", rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// `query`: the provider redirects the browser to the callback with the response in the
+    /// query string (RFC 6749 §4.1.2), the default of the code flow.
+    #[default]
+    Query,
+    /// `form_post` (OAuth 2.0 Form Post Response Mode): the provider's page POSTs the response
+    /// to the callback as `application/x-www-form-urlencoded`; it stays out of URLs, and Sign
+    /// in with Apple sends the user's name only so.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The name of the mode, as in Rocket.toml and in the authorization request.
+    ///
+    /// ```
+    /// # use rocket_openid_connect::ResponseMode;
+    /// assert_eq!(ResponseMode::FormPost.as_str(), "form_post");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::FormPost => "form_post",
+        }
     }
 }
 
@@ -387,6 +479,12 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.redirect_uri",
     "oidc.post_logout_redirect_uri",
     "oidc.client_auth_method",
+    "oidc.client_key_file",
+    "oidc.client_key",
+    "oidc.client_key_id",
+    "oidc.client_key_alg",
+    "oidc.apple_team_id",
+    "oidc.response_mode",
     "oidc.clock_skew_secs",
     "oidc.http_timeout_secs",
     "oidc.session_idle_timeout_secs",
@@ -423,6 +521,12 @@ pub(super) const PROVIDER_KEYS: &[&str] = &[
     "redirect_uri",
     "post_logout_redirect_uri",
     "client_auth_method",
+    "client_key_file",
+    "client_key",
+    "client_key_id",
+    "client_key_alg",
+    "apple_team_id",
+    "response_mode",
     "keep_access_token",
     "keep_refresh_token",
     "fetch_userinfo",
@@ -473,6 +577,12 @@ impl Default for Config {
             redirect_uri: None,
             post_logout_redirect_uri: None,
             client_auth_method: None,
+            client_key_file: None,
+            client_key: None,
+            client_key_id: None,
+            client_key_alg: None,
+            apple_team_id: None,
+            response_mode: ResponseMode::Query,
             clock_skew_secs: 60,
             http_timeout_secs: 10,
             session_idle_timeout_secs: 24 * 60 * 60,
@@ -515,6 +625,15 @@ impl fmt::Debug for Config {
             .field("redirect_uri", &self.redirect_uri)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
             .field("client_auth_method", &self.client_auth_method)
+            .field("client_key_file", &self.client_key_file)
+            .field(
+                "client_key",
+                &self.client_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_key_id", &self.client_key_id)
+            .field("client_key_alg", &self.client_key_alg)
+            .field("apple_team_id", &self.apple_team_id)
+            .field("response_mode", &self.response_mode)
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("http_timeout_secs", &self.http_timeout_secs)
             .field("session_idle_timeout_secs", &self.session_idle_timeout_secs)

@@ -11,7 +11,10 @@ use std::fmt;
 use rocket::serde::{Deserialize, Serialize};
 
 use super::validate::{self, path_problem, Scope};
-use super::{lenient, ClientAuthMethod, Config, ConfigError, ConfigProblem, KEYS, PROVIDER_KEYS};
+use super::{
+    lenient, ClientAuthMethod, Config, ConfigError, ConfigProblem, ResponseMode, KEYS,
+    PROVIDER_KEYS,
+};
 
 /// One provider of several: a `[default.oidc.providers.NAME]` table, or an entry of
 /// [`Config::providers`] in code.
@@ -87,6 +90,40 @@ pub struct ProviderConfig {
     /// [`Config::client_auth_method`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_auth_method: Option<ClientAuthMethod>,
+    /// [`Config::client_key_file`]; a provider's own, never inherited.
+    #[serde(
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_key_file: Option<String>,
+    /// [`Config::client_key`]; better in `ROCKET_OIDC_PROVIDERS_<NAME>_CLIENT_KEY`. A
+    /// provider's own, never inherited, never in `Debug` output.
+    #[serde(
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_key: Option<String>,
+    /// [`Config::client_key_id`]; a provider's own, never inherited.
+    #[serde(
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_key_id: Option<String>,
+    /// [`Config::client_key_alg`]; a provider's own, never inherited.
+    #[serde(
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_key_alg: Option<String>,
+    /// [`Config::apple_team_id`]; a provider's own, never inherited.
+    #[serde(
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub apple_team_id: Option<String>,
+    /// [`Config::response_mode`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_mode: Option<ResponseMode>,
     /// [`Config::scopes`].
     #[serde(
         deserialize_with = "lenient::opt_string_list",
@@ -185,6 +222,12 @@ impl ProviderConfig {
             "client_id" => self.client_id.is_some(),
             "client_secret" => self.client_secret.is_some(),
             "client_auth_method" => self.client_auth_method.is_some(),
+            "client_key_file" => self.client_key_file.is_some(),
+            "client_key" => self.client_key.is_some(),
+            "client_key_id" => self.client_key_id.is_some(),
+            "client_key_alg" => self.client_key_alg.is_some(),
+            "apple_team_id" => self.apple_team_id.is_some(),
+            "response_mode" => self.response_mode.is_some(),
             "scopes" => self.scopes.is_some(),
             "callback_path" => self.callback_path.is_some(),
             "redirect_uri" => self.redirect_uri.is_some(),
@@ -211,6 +254,13 @@ impl ProviderConfig {
             client_id: self.client_id.clone().unwrap_or_default(),
             client_secret: self.client_secret.clone(),
             client_auth_method: self.client_auth_method.or(top.client_auth_method),
+            // A provider's credentials are its own, like its secret.
+            client_key_file: self.client_key_file.clone(),
+            client_key: self.client_key.clone(),
+            client_key_id: self.client_key_id.clone(),
+            client_key_alg: self.client_key_alg.clone(),
+            apple_team_id: self.apple_team_id.clone(),
+            response_mode: or(&self.response_mode, &top.response_mode),
             scopes: or(&self.scopes, &top.scopes),
             callback_path: self
                 .callback_path
@@ -248,6 +298,15 @@ impl fmt::Debug for ProviderConfig {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("client_auth_method", &self.client_auth_method)
+            .field("client_key_file", &self.client_key_file)
+            .field(
+                "client_key",
+                &self.client_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_key_id", &self.client_key_id)
+            .field("client_key_alg", &self.client_key_alg)
+            .field("apple_team_id", &self.apple_team_id)
+            .field("response_mode", &self.response_mode)
             .field("scopes", &self.scopes)
             .field("callback_path", &self.callback_path)
             .field("redirect_uri", &self.redirect_uri)
@@ -490,6 +549,11 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
         ("client_id", !config.client_id.is_empty()),
         ("client_secret", config.client_secret.is_some()),
         ("redirect_uri", config.redirect_uri.is_some()),
+        ("client_key_file", config.client_key_file.is_some()),
+        ("client_key", config.client_key.is_some()),
+        ("client_key_id", config.client_key_id.is_some()),
+        ("client_key_alg", config.client_key_alg.is_some()),
+        ("apple_team_id", config.apple_team_id.is_some()),
     ] {
         if set {
             problems.push(ConfigProblem::new(

@@ -785,7 +785,7 @@ fn wrong_types_name_the_key_and_the_expected_type() {
             [default.oidc]
             issuer = ["https://id.example.com"]
             keep_access_token = "yes"
-            client_auth_method = "private_key_jwt"
+            client_auth_method = "tls_client_auth"
             clientId = "x"
             "#,
         )?;
@@ -828,7 +828,7 @@ fn wrong_types_name_the_key_and_the_expected_type() {
         assert!(find("oidc.keep_access_token").starts_with("expected a boolean, found a string"));
         assert_eq!(
             find("oidc.client_auth_method").split(" (").next().unwrap(),
-            "`private_key_jwt` is not one of `client_secret_basic`, `client_secret_post`, `none`"
+            "`tls_client_auth` is not one of `client_secret_basic`, `client_secret_post`, `none`, `private_key_jwt`"
         );
         assert_eq!(
             find("oidc.http_timeout_secs"),

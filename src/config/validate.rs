@@ -82,7 +82,16 @@ impl Scope<'_> {
             Scope::Provider { name, table }
                 if matches!(
                     key,
-                    "issuer" | "client_id" | "client_secret" | "callback_path" | "redirect_uri"
+                    "issuer"
+                        | "client_id"
+                        | "client_secret"
+                        | "callback_path"
+                        | "redirect_uri"
+                        | "client_key_file"
+                        | "client_key"
+                        | "client_key_id"
+                        | "client_key_alg"
+                        | "apple_team_id"
                 ) || table.sets(key) =>
             {
                 format!("oidc.providers.{name}.{key}")
@@ -92,7 +101,7 @@ impl Scope<'_> {
     }
 
     /// The table a user sets the provider's keys in, for messages.
-    fn table(&self) -> String {
+    pub(super) fn table(&self) -> String {
         match self {
             Scope::Provider { name, .. } => format!("[default.oidc.providers.{name}]"),
             _ => "[default.oidc]".into(),
@@ -100,7 +109,7 @@ impl Scope<'_> {
     }
 
     /// The environment variable of the provider's `key`, for messages.
-    fn env(&self, key: &str) -> String {
+    pub(super) fn env(&self, key: &str) -> String {
         match self {
             Scope::Provider { name, .. } => format!(
                 "ROCKET_OIDC_PROVIDERS_{}_{}",
@@ -122,6 +131,7 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
         issuer(config, &mut out);
         client_id(config, &mut out);
         client_secret(config, &mut out);
+        super::credentials::check(config, &mut out);
     }
     if scope.app_checks() {
         app_base_url(config, &mut out);
@@ -174,13 +184,13 @@ pub(crate) fn issuer_is_valid(value: &str, insecure_allow_http: bool) -> bool {
 }
 
 pub(super) struct Problems<'a> {
-    scope: Scope<'a>,
+    pub(super) scope: Scope<'a>,
     list: Vec<ConfigProblem>,
 }
 
 impl Problems<'_> {
     /// A problem of the bare `key`, named as the scope names it.
-    fn push(&mut self, key: &str, message: String) {
+    pub(super) fn push(&mut self, key: &str, message: String) {
         let key = self.scope.qualify(key);
         self.list.push(ConfigProblem::new(key, message));
     }
@@ -358,6 +368,10 @@ fn client_id(config: &Config, out: &mut Problems<'_>) {
 fn client_secret(config: &Config, out: &mut Problems<'_>) {
     const KEY: &str = "client_secret";
     let secret = config.client_secret.as_deref();
+    // A client key replaces the secret; credentials.rs checks that combination.
+    if config.authenticates_with_key() {
+        return;
+    }
     if config.client_auth_method == Some(ClientAuthMethod::None) {
         if secret.is_some() {
             out.push(
@@ -794,6 +808,7 @@ fn authorization_params(config: &Config, out: &mut Problems<'_>) {
                 "scope" => " Set scopes instead.",
                 "redirect_uri" => " Set redirect_uri instead.",
                 "login_hint" => " Pass it per login: /login?login_hint=...",
+                "response_mode" => " Set response_mode instead.",
                 _ => "",
             };
             out.push(

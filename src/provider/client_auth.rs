@@ -21,6 +21,13 @@ pub(crate) enum Why {
     /// `oidc.client_auth_method` names it, but the provider lists only these. It is used
     /// anyway (providers under-report), with a warning.
     ConfiguredNotListed(Vec<String>),
+    /// `oidc.client_auth_method` is unset, and the client's credentials (the key named here)
+    /// imply this method: `private_key_jwt` for a client key, `client_secret_post` for Sign in
+    /// with Apple.
+    Implied(&'static str),
+    /// Implied by the key named here, but the provider lists only these (used anyway, with a
+    /// warning).
+    ImpliedNotListed(&'static str, Vec<String>),
     /// The provider lists no methods: the default, `client_secret_basic`.
     Default,
     /// Chosen from the provider's list.
@@ -51,8 +58,20 @@ pub(crate) struct ClientAuthChoice {
 /// only methods this crate cannot use (`private_key_jwt`, `tls_client_auth`, ...).
 pub(crate) fn choose_client_auth(
     configured: Option<ClientAuthMethod>,
+    implied: Option<(ClientAuthMethod, &'static str)>,
     supported: Option<&[String]>,
 ) -> Result<ClientAuthChoice, String> {
+    if let (None, Some((method, key))) = (configured, implied) {
+        // Chosen by the credentials as if configured (listed or not, it is the only one they
+        // can use), and said so.
+        let mut choice = choose_client_auth(Some(method), None, supported)?;
+        choice.why = match choice.why {
+            Why::Configured => Why::Implied(key),
+            Why::ConfiguredNotListed(list) => Why::ImpliedNotListed(key, list),
+            other => other,
+        };
+        return Ok(choice);
+    }
     let listed = supported.filter(|list| !list.is_empty());
     let choice = |method, why| Ok(ClientAuthChoice { method, why });
     match (configured, listed) {
@@ -93,10 +112,12 @@ pub(crate) fn choose_revocation_auth(
             method,
             why: Why::Configured,
         },
-        (None, Some(list)) => choose_client_auth(None, Some(list)).unwrap_or(ClientAuthChoice {
-            method: token.method,
-            why: Why::SameAsToken,
-        }),
+        (None, Some(list)) => {
+            choose_client_auth(None, None, Some(list)).unwrap_or(ClientAuthChoice {
+                method: token.method,
+                why: Why::SameAsToken,
+            })
+        }
         (None, None) => ClientAuthChoice {
             method: token.method,
             why: Why::SameAsToken,
@@ -112,9 +133,16 @@ fn unsupported(list: &[String]) -> String {
     } else {
         ""
     };
+    let key = if list.iter().any(|m| m == "private_key_jwt") {
+        "; to authenticate with a key instead (private_key_jwt), set oidc.client_key_file to \
+         the client's private key (PEM) and register its public key at the provider"
+    } else {
+        ""
+    };
     format!(
         "its token_endpoint_auth_methods_supported lists only {}, none of which this crate \
-         supports yet for a client with a secret (client_secret_basic, client_secret_post){public}",
+         supports for a client with a secret (client_secret_basic, client_secret_post){key}\
+         {public}",
         quoted(list)
     )
 }
@@ -134,6 +162,10 @@ impl ClientAuthChoice {
     pub(crate) fn describe(&self) -> String {
         let why = match &self.why {
             Why::Configured => "oidc.client_auth_method".to_string(),
+            Why::Implied(key) => format!("{key} is set"),
+            Why::ImpliedNotListed(key, _) => {
+                format!("{key} is set, although the provider does not list it")
+            }
             Why::ConfiguredNotListed(_) => {
                 "oidc.client_auth_method, although the provider does not list it".to_string()
             }
@@ -150,10 +182,16 @@ impl ClientAuthChoice {
     /// When the configured method is not one the provider lists: the sentence that says so
     /// and what to change, for the launch warning and a rejected credential check.
     pub(crate) fn not_listed(&self) -> Option<String> {
-        let Why::ConfiguredNotListed(list) = &self.why else {
-            return None;
+        let list = match &self.why {
+            Why::ConfiguredNotListed(list) | Why::ImpliedNotListed(_, list) => list,
+            _ => return None,
         };
-        let fix = match choose_client_auth(None, Some(list)) {
+        let fix = match choose_client_auth(None, None, Some(list)) {
+            _ if self.method == ClientAuthMethod::PrivateKeyJwt => {
+                "it is used anyway: check that the application is registered for \
+                 private_key_jwt at the provider, with the public half of oidc.client_key_file"
+                    .to_string()
+            }
             Ok(auto) if self.method != ClientAuthMethod::None => format!(
                 "set oidc.client_auth_method = \"{}\", or remove the key to let the crate choose",
                 auto.method
@@ -161,12 +199,20 @@ impl ClientAuthChoice {
             _ if self.method == ClientAuthMethod::None => {
                 "check that the application is registered as a public client".to_string()
             }
-            _ => "this crate supports none of them yet".to_string(),
+            _ if list.iter().any(|m| m == "private_key_jwt") => {
+                "to use private_key_jwt, set oidc.client_key_file to the client's private key \
+                 (PEM), register its public key at the provider, and remove the secret"
+                    .to_string()
+            }
+            _ => "this crate supports none of them".to_string(),
+        };
+        let setting = match &self.why {
+            Why::ImpliedNotListed(key, _) => format!("{key} means \"{}\"", self.method),
+            _ => format!("oidc.client_auth_method is \"{}\"", self.method),
         };
         Some(format!(
-            "oidc.client_auth_method is \"{}\", but the provider lists only {} in \
+            "{setting}, but the provider lists only {} in \
              token_endpoint_auth_methods_supported: {fix}",
-            self.method,
             quoted(list)
         ))
     }
@@ -183,7 +229,7 @@ mod tests {
 
     fn auto(methods: Option<&[&str]>) -> Result<ClientAuthChoice, String> {
         let methods = methods.map(list);
-        choose_client_auth(None, methods.as_deref())
+        choose_client_auth(None, None, methods.as_deref())
     }
 
     #[test]
@@ -222,8 +268,10 @@ mod tests {
         assert_eq!(
             err,
             "its token_endpoint_auth_methods_supported lists only [\"private_key_jwt\", \
-             \"tls_client_auth\"], none of which this crate supports yet for a client with a \
-             secret (client_secret_basic, client_secret_post)"
+             \"tls_client_auth\"], none of which this crate supports for a client with a \
+             secret (client_secret_basic, client_secret_post); to authenticate with a key \
+             instead (private_key_jwt), set oidc.client_key_file to the client's private key \
+             (PEM) and register its public key at the provider"
         );
         let err = auto(Some(&["private_key_jwt", "none"])).unwrap_err();
         assert!(
@@ -235,7 +283,7 @@ mod tests {
     #[test]
     fn a_configured_method_is_kept_and_warned_about_when_not_listed() {
         let post_only = list(&["client_secret_post"]);
-        let choice = choose_client_auth(Some(ClientSecretBasic), Some(&post_only)).unwrap();
+        let choice = choose_client_auth(Some(ClientSecretBasic), None, Some(&post_only)).unwrap();
         assert_eq!(choice.method, ClientSecretBasic);
         assert_eq!(
             choice.not_listed().unwrap(),
@@ -244,22 +292,64 @@ mod tests {
              oidc.client_auth_method = \"client_secret_post\", or remove the key to let the \
              crate choose"
         );
-        let listed = choose_client_auth(Some(ClientSecretPost), Some(&post_only)).unwrap();
+        let listed = choose_client_auth(Some(ClientSecretPost), None, Some(&post_only)).unwrap();
         assert_eq!(listed.why, Why::Configured);
         assert_eq!(listed.not_listed(), None);
-        let unlisted = choose_client_auth(Some(ClientSecretPost), None).unwrap();
+        let unlisted = choose_client_auth(Some(ClientSecretPost), None, None).unwrap();
         assert_eq!(unlisted.why, Why::Configured);
-        let public = choose_client_auth(Some(ClientAuthMethod::None), Some(&post_only)).unwrap();
+        let public =
+            choose_client_auth(Some(ClientAuthMethod::None), None, Some(&post_only)).unwrap();
         assert!(public
             .not_listed()
             .unwrap()
             .ends_with("check that the application is registered as a public client"));
         let jwt_only = list(&["private_key_jwt"]);
-        let odd = choose_client_auth(Some(ClientSecretPost), Some(&jwt_only)).unwrap();
+        let odd = choose_client_auth(Some(ClientSecretPost), None, Some(&jwt_only)).unwrap();
         assert!(odd
             .not_listed()
             .unwrap()
-            .ends_with("this crate supports none of them yet"));
+            .ends_with("register its public key at the provider, and remove the secret"));
+        let tls_only = list(&["tls_client_auth"]);
+        let odd = choose_client_auth(Some(ClientSecretPost), None, Some(&tls_only)).unwrap();
+        assert!(odd
+            .not_listed()
+            .unwrap()
+            .ends_with("this crate supports none of them"));
+    }
+
+    #[test]
+    fn a_client_key_implies_its_method_and_says_so() {
+        let keycloak = list(&["client_secret_basic", "private_key_jwt"]);
+        let implied = Some((ClientAuthMethod::PrivateKeyJwt, "oidc.client_key_file"));
+        let choice = choose_client_auth(None, implied, Some(&keycloak)).unwrap();
+        assert_eq!(choice.method, ClientAuthMethod::PrivateKeyJwt);
+        assert_eq!(choice.why, Why::Implied("oidc.client_key_file"));
+        assert_eq!(
+            choice.describe(),
+            "private_key_jwt (oidc.client_key_file is set)"
+        );
+        assert_eq!(choice.not_listed(), None);
+        // A configured method wins over the implied one (validation refuses the mix anyway).
+        let configured = choose_client_auth(Some(ClientSecretBasic), implied, Some(&keycloak));
+        assert_eq!(configured.unwrap().method, ClientSecretBasic);
+        // Apple lists only client_secret_post; the Apple secret implies it.
+        let apple = Some((ClientSecretPost, "oidc.apple_team_id"));
+        let basic_only = list(&["client_secret_basic"]);
+        let unlisted = choose_client_auth(None, apple, Some(&basic_only)).unwrap();
+        assert_eq!(unlisted.method, ClientSecretPost);
+        assert!(unlisted
+            .not_listed()
+            .unwrap()
+            .starts_with("oidc.apple_team_id means \"client_secret_post\", but the provider"));
+        let secret_only = list(&["client_secret_post"]);
+        let jwt = choose_client_auth(None, implied, Some(&secret_only)).unwrap();
+        assert_eq!(
+            jwt.not_listed().unwrap(),
+            "oidc.client_key_file means \"private_key_jwt\", but the provider lists only \
+             [\"client_secret_post\"] in token_endpoint_auth_methods_supported: it is used \
+             anyway: check that the application is registered for private_key_jwt at the \
+             provider, with the public half of oidc.client_key_file"
+        );
     }
 
     #[test]

@@ -31,6 +31,13 @@ pub(crate) struct ProviderMetadata {
     /// Absent means `client_secret_basic` (Discovery 1.0 §3).
     #[serde(default, deserialize_with = "lenient_list")]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// The JWS algorithms the token endpoint accepts for `private_key_jwt` assertions
+    /// (Discovery 1.0 §3); absent: not said.
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// Discovery 1.0 §3; absent means `query` and `fragment`, though providers under-report.
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub response_modes_supported: Option<Vec<String>>,
     /// RFC 8414 §2; absent means the token endpoint's methods.
     #[serde(default, deserialize_with = "lenient_list")]
     pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,

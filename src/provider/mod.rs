@@ -2,12 +2,17 @@
 //! in `redirect.rs`, the RFC 8414 fallback in `rfc8414.rs` and the capability checks in
 //! `capabilities.rs`), the key cache (`jwks.rs`, which sorts keys with `key_census.rs`), the
 //! pure ID-token and logout-token rules (`id_token.rs`, `logout_token.rs`), the token endpoint
-//! (`token.rs`, with the client authentication chosen in `client_auth.rs` and the credential
-//! check judged in `verdict.rs`), userinfo (`userinfo.rs`), and which `iss` is the provider's (`issuer.rs`: one issuer, or a
+//! (`token.rs`, with the client authentication chosen in `client_auth.rs`, the credential each
+//! request sends in `credentials.rs` (a client key from `client_key.rs`, the JWTs it signs in
+//! `assertion.rs`), and the credential check judged in `verdict.rs`), userinfo (`userinfo.rs`),
+//! and which `iss` is the provider's (`issuer.rs`: one issuer, or a
 //! multi-tenant template). [`Provider`] ties them together for the routes.
 
+mod assertion;
 mod capabilities;
 mod client_auth;
+mod client_key;
+mod credentials;
 mod id_token;
 mod issuer;
 mod jwks;
@@ -39,6 +44,7 @@ use crate::error::{LoginError, StartupError};
 use crate::http::Http;
 use crate::util;
 use client_auth::{choose_client_auth, choose_revocation_auth, ClientAuthChoice};
+use credentials::Credential;
 use jwks::Jwks;
 
 /// The discovered provider and everything the routes need to talk to it. Shared, immutable but
@@ -55,6 +61,9 @@ pub(crate) struct Provider {
     token_auth: ClientAuthChoice,
     /// The client authentication at the revocation endpoint.
     revocation_auth: ClientAuthChoice,
+    /// What the client authenticates with: its secret, or a key (`private_key_jwt`, Sign in
+    /// with Apple).
+    credential: Credential,
 }
 
 impl Provider {
@@ -64,6 +73,8 @@ impl Provider {
             issuer: config.issuer.clone(),
             reason: "the issuer is not a URL".into(),
         })?;
+        // The client key is read and checked first: a missing file fails before any call.
+        let credential = Credential::load(config)?;
         let metadata = metadata::discover(config, &http).await?;
         let policy = IssuerPolicy::resolve(config, &metadata.issuer).ok_or_else(|| {
             StartupError::IssuerMismatch {
@@ -87,6 +98,7 @@ impl Provider {
         let rules = rules.with_issuer_policy(policy);
         let token_auth = choose_client_auth(
             config.client_auth_method,
+            config.implied_client_auth(),
             metadata.token_endpoint_auth_methods_supported.as_deref(),
         )
         .map_err(|reason| StartupError::Metadata {
@@ -95,12 +107,13 @@ impl Provider {
         })?;
         // The fairing logs `token_auth_warning`, naming the provider when there are several.
         let revocation_auth = choose_revocation_auth(
-            config.client_auth_method,
+            config.effective_client_auth(),
             metadata
                 .revocation_endpoint_auth_methods_supported
                 .as_deref(),
             &token_auth,
         );
+        credential.check_metadata(&metadata)?;
         let (jwks, jwks_others) =
             Jwks::load(&http, metadata.jwks_uri.as_deref().unwrap_or_default()).await?;
         Ok(Provider {
@@ -112,6 +125,7 @@ impl Provider {
             logout_rules,
             token_auth,
             revocation_auth,
+            credential,
         })
     }
 
@@ -127,8 +141,10 @@ impl Provider {
             rocket::serde::json::serde_json::from_value(metadata).map_err(|e| e.to_string())?;
         let token_auth = choose_client_auth(
             config.client_auth_method,
+            config.implied_client_auth(),
             metadata.token_endpoint_auth_methods_supported.as_deref(),
         )?;
+        let credential = Credential::load(config).map_err(|e| e.to_string())?;
         Ok(Provider {
             rules: IdTokenRules::from_config(config).ok_or("the issuer is not a URL")?,
             logout_rules: LogoutTokenRules::from_config(config),
@@ -136,13 +152,14 @@ impl Provider {
             jwks: Jwks::offline(metadata.jwks_uri.clone().unwrap_or_default(), keys),
             jwks_others: String::new(),
             revocation_auth: choose_revocation_auth(
-                config.client_auth_method,
+                config.effective_client_auth(),
                 metadata
                     .revocation_endpoint_auth_methods_supported
                     .as_deref(),
                 &token_auth,
             ),
             token_auth,
+            credential,
             metadata,
         })
     }
@@ -169,9 +186,38 @@ impl Provider {
         self.token_auth.not_listed()
     }
 
-    /// The client authentication at the token endpoint, and why, for the launch log.
+    /// The warning of `response_mode = "form_post"` at a provider whose
+    /// `response_modes_supported` leaves it out (absent, it is not said: many providers that
+    /// support it do not list it).
+    pub(crate) fn response_mode_warning(&self, config: &Config) -> Option<String> {
+        if config.response_mode != crate::config::ResponseMode::FormPost {
+            return None;
+        }
+        let modes = self.metadata.response_modes_supported.as_deref()?;
+        if modes.iter().any(|m| m == "form_post") {
+            return None;
+        }
+        let listed: Vec<String> = modes
+            .iter()
+            .take(10)
+            .map(|m| format!("\"{}\"", util::truncate(m, 40)))
+            .collect();
+        Some(format!(
+            "oidc.response_mode is \"form_post\", but the provider lists only [{}] in \
+             response_modes_supported: if logins fail at the provider, remove \
+             oidc.response_mode",
+            listed.join(", ")
+        ))
+    }
+
+    /// The client authentication at the token endpoint, and why, for the launch log (with the
+    /// key it signs with, if any).
     pub(crate) fn token_auth(&self) -> String {
-        self.token_auth.describe()
+        format!(
+            "{}{}",
+            self.token_auth.describe(),
+            self.credential.describe()
+        )
     }
 
     /// Which `iss` is this provider's (the ID token rules, RFC 9207, the guard's check).

@@ -1,15 +1,17 @@
 //! The token endpoint (RFC 6749 §3.2): the credential check at ignite, the code exchange with
 //! PKCE (RFC 7636), the refresh-token grant (RFC 6749 §6), and revocation (RFC 7009), with the
-//! client authentication they share.
+//! client authentication they share ([`Provider::authentication`]: a secret, or a
+//! `private_key_jwt` assertion or Apple client secret made for the request, see
+//! `credentials.rs`).
 
 use rocket::serde::json::serde_json::Value;
 use serde::{Deserialize, Deserializer};
 
+use super::credentials::{Authentication, Credential};
 use super::verdict::{judge, provider_hint, Verdict};
 use super::Provider;
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, LoginError, RefreshError, StartupError};
-use crate::http::ClientAuth;
 use crate::util;
 
 /// A token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). `Debug` redacts the tokens.
@@ -97,30 +99,48 @@ impl Provider {
             ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", verifier.as_str()),
         ];
+        let auth = self
+            .authentication(config, self.token_auth.method, token_endpoint)
+            .map_err(|reason| StartupError::CredentialCheck {
+                reason,
+                source: None,
+            })?;
         let resp = self
             .http
-            .post_form(
-                token_endpoint,
-                &form,
-                client_auth(config, self.token_auth.method),
-            )
+            .post_form(token_endpoint, &form, auth.client_auth(config))
             .await
             .map_err(|e| StartupError::CredentialCheck {
                 reason: format!("{token_endpoint}: {e}"),
                 source: Some(e),
             })?;
         let status = resp.status;
-        match judge(status, &resp.body, config.client_secret.as_deref()) {
+        // Whatever was sent stays out of quoted answers: the secret, or the assertion.
+        let sent = auth.made().or(config.client_secret.as_deref());
+        match judge(status, &resp.body, sent) {
             Verdict::Accepted => Ok(CheckOutcome::Confirmed(
                 "credentials accepted (invalid_grant for a dummy code)".into(),
             )),
-            Verdict::Rejected { error, description } => Err(StartupError::CredentialsRejected {
-                client_id: config.client_id.clone(),
-                error: error.unwrap_or_else(|| "no OAuth error code".into()),
-                status,
-                description,
-                hint: self.token_auth.not_listed(),
-            }),
+            Verdict::Rejected { error, description } => {
+                let error = error.unwrap_or_else(|| "no OAuth error code".into());
+                let hint = self.token_auth.not_listed();
+                Err(match key_advice(&self.credential) {
+                    Some(advice) => StartupError::ClientKeyRejected {
+                        client_id: config.client_id.clone(),
+                        error,
+                        status,
+                        description,
+                        hint,
+                        advice,
+                    },
+                    None => StartupError::CredentialsRejected {
+                        client_id: config.client_id.clone(),
+                        error,
+                        status,
+                        description,
+                        hint,
+                    },
+                })
+            }
             Verdict::UnauthorizedClient => Err(StartupError::CredentialCheck {
                 reason: format!(
                     "the token endpoint answered unauthorized_client (HTTP {status}): the client \
@@ -183,13 +203,12 @@ impl Provider {
             ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", verifier),
         ];
+        let auth = self
+            .authentication(config, self.token_auth.method, token_endpoint)
+            .map_err(LoginError::Internal)?;
         let resp = self
             .http
-            .post_form(
-                token_endpoint,
-                &form,
-                client_auth(config, self.token_auth.method),
-            )
+            .post_form(token_endpoint, &form, auth.client_auth(config))
             .await
             .map_err(|source| LoginError::Unreachable {
                 endpoint: Endpoint::Token,
@@ -237,13 +256,17 @@ impl Provider {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
+        // The provider's client authentication, as for the code exchange: a secret, or a
+        // `private_key_jwt` assertion (RFC 7523 §3) made for this request. A failure to make it
+        // says nothing about the grant: the session keeps its tokens.
+        let auth = self
+            .authentication(config, self.token_auth.method, token_endpoint)
+            .map_err(|e| {
+                RefreshError::Unavailable(format!("the client authentication failed: {e}"))
+            })?;
         let resp = self
             .http
-            .post_form(
-                token_endpoint,
-                &form,
-                client_auth(config, self.token_auth.method),
-            )
+            .post_form(token_endpoint, &form, auth.client_auth(config))
             .await
             .map_err(|e| RefreshError::Unavailable(format!("{token_endpoint}: {e}")))?;
         if !resp.is_success() {
@@ -290,13 +313,17 @@ impl Provider {
             return;
         };
         let form = [("token", token), ("token_type_hint", hint)];
+        // An assertion for revocation names the revocation endpoint (RFC 7523 §3 item 3).
+        let auth = match self.authentication(config, self.revocation_auth.method, endpoint) {
+            Ok(auth) => auth,
+            Err(e) => {
+                log::warn!("OpenID Connect: revoking the {hint} failed: {e}");
+                return;
+            }
+        };
         match self
             .http
-            .post_form(
-                endpoint,
-                &form,
-                client_auth(config, self.revocation_auth.method),
-            )
+            .post_form(endpoint, &form, auth.client_auth(config))
             .await
         {
             Ok(r) if r.is_success() => {}
@@ -309,21 +336,45 @@ impl Provider {
     }
 }
 
-/// The client's credentials, sent as `method` says.
-fn client_auth(config: &Config, method: ClientAuthMethod) -> ClientAuth<'_> {
-    let secret = config.client_secret.as_deref().unwrap_or_default();
-    match method {
-        ClientAuthMethod::ClientSecretBasic => ClientAuth::Basic {
-            id: &config.client_id,
-            secret,
-        },
-        ClientAuthMethod::ClientSecretPost => ClientAuth::Post {
-            id: &config.client_id,
-            secret,
-        },
-        ClientAuthMethod::None => ClientAuth::None {
-            id: &config.client_id,
-        },
+impl Provider {
+    /// The client authentication of one request with `method` to the endpoint at `url`: the
+    /// configured secret, or an assertion made now for `url` (a new `jti` each time), or the
+    /// current Apple client secret. Every token call (the credential check, the code exchange,
+    /// refresh, revocation) goes through here.
+    pub(crate) fn authentication(
+        &self,
+        config: &Config,
+        method: ClientAuthMethod,
+        url: &str,
+    ) -> Result<Authentication, String> {
+        self.credential.authenticate(
+            method,
+            &config.client_id,
+            url,
+            util::now_unix(),
+            &util::random_token(16),
+        )
+    }
+}
+
+/// What to check when the provider refuses a client that authenticates with a key.
+fn key_advice(credential: &Credential) -> Option<String> {
+    match credential {
+        Credential::Configured => None,
+        Credential::PrivateKeyJwt(key) => Some(format!(
+            "check that the public half of the key in oidc.client_key_file (or \
+             oidc.client_key; {}) is registered for this client at the provider (its public \
+             key or JWKS, for private_key_jwt), and oidc.client_id, oidc.client_key_id and \
+             oidc.client_key_alg",
+            key.describe()
+        )),
+        Credential::Apple(_) => Some(
+            "check oidc.client_id (the Services ID, not the App ID), oidc.apple_team_id, \
+             oidc.client_key_id (the Key ID of the .p8 key) and the key in \
+             oidc.client_key_file (the .p8 file, enabled for Sign in with Apple), and that the \
+             machine's clock is right"
+                .into(),
+        ),
     }
 }
 

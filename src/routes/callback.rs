@@ -85,7 +85,7 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackParams, LoginEr
 }
 
 /// `application/x-www-form-urlencoded` decoding that refuses malformed input.
-fn form_decode(s: &str) -> Result<String, LoginError> {
+pub(super) fn form_decode(s: &str) -> Result<String, LoginError> {
     let bytes = s.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'%'
@@ -117,23 +117,28 @@ impl Handler for Callback {
             Err(e) => return Outcome::Success(login_failure(None, &e)),
         };
         let query = req.uri().query().map(|q| q.as_str());
-        Outcome::Success(match finish_login(req, state, self.index, query).await {
-            Ok(location) => see_other(location),
-            // A refusal of the login hook may answer otherwise (issue 16).
-            Err(e) => {
-                hook::refused(req, state, &e).unwrap_or_else(|| login_failure(Some(state), &e))
-            }
-        })
+        Outcome::Success(
+            match finish_login(req, state, self.index, query, None).await {
+                Ok(location) => see_other(location),
+                // A refusal of the login hook may answer otherwise (issue 16).
+                Err(e) => {
+                    hook::refused(req, state, &e).unwrap_or_else(|| login_failure(Some(state), &e))
+                }
+            },
+        )
     }
 }
 
-/// Finishes a login whose authorization response (`params`, the callback's query; a form_post
-/// body later) reached the callback of the provider at `index`.
-async fn finish_login(
+/// Finishes a login whose authorization response (`params`: the callback's query, or the body
+/// of a `form_post` callback, see `form_post.rs`) reached the callback of the provider at
+/// `index`. `untrusted` are claims the response carried beside it, unsigned (Sign in with
+/// Apple's `user`): they fill only claims that neither the ID token nor userinfo has.
+pub(super) async fn finish_login(
     req: &Request<'_>,
     state: &OidcState,
     index: usize,
     params: Option<&str>,
+    untrusted: Option<Map<String, Value>>,
 ) -> Result<String, LoginError> {
     let jar = req.cookies();
     let opts = state.cookie_options();
@@ -167,6 +172,18 @@ async fn finish_login(
             .await?
     } else {
         None
+    };
+    let userinfo = match untrusted {
+        Some(extra) => {
+            let mut merged = userinfo.unwrap_or_default();
+            for (claim, value) in extra {
+                if !id_token.claims.contains_key(&claim) {
+                    merged.entry(claim).or_insert(value);
+                }
+            }
+            Some(merged)
+        }
+        None => userinfo,
     };
     let subject = util::truncate(&id_token.subject, 64);
     let now = state.clock().now_unix();

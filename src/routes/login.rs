@@ -8,7 +8,7 @@ use rocket::{Data, Request};
 
 use super::pages::{html, login_failure, page, see_other};
 use super::{query_param, state_of};
-use crate::config::sub_path;
+use crate::config::{sub_path, ResponseMode};
 use crate::error::LoginError;
 use crate::return_to::sanitize_return_to;
 use crate::session::{self, Transaction};
@@ -118,12 +118,15 @@ fn start_login(
         // The callback requires the answer at this provider's callback path (RFC 9700 §4.4.2).
         provider: provider.stored_name(),
     };
-    session::write_transaction(
+    // A form_post answer is a cross-site POST, which a SameSite=Lax cookie does not accompany.
+    let form_post = config.response_mode == ResponseMode::FormPost;
+    session::write_transaction_for(
         req.cookies(),
         state.cookie_options(),
         &tx,
         app.login_timeout_secs as i64,
         app.max_pending_logins,
+        form_post,
     )
     .map_err(LoginError::Internal)?;
 
@@ -141,6 +144,10 @@ fn start_login(
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
+        if form_post {
+            // OAuth 2.0 Form Post Response Mode §2.
+            q.append_pair("response_mode", "form_post");
+        }
         // OIDC Core §11: a request for offline_access MUST carry prompt=consent (a `prompt` of
         // authorization_params replaces it; validation made sure it asks for consent too).
         if config.scopes.iter().any(|s| s == "offline_access")

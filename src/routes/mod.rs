@@ -1,6 +1,7 @@
 //! The routes the fairing mounts: login (`login.rs`), the authorization-code callback
-//! (`callback.rs`), logout (`logout.rs`) and back-channel logout (`backchannel.rs`), with the
-//! pages they answer with (`pages.rs`).
+//! (`callback.rs`, and its `POST` form for `form_post` providers in `form_post.rs`), logout
+//! (`logout.rs`) and back-channel logout (`backchannel.rs`), with the pages they answer with
+//! (`pages.rs`).
 //!
 //! Without provider tables they are mounted at `login_path`, `callback_path`, `logout_path` and
 //! `backchannel_logout.path` as they always were. With provider tables each provider has its own
@@ -10,6 +11,7 @@
 
 mod backchannel;
 pub(crate) mod callback;
+mod form_post;
 mod hook;
 mod login;
 mod logout;
@@ -19,7 +21,7 @@ use rocket::http::Method;
 use rocket::route::Route;
 use rocket::Request;
 
-use crate::config::sub_path;
+use crate::config::{sub_path, ResponseMode};
 use crate::error::LoginError;
 use crate::state::{OidcState, NOT_ATTACHED};
 
@@ -63,6 +65,17 @@ pub(crate) fn routes(state: &OidcState) -> Vec<Route> {
             &app.callback_path,
             callback::Callback { index: 0 },
         ));
+    }
+    // A form_post provider's answer arrives as a POST at its callback path.
+    for (index, provider) in state.providers.iter().enumerate() {
+        if provider.config.response_mode == ResponseMode::FormPost {
+            let callback = &provider.config.callback_path;
+            routes.push(Route::new(
+                Method::Post,
+                callback,
+                form_post::FormPostCallback { index },
+            ));
+        }
     }
     routes.push(Route::new(Method::Post, &app.logout_path, logout::Logout));
     routes.push(Route::new(Method::Get, &app.logout_path, logout::Logout));

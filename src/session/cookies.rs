@@ -74,6 +74,17 @@ impl CookieOptions {
     }
 }
 
+/// `cookie`, sent with cross-site requests too: `SameSite=None`, which browsers accept only
+/// with `Secure` (RFC 6265bis §4.1.2.7), and accept `Secure` only from https origins and
+/// `http://localhost` (validation refuses `form_post` on other plain-http origins). Only the
+/// pending login of a `form_post` login is made so: the provider's form POST to the callback
+/// is a cross-site request, which a `SameSite=Lax` cookie does not accompany.
+pub(crate) fn cross_site(mut cookie: Cookie<'static>) -> Cookie<'static> {
+    cookie.set_same_site(SameSite::None);
+    cookie.set_secure(true);
+    cookie
+}
+
 /// The largest plaintext per chunk that keeps the encrypted cookie within
 /// [`MAX_COOKIE_BYTES`].
 pub(crate) fn max_chunk_plaintext(name_len: usize) -> usize {

@@ -20,7 +20,7 @@ pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
 pub use merge::{apply_refresh, login_nonce, tokens_differ};
-pub(crate) use transaction::take_transaction;
+pub(crate) use transaction::{take_transaction, write_transaction_for};
 pub use transaction::{tx_cookie_name, write_transaction, Transaction};
 
 use rocket::http::CookieJar;

@@ -80,6 +80,19 @@ pub fn write_transaction(
     lifetime_secs: i64,
     max_pending: usize,
 ) -> Result<(), String> {
+    write_transaction_for(jar, opts, tx, lifetime_secs, max_pending, false)
+}
+
+/// [`write_transaction`]; with `cross_site` (a `form_post` login) the cookie is
+/// `SameSite=None; Secure`, so that the provider's cross-site form POST carries it.
+pub(crate) fn write_transaction_for(
+    jar: &CookieJar<'_>,
+    opts: CookieOptions,
+    tx: &Transaction,
+    lifetime_secs: i64,
+    max_pending: usize,
+    cross_site: bool,
+) -> Result<(), String> {
     let mut pending: Vec<(i64, String)> = jar
         .iter()
         .filter(|c| opts.is_tx_name(c.name()))
@@ -97,7 +110,12 @@ pub fn write_transaction(
         jar.remove(opts.removal(name));
     }
     let value = serde_json::to_string(tx).map_err(|e| e.to_string())?;
-    jar.add_private(opts.build(opts.tx_name(&tx.state), value, lifetime_secs));
+    let cookie = opts.build(opts.tx_name(&tx.state), value, lifetime_secs);
+    jar.add_private(if cross_site {
+        super::cookies::cross_site(cookie)
+    } else {
+        cookie
+    });
     Ok(())
 }
 
