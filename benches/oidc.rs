@@ -23,8 +23,9 @@ use rocket::State;
 use rocket_openid_connect::__internals::{
     check_callback, clear_session, encode_chunks, load, new_session, read_session,
     sign_sample_id_token, stored_user_context, tx_cookie_name, user_context, validate,
-    write_session, CookieOptions, ExpectedNonce, IdTokenRules, Lifetimes, Loaded, OidcState,
-    RevocationKeys, SessionBinding, SessionData, TokenResponse, Transaction, ValidatedIdToken,
+    write_session, CacheSafe, CookieOptions, ExpectedNonce, IdTokenRules, Lifetimes, Loaded,
+    OidcState, RevocationKeys, SessionBinding, SessionData, TokenResponse, Transaction,
+    ValidatedIdToken,
 };
 use rocket_openid_connect::dev_issuer::{
     DevIssuer, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
@@ -33,7 +34,7 @@ use rocket_openid_connect::{sanitize_return_to, Config, MemoryStore, RevocationS
 use support::{fmt, measure, record_login, Recorded, Stats};
 
 /// The cookie options of an http app (no `__Host-` prefix, no `Secure`).
-const PLAIN: CookieOptions = CookieOptions { secure: false };
+const PLAIN: CookieOptions = CookieOptions::new(false);
 
 /// Development-only secret key (the same as the test harness's). Never use it anywhere else.
 const SECRET_KEY: &str =
@@ -263,6 +264,7 @@ fn main() {
     let lifetimes = Lifetimes {
         idle: 86_400,
         absolute: 604_800,
+        skew: 60,
     };
     let stored = |jar: &CookieJar<'_>| match load(jar, PLAIN, lifetimes, now()) {
         Loaded::Valid { session, .. } => Some(session),
@@ -380,14 +382,16 @@ fn main() {
     println!("\n== guard: one request through Rocket with the typical session's cookie ==");
     // The guard's own cost: the same route with and without `AuthenticatedUser`, the same
     // Cookie header, dispatched through a local client (no network, no logging) in this run.
-    let guard_client = guard_rocket(&config, &base.1);
-    let dispatch_with = |path: &str| {
-        let mut req = guard_client.get(path.to_owned());
+    let guard_client = guard_rocket(&config, &base.1, false);
+    let cache_safe_client = guard_rocket(&config, &base.1, true);
+    let dispatch_on = |client: &Client, path: &str| {
+        let mut req = client.get(path.to_owned());
         for (name, value, _) in &base.3 {
             req = req.cookie(Cookie::new(name.clone(), value.clone()));
         }
         req.dispatch().status()
     };
+    let dispatch_with = |path: &str| dispatch_on(&guard_client, path);
     assert_eq!(dispatch_with("/guarded"), Status::Ok);
     let unguarded = b.run("guard/same cookie, no guard", || dispatch_with("/plain"));
     let guarded = b.run("guard/same cookie, AuthenticatedUser", || {
@@ -413,6 +417,29 @@ fn main() {
             "guard's own cost (Option<UserContext>)",
             fmt(p.median.saturating_sub(u.median))
         );
+    }
+    // The cache-safe response fairing (issue 12): on every response a request-local lookup and
+    // a `Set-Cookie` lookup; on one that read the session, a look at `Vary` and `Cache-Control`
+    // and two headers more. (Names apart from the two above, for filters: `-- "guard/same"`.)
+    let cached = |path: &str| dispatch_on(&cache_safe_client, path);
+    assert_eq!(cached("/guarded"), Status::Ok);
+    let unguarded_cs = b.run("guard/CacheSafe: same cookie, no guard", || {
+        cached("/plain")
+    });
+    let guarded_cs = b.run("guard/CacheSafe: same cookie, AuthenticatedUser", || {
+        cached("/guarded")
+    });
+    for (what, without, with) in [
+        ("unguarded", unguarded, unguarded_cs),
+        ("AuthenticatedUser", guarded, guarded_cs),
+    ] {
+        if let (Some(without), Some(with)) = (without, with) {
+            println!(
+                "{:<44} median {:>10}",
+                format!("CacheSafe's cost ({what})"),
+                fmt(with.median.saturating_sub(without.median))
+            );
+        }
     }
 
     revocation_check(&mut b, &config.issuer);
@@ -541,16 +568,20 @@ fn page(user: Option<rocket_openid_connect::UserContext>) -> &'static str {
     }
 }
 
-/// A Rocket serving the guard with `fx`'s provider, offline (no fairing, no network).
-fn guard_rocket(config: &Config, fx: &Fixture) -> Client {
+/// A Rocket serving the guard with `fx`'s provider, offline (no network; no fairing, or only
+/// the cache-safe response fairing the OIDC fairing attaches, when `cache_safe`).
+fn guard_rocket(config: &Config, fx: &Fixture, cache_safe: bool) -> Client {
     let figment = rocket::Config::figment()
         .merge(("secret_key", SECRET_KEY))
         .merge(("log_level", "off"));
     let state =
         OidcState::offline(config.clone(), fx.metadata.clone(), fx.keys.clone(), None).unwrap();
-    let r = rocket::custom(figment)
+    let mut r = rocket::custom(figment)
         .manage(state)
         .mount("/", rocket::routes![plain, guarded, page]);
+    if cache_safe {
+        r = r.attach(CacheSafe);
+    }
     Client::untracked(r).unwrap()
 }
 

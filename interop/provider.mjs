@@ -167,6 +167,15 @@ const configuration = {
     RefreshToken: 14 * 24 * 3600,
     Session: 14 * 24 * 3600,
   },
+  // "fetch": how the provider makes its own outgoing requests (here: the back-channel logout POST).
+  // 9.x passes every outgoing request an undici dispatcher that destroys sockets to special-use
+  // addresses, 127.0.0.0/8 included (SSRF protection, lib/helpers/fetch_request.js), so a POST to
+  // the app on loopback fails with "fetch failed". This provider only ever talks to the app under
+  // test on 127.0.0.1, so drop that dispatcher; a production provider must keep it.
+  fetch: (url, options) => {
+    const { dispatcher: _ssrfGuard, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   // Signed cookies for the provider's own session; fresh per start like everything in memory.
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   features: {

@@ -9,6 +9,8 @@ use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket};
 
 use crate::authz;
+use crate::cache_control::CacheSafe;
+use crate::callback_log::RedactCallbackQuery;
 use crate::config::{scope_message, sub_path, Config, ProviderName, ResolvedProvider};
 use crate::error::StartupError;
 use crate::http::Http;
@@ -16,6 +18,7 @@ use crate::login_hook::{LoginHook, LoginHooks};
 use crate::provider::{CheckOutcome, Provider};
 use crate::refresh::RefreshCoordinator;
 use crate::routes;
+use crate::secret_key;
 use crate::state::{self, OidcState, ProviderState};
 use crate::store::{MemoryStore, RevocationStore};
 use crate::unauthorized;
@@ -48,9 +51,15 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 /// 4. **mount** the login, callback and logout routes at their configured paths, and each
 ///    provider's back-channel logout endpoint (`oidc.backchannel_logout`: when its discovery
 ///    advertises `backchannel_logout_supported`, unless configured otherwise), register the 401
-///    catcher that sends browsers to login (unless the app has its own 401 catcher at `/`), and
-///    manage the state the guards need, with the revocation store (in memory unless
+///    catcher that sends browsers to login (unless the app has its own 401 catcher at `/`),
+///    attach two small fairings (a response fairing that keeps responses which depend on the
+///    session out of shared caches, and a request fairing that keeps the callback's one-time
+///    `code` and `state` out of Rocket's request log), and manage the state the guards need,
+///    with the revocation store (in memory unless
 ///    [`revocation_store`](OidcFairing::revocation_store) gives another).
+///
+/// Before step 2 it warns when Rocket's `secret_key` is the public development key of the
+/// example `Rocket.toml` outside the `debug` profile.
 ///
 /// Any failure aborts launch: Rocket reports the fairing `OpenID Connect` as failed, and the log
 /// says what was wrong and what to change. Nothing is served with login half-configured.
@@ -161,7 +170,8 @@ impl OidcFairing {
             None => Config::from_figment(rocket.figment()).map_err(|e| whole(e.into()))?,
         };
         let resolved = config.resolve().map_err(|e| whole(e.into()))?;
-        for warning in config.insecure_warnings() {
+        let key_warning = secret_key::public_key_warning(rocket.figment());
+        for warning in config.insecure_warnings().into_iter().chain(key_warning) {
             log::warn!("OpenID Connect: INSECURE: {warning}");
         }
         for p in &resolved.providers {
@@ -458,7 +468,18 @@ impl Fairing for OidcFairing {
             .iter()
             .map(|r| format!("{} {}", r.method, r.uri))
             .collect();
-        let mut rocket = rocket.mount("/", routes);
+        // Every provider's callback path (without provider tables, the one provider's is the
+        // app's `callback_path`).
+        let callback_paths: Vec<String> = state
+            .providers
+            .iter()
+            .map(|p| p.config.callback_path.clone())
+            .chain(std::iter::once(state.app.callback_path.clone()))
+            .collect();
+        let mut rocket = rocket
+            .mount("/", routes)
+            .attach(CacheSafe)
+            .attach(RedactCallbackQuery::new(callback_paths));
         let app_has_401 = rocket
             .catchers()
             .any(|c| c.code == Some(401) && c.base.path() == "/");

@@ -125,8 +125,14 @@
 //! - Logout needs a same-origin POST; GET shows a confirmation form.
 //! - Secrets, tokens and cookie values are never logged by this crate, and `Debug` of [`Config`]
 //!   and [`Tokens`] redacts them. At Rocket's `normal` log level (the debug default), *Rocket*
-//!   logs every request line, including the callback's one-time `code` (useless without the
-//!   PKCE verifier in the user's encrypted cookie); the release default `critical` does not.
+//!   logs every request line; the callback's shows `?redacted` in place of its one-time `code`
+//!   and `state`. At `debug`, Rocket logs requests raw; the release default `critical` logs no
+//!   request lines.
+//! - Responses that read the session get `Cache-Control: private, no-store` and
+//!   `Vary: Cookie`, unless the app set its own `Cache-Control`; one that sets one of the
+//!   crate's cookies always does.
+//! - Several apps on one host name: give each its own [`Config::cookie_prefix`]. A cookie
+//!   under this app's names that its `secret_key` cannot decrypt is left alone.
 //! - See `SECURITY.md` for the list of attacks we test against.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -134,6 +140,8 @@
 // The modules, from the bottom up: each imports only from those above it in this list (see the
 // README's Architecture section).
 mod authz;
+mod cache_control;
+mod callback_log;
 mod claims;
 mod config;
 mod error;
@@ -145,6 +153,7 @@ mod provider;
 mod refresh;
 mod return_to;
 mod routes;
+mod secret_key;
 mod session;
 mod state;
 mod store;
@@ -185,6 +194,7 @@ pub use user::{ProviderInfo, RefreshStatus, Tokens, UserContext, UserInfo};
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod __internals {
+    pub use crate::cache_control::CacheSafe;
     pub use crate::provider::{
         validate, validate_logout_token, ExpectedNonce, IdTokenRules, IssuerPolicy,
         LogoutTokenRules, Rejection, TenantTemplate, TokenResponse, ValidatedIdToken,
@@ -195,9 +205,9 @@ pub mod __internals {
     };
     pub use crate::session::codec::{decode_body, decode_chunks, encode_body, encode_chunks};
     pub use crate::session::{
-        check, clear_session, load, read_session, renew, tx_cookie_name, write_session,
-        write_transaction, CookieOptions, Lifetimes, Loaded, SessionBinding, SessionData, Stored,
-        Transaction,
+        check, clear_own_session, clear_session, load, read_session, renew, tx_cookie_name,
+        write_session, write_transaction, CookieOptions, Lifetimes, Loaded, SessionBinding,
+        SessionData, Stored, Transaction,
     };
     pub use crate::state::OidcState;
     pub use crate::store::{RevocationKeys, SessionKeys};

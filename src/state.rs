@@ -120,12 +120,15 @@ impl OidcState {
         default: Option<usize>,
         store: Arc<dyn RevocationStore>,
     ) -> OidcState {
-        let cookies = CookieOptions {
-            secure: app.is_https_app(),
-        };
+        // One set of names for the app, whatever the provider: every provider's pending
+        // logins and sessions live under `oidc.cookie_prefix`.
+        let cookies = CookieOptions::new(app.is_https_app());
+        // A validated prefix always fits; the default names otherwise.
+        let cookies = cookies.with_prefix(&app.cookie_prefix).unwrap_or(cookies);
         let lifetimes = Lifetimes {
             idle: secs(app.session_idle_timeout_secs),
             absolute: secs(app.session_absolute_timeout_secs),
+            skew: secs(app.clock_skew_secs),
         };
         OidcState {
             app,

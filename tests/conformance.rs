@@ -16,8 +16,12 @@
 //! - `bad_input_*`: malformed, oversized and slow input: never a 500, never a panic.
 //! - `provider_*`: what real providers publish (issue 12, items 8 and 9), named after the
 //!   provider that publishes it, in `conformance/provider_metadata.rs`.
+//! - `hard_*` (in `conformance/hardening.rs`): the hardening cases of the security review of
+//!   issue 12.
 
 mod common;
+#[path = "conformance/hardening.rs"]
+mod hardening;
 #[path = "conformance/provider_metadata.rs"]
 mod provider_metadata;
 

@@ -48,7 +48,7 @@ pub fn run(b: &mut Bench, rt: &tokio::runtime::Runtime, issuer: &DevIssuer, key:
     // first request makes the one real refresh, the timed ones share its cached result, so what
     // they measure is this crate's work on the request path: the due check, the key, the cache,
     // the merge, the new claims and the new, encrypted session cookie.
-    let client = guard_rocket(&config, &fx);
+    let client = guard_rocket(&config, &fx, false);
     let dispatch = |cookies: &[(String, String, String)]| {
         let mut req = client.get("/guarded");
         for (name, value, _) in cookies {

@@ -30,6 +30,7 @@ pub(crate) use providers::{scope_message, sub_path, ResolvedProvider};
 pub use refresh::{RefreshConfig, RefreshMode};
 pub(crate) use revocation::DEFAULT_STORE_MAX_ENTRIES;
 pub use revocation::{BackchannelLogoutConfig, StoreConfig};
+pub(crate) use validate::{cookie_prefix_problem, DEFAULT_COOKIE_PREFIX, MAX_COOKIE_PREFIX_LEN};
 pub(crate) use validate::{has_placeholder, is_guid, issuer_is_valid};
 
 /// Settings of the OpenID Connect login, read from the `oidc` table of Rocket's configuration.
@@ -281,6 +282,23 @@ pub struct Config {
     /// _Default:_ `4`.
     pub max_pending_logins: usize,
 
+    /// The start of the cookies' names: the session is `<prefix>_session` (with chunks
+    /// `<prefix>_session.1`, `.2`, ...) and each pending login `<prefix>_tx_<id>`, all with
+    /// `__Host-` in front when the app is https. 1 to 16 ASCII letters, digits, `_` or `-`,
+    /// not starting with `__`.
+    ///
+    /// Give each app its own prefix when several apps share a host name: browsers send a
+    /// host's cookies to all its ports (RFC 6265 §8.5) and all its paths (the cookies are
+    /// `Path=/`), so two apps at `localhost:8000` and `localhost:8001`, or behind one domain,
+    /// would otherwise write the same cookies and sign each other out. A cookie under this
+    /// app's names that its `secret_key` cannot decrypt is never deleted (see SECURITY.md).
+    /// Changing the prefix signs everybody out: the cookies under the old names are no longer
+    /// read (and expire in the browsers on their own).
+    ///
+    /// _Default:_ `"oidc"` (`oidc_session`, `oidc_tx_*`).
+    #[serde(deserialize_with = "lenient::string")]
+    pub cookie_prefix: String,
+
     /// Keep the access token in the session (for calling APIs). The ID token is always kept:
     /// it carries the claims.
     ///
@@ -491,6 +509,7 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.session_absolute_timeout_secs",
     "oidc.login_timeout_secs",
     "oidc.max_pending_logins",
+    "oidc.cookie_prefix",
     "oidc.keep_access_token",
     "oidc.keep_refresh_token",
     "oidc.fetch_userinfo",
@@ -589,6 +608,7 @@ impl Default for Config {
             session_absolute_timeout_secs: 7 * 24 * 60 * 60,
             login_timeout_secs: 10 * 60,
             max_pending_logins: 4,
+            cookie_prefix: DEFAULT_COOKIE_PREFIX.into(),
             keep_access_token: true,
             keep_refresh_token: true,
             fetch_userinfo: true,
@@ -643,6 +663,7 @@ impl fmt::Debug for Config {
             )
             .field("login_timeout_secs", &self.login_timeout_secs)
             .field("max_pending_logins", &self.max_pending_logins)
+            .field("cookie_prefix", &self.cookie_prefix)
             .field("keep_access_token", &self.keep_access_token)
             .field("keep_refresh_token", &self.keep_refresh_token)
             .field("fetch_userinfo", &self.fetch_userinfo)

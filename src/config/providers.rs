@@ -27,9 +27,9 @@ use super::{
 /// provider's callback path. The keys mean what the [`Config`] field of the same name says.
 ///
 /// The app's own settings (`app_base_url`, `login_path`, `logout_path`, the session lifetimes,
-/// `login_timeout_secs`, `max_pending_logins`, `failure_redirect`, `clock_skew_secs`,
-/// `http_timeout_secs`, `insecure_allow_http`, `default_provider`, the `refresh` table) exist
-/// only at the top level: in a provider table they are errors that say so.
+/// `login_timeout_secs`, `max_pending_logins`, `cookie_prefix`, `failure_redirect`,
+/// `clock_skew_secs`, `http_timeout_secs`, `insecure_allow_http`, `default_provider`, the
+/// `refresh` table) exist only at the top level: in a provider table they are errors that say so.
 ///
 /// ```
 /// use rocket_openid_connect::{Config, ProviderConfig};
@@ -338,6 +338,7 @@ impl Config {
             session_absolute_timeout_secs: self.session_absolute_timeout_secs,
             login_timeout_secs: self.login_timeout_secs,
             max_pending_logins: self.max_pending_logins,
+            cookie_prefix: self.cookie_prefix.clone(),
             failure_redirect: self.failure_redirect.clone(),
             insecure_allow_http: self.insecure_allow_http,
             refresh: self.refresh.clone(),

@@ -919,3 +919,38 @@ fn app_base_url_must_be_written_as_browsers_send_origin() {
         .validate()
         .is_ok());
 }
+
+#[test]
+fn cookie_prefix() {
+    assert_eq!(Config::default().cookie_prefix, "oidc");
+    for good in ["a", "oidc", "billing", "app_b", "App-2", "x234567890123456"] {
+        assert_eq!(
+            problems(&with(|c| c.cookie_prefix = good.into())),
+            [],
+            "{good:?}"
+        );
+    }
+    for (bad, part) in [
+        ("", "is empty"),
+        ("x2345678901234567", "longer than 16"),
+        ("__Host-app", "starts with `__`"),
+        ("__secure", "starts with `__`"),
+        ("a.b", "other than ASCII letters"),
+        ("a b", "other than ASCII letters"),
+        ("a;b=c", "other than ASCII letters"),
+        ("café", "other than ASCII letters"),
+    ] {
+        assert_problem(
+            &with(|c| c.cookie_prefix = bad.into()),
+            "oidc.cookie_prefix",
+            part,
+        );
+    }
+    // From the environment, like every key.
+    Jail::expect_with(|jail| {
+        jail.set_env("ROCKET_OIDC_COOKIE_PREFIX", "billing");
+        let config = Config::from_figment(&rocket::Config::figment()).unwrap();
+        assert_eq!(config.cookie_prefix, "billing");
+        Ok(())
+    });
+}

@@ -13,6 +13,8 @@
 
 use url::Url;
 
+use crate::util;
+
 use super::{
     is_loopback, parse_signing_alg, ClientAuthMethod, Config, ConfigProblem, ProviderConfig,
     KNOWN_SIGNING_ALGS, MAX_CLOCK_SKEW_SECS, MAX_PENDING_LOGINS, MAX_SECS,
@@ -146,6 +148,7 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
     }
     if scope.app_checks() {
         durations(config, &mut out);
+        cookie_prefix(config, &mut out);
     }
     if scope.provider_checks() {
         signing_algs(config, &mut out);
@@ -827,5 +830,52 @@ fn authorization_params(config: &Config, out: &mut Problems<'_>) {
                 ),
             );
         }
+    }
+}
+
+/// The default [`Config::cookie_prefix`]: the names of earlier releases.
+pub(crate) const DEFAULT_COOKIE_PREFIX: &str = "oidc";
+
+/// The longest [`Config::cookie_prefix`]: every session chunk is sized for the longest name it
+/// can have, so each byte allowed here is a byte less per chunk for everybody.
+pub(crate) const MAX_COOKIE_PREFIX_LEN: usize = 16;
+
+/// Why `prefix` cannot be a [`Config::cookie_prefix`], if it cannot. Cookie names are tokens
+/// (RFC 6265 §4.1.1); this takes a safe subset that no proxy or framework mangles, and leaves
+/// `__` to the browser's own name prefixes (`__Host-`, `__Secure-`, RFC 6265bis §4.1.3, which
+/// this crate adds itself on https and browsers match case-insensitively).
+pub(crate) const fn cookie_prefix_problem(prefix: &str) -> Option<&'static str> {
+    let bytes = prefix.as_bytes();
+    if bytes.is_empty() {
+        return Some("is empty");
+    }
+    if bytes.len() > MAX_COOKIE_PREFIX_LEN {
+        return Some("is longer than 16 characters");
+    }
+    if bytes.len() >= 2 && bytes[0] == b'_' && bytes[1] == b'_' {
+        return Some("starts with `__`, which browsers reserve for `__Host-` and `__Secure-`");
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Some("has a character other than ASCII letters, digits, `_` and `-`");
+        }
+        i += 1;
+    }
+    None
+}
+
+fn cookie_prefix(config: &Config, out: &mut Problems<'_>) {
+    if let Some(problem) = cookie_prefix_problem(&config.cookie_prefix) {
+        out.push(
+            "cookie_prefix",
+            format!(
+                "Your cookie_prefix {problem}: use 1 to {MAX_COOKIE_PREFIX_LEN} ASCII letters, \
+                 digits, `_` or `-`, such as \"billing\" (the cookies are then \
+                 billing_session and billing_tx_*). Current value: {:?}.",
+                util::truncate(&config.cookie_prefix, 40)
+            ),
+        );
     }
 }

@@ -13,6 +13,7 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
+use crate::cache_control;
 use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
@@ -43,8 +44,10 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             session::clear_session(jar, opts);
             SessionLookup::None
         };
-        let (session, mut rewrite) = match session::load(jar, opts, lifetimes, now) {
-            Loaded::None => return SessionLookup::None,
+        let loaded = session::load(jar, opts, lifetimes, now);
+        cache_control::mark(req, cache_control::use_of(&loaded));
+        let (session, mut rewrite) = match loaded {
+            Loaded::None | Loaded::Foreign => return SessionLookup::None,
             Loaded::Stale => return stale(),
             Loaded::Valid { session, rewrite } => (session, rewrite),
         };

@@ -191,7 +191,7 @@ impl<'r> FromRequest<'r> for TokenRefresher<'r> {
                 state.clock().now_unix(),
             ) {
                 Loaded::Valid { session, .. } => Some(session.data),
-                Loaded::None | Loaded::Stale => None,
+                Loaded::None | Loaded::Stale | Loaded::Foreign => None,
             },
         };
         // The lookup accepted this session, so its provider and claims are there; a session

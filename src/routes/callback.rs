@@ -116,7 +116,9 @@ impl Handler for Callback {
             Ok(s) => s,
             Err(e) => return Outcome::Success(login_failure(None, &e)),
         };
-        let query = req.uri().query().map(|q| q.as_str());
+        // The query as the browser sent it: `RedactCallbackQuery` took it out of the URI
+        // before Rocket logged the request line.
+        let query = crate::callback_log::original_query(req);
         Outcome::Success(
             match finish_login(req, state, self.index, query, None).await {
                 Ok(location) => see_other(location),

@@ -67,7 +67,7 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
     let jar = req.cookies();
     let opts = state.cookie_options();
     let session = session::read_session(jar, opts);
-    session::clear_session(jar, opts);
+    session::clear_own_session(jar, opts);
     let Some(session) = session else {
         return state.app.post_logout_redirect_uri();
     };
@@ -102,8 +102,9 @@ async fn logout(req: &Request<'_>, state: &OidcState) -> String {
             "post_logout_redirect_uri",
             &config.post_logout_redirect_uri(),
         )
-        .append_pair("client_id", &config.client_id)
-        .append_pair("state", &util::random_token(16));
+        // No `state` (optional, RP-Initiated Logout 1.0 §2): the landing page does nothing a
+        // state could protect, and an unchecked one would only linger in its URL.
+        .append_pair("client_id", &config.client_id);
     url.into()
 }
 

@@ -12,6 +12,7 @@
 mod backchannel;
 pub(crate) mod callback;
 mod form_post;
+mod head;
 mod hook;
 mod login;
 mod logout;
@@ -53,6 +54,7 @@ pub(crate) fn routes(state: &OidcState) -> Vec<Route> {
                 callback,
                 callback::Callback { index },
             ));
+            routes.push(Route::new(Method::Head, callback, head::RefuseHead));
         }
     } else {
         routes.push(Route::new(
@@ -64,6 +66,11 @@ pub(crate) fn routes(state: &OidcState) -> Vec<Route> {
             Method::Get,
             &app.callback_path,
             callback::Callback { index: 0 },
+        ));
+        routes.push(Route::new(
+            Method::Head,
+            &app.callback_path,
+            head::RefuseHead,
         ));
     }
     // A form_post provider's answer arrives as a POST at its callback path.

@@ -15,6 +15,7 @@ pub(crate) fn see_other(location: String) -> Response<'static> {
         .status(Status::SeeOther)
         .header(Header::new("Location", location))
         .header(Header::new("Cache-Control", "no-store"))
+        .header(no_referrer())
         .finalize()
 }
 
@@ -23,6 +24,7 @@ pub(crate) fn html(status: Status, body: String) -> Response<'static> {
         .status(status)
         .header(ContentType::HTML)
         .header(Header::new("Cache-Control", "no-store"))
+        .header(no_referrer())
         // frame-ancestors does not fall back to default-src: say it, so that no page (the logout
         // form in particular) can be framed for clickjacking.
         .header(Header::new(
@@ -32,6 +34,16 @@ pub(crate) fn html(status: Status, body: String) -> Response<'static> {
         .header(Header::new("X-Frame-Options", "DENY"))
         .sized_body(body.len(), Cursor::new(body))
         .finalize()
+}
+
+/// `Referrer-Policy: no-referrer` (W3C Referrer Policy §3.1) on every response of the crate's
+/// routes. The callback's URL holds the one-time `code` and the `state`: a page shown at that
+/// URL (the error page) must not hand it on as `Referer`, nor to `document.referrer` of the
+/// page its links lead to (where any analytics script would read it). On redirects the policy
+/// applies to the request that follows (Fetch §4.4, "HTTP-redirect fetch"), so neither the
+/// provider nor the landing page learn where the browser came from; nothing here needs them to.
+fn no_referrer() -> Header<'static> {
+    Header::new("Referrer-Policy", "no-referrer")
 }
 
 pub(crate) fn page(title: &str, body: &str) -> String {

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rocket::serde::json::serde_json;
 
-use super::cookies::{chunk_name, max_chunk_plaintext, MAX_CHUNKS};
+use super::cookies::{max_chunk_plaintext, MAX_CHUNKS, MAX_NAME_BYTES};
 use super::SessionData;
 use crate::util;
 
@@ -120,8 +120,9 @@ pub fn encode_chunks(data: &SessionData) -> Result<Vec<String>, String> {
     let json = encode_body(data)?;
     let sid = util::random_token(8);
     let header_len = sid.len() + 8;
-    // The longest name a chunk can have: `__Host-oidc_session.8`.
-    let room = max_chunk_plaintext("__Host-".len() + chunk_name(MAX_CHUNKS).len()) - header_len;
+    // Sized for the longest name a chunk can have (`__Host-<longest prefix>_session.8`), so
+    // that the chunks fit whatever `oidc.cookie_prefix` the app sets.
+    let room = max_chunk_plaintext(MAX_NAME_BYTES) - header_len;
     let mut pieces = Vec::new();
     let mut rest = json.as_str();
     while !rest.is_empty() {

@@ -20,8 +20,10 @@ pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
 pub use merge::{apply_refresh, login_nonce, tokens_differ};
+#[cfg(any(test, feature = "internals"))]
+pub use transaction::tx_cookie_name;
 pub(crate) use transaction::{take_transaction, write_transaction_for};
-pub use transaction::{tx_cookie_name, write_transaction, Transaction};
+pub use transaction::{write_transaction, Transaction};
 
 use rocket::http::CookieJar;
 use rocket::serde::json::serde_json::{Map, Value};
@@ -119,6 +121,10 @@ pub struct Lifetimes {
     pub idle: i64,
     /// A session ends this long after sign-in (`oidc.session_absolute_timeout_secs`).
     pub absolute: i64,
+    /// How far ahead of this instance's clock a session's times may be (`oidc.clock_skew_secs`:
+    /// another instance sharing the `secret_key` may have written it with a clock ahead).
+    /// Beyond it, the session is stale.
+    pub skew: i64,
 }
 
 impl Lifetimes {
@@ -137,9 +143,15 @@ impl Lifetimes {
 pub enum Loaded {
     /// No session cookie at all: a visitor.
     None,
-    /// Session cookies that give no session: tampered, truncated, from another key, or expired.
-    /// They should be expired in the browser.
+    /// Session cookies of this app that give no session: expired, their times out of range,
+    /// chunks missing or mixed, a body that does not parse. They should be expired in the
+    /// browser.
     Stale,
+    /// A session cookie under this app's name that this app's key cannot decrypt: another
+    /// app's on the same host (browsers share cookies across ports), one from before a
+    /// `secret_key` rotation, or junk. Not signed in here, and left alone: deleting it would
+    /// sign the user out of the app it belongs to.
+    Foreign,
     /// A session within its lifetimes; `rewrite` when its idle lifetime is due for renewal
     /// ([`renew`]).
     Valid {
@@ -156,9 +168,16 @@ pub fn load(jar: &CookieJar<'_>, opts: CookieOptions, lifetimes: Lifetimes, now:
     if !has_session_cookie(jar, opts) {
         return Loaded::None;
     }
-    let Some(session) = read_chunks(|i| {
-        jar.get_private(&opts.session_name(i))
-            .map(|c| c.value().to_owned())
+    // The first chunk tells whose session this is: AES-GCM authenticates it with our key.
+    let Some(first) = jar.get_private(&opts.session_name(0)) else {
+        return Loaded::Foreign;
+    };
+    let mut first = Some(first.value().to_owned());
+    let Some(session) = read_chunks(|i| match i {
+        0 => first.take(),
+        i => jar
+            .get_private(&opts.session_name(i))
+            .map(|c| c.value().to_owned()),
     }) else {
         return Loaded::Stale;
     };
@@ -168,9 +187,15 @@ pub fn load(jar: &CookieJar<'_>, opts: CookieOptions, lifetimes: Lifetimes, now:
     }
 }
 
-/// The lifetime checks of [`load`] at `now`: `None` when the session has expired, else whether
-/// its idle lifetime is due for renewal.
+/// The lifetime checks of [`load`] at `now`: `None` when the session has expired, or when its
+/// times are beyond `now` + `lifetimes.skew` (no clock wrote them: a session is never
+/// accepted for longer than its lifetimes allow), else whether its idle lifetime is due for
+/// renewal.
 pub fn check(data: &SessionData, lifetimes: Lifetimes, now: i64) -> Option<bool> {
+    let latest = now.saturating_add(lifetimes.skew);
+    if data.created > latest || data.seen > latest {
+        return None;
+    }
     let idle_for = now.saturating_sub(data.seen);
     if idle_for > lifetimes.idle || now.saturating_sub(data.created) > lifetimes.absolute {
         return None;
@@ -230,7 +255,19 @@ pub fn write_session(
     Ok(())
 }
 
-/// Expires every session chunk the request carried.
+/// Expires the request's session chunks if they are this app's (the first decrypts with its
+/// key), and leaves a foreign session under the same name alone (see [`Loaded::Foreign`]).
+/// Whether there was a session of ours to expire.
+pub fn clear_own_session(jar: &CookieJar<'_>, opts: CookieOptions) -> bool {
+    let ours = jar.get_private(&opts.session_name(0)).is_some();
+    if ours {
+        clear_session(jar, opts);
+    }
+    ours
+}
+
+/// Expires every session chunk the request carried, whoever's they are: for the callback,
+/// which writes a new session under these names anyway.
 pub fn clear_session(jar: &CookieJar<'_>, opts: CookieOptions) {
     for i in 0..=MAX_CHUNKS {
         let name = opts.session_name(i);

@@ -45,14 +45,13 @@ fn large_session_is_chunked_within_the_cookie_limit_and_round_trips() {
         "{:?}",
         chunks.iter().map(String::len).collect::<Vec<_>>()
     );
-    let room = max_chunk_plaintext("__Host-".len() + chunk_name(MAX_CHUNKS).len());
+    let room = max_chunk_plaintext(MAX_NAME_BYTES);
     for c in &chunks {
         assert!(c.len() <= room, "chunk of {} bytes > {room}", c.len());
         // Encrypted size: base64 of nonce + ciphertext + tag, plus name and attributes.
         let wire = (c.len() + ENCRYPTION_OVERHEAD).div_ceil(3) * 4
             + PERCENT_ENCODING_ALLOWANCE
-            + "__Host-".len()
-            + chunk_name(MAX_CHUNKS).len()
+            + MAX_NAME_BYTES
             + 1
             + ATTRIBUTE_BUDGET;
         assert!(wire <= MAX_COOKIE_BYTES);
@@ -294,6 +293,7 @@ fn a_sessions_provider_costs_its_name_and_round_trips() {
 const LIFETIMES: Lifetimes = Lifetimes {
     idle: 100,
     absolute: 1000,
+    skew: 60,
 };
 const CREATED: i64 = 1_700_000_000;
 
@@ -333,6 +333,7 @@ fn the_renewal_interval_is_a_twentieth_of_idle_between_1_and_300_seconds() {
         let lifetimes = Lifetimes {
             idle,
             absolute: 1_000_000,
+            skew: 60,
         };
         check(&timed(CREATED, CREATED), lifetimes, CREATED + after)
     };
@@ -352,7 +353,7 @@ fn renew_slides_the_idle_lifetime_and_keeps_the_absolute_one() {
     assert_eq!(data.seen, CREATED + 40);
     assert_eq!(data.created, CREATED);
     let written = jar
-        .get_pending(SESSION_COOKIE)
+        .get_pending("oidc_session")
         .expect("the session is written");
     // What is left of the absolute lifetime: created + 1000 - now.
     assert_eq!(
@@ -370,7 +371,7 @@ fn jar_client() -> rocket::local::blocking::Client {
     rocket::local::blocking::Client::untracked(rocket::custom(figment)).unwrap()
 }
 
-const PLAIN: CookieOptions = CookieOptions { secure: false };
+const PLAIN: CookieOptions = CookieOptions::new(false);
 
 #[test]
 fn load_tells_no_session_from_a_stale_one_and_a_valid_one() {
@@ -379,11 +380,20 @@ fn load_tells_no_session_from_a_stale_one_and_a_valid_one() {
         load(client.get("/").inner().cookies(), PLAIN, LIFETIMES, CREATED),
         Loaded::None
     );
+    // Not encrypted with this key: another app's session, or junk. Not ours to expire.
     let junk = client
         .get("/")
-        .cookie(rocket::http::Cookie::new(SESSION_COOKIE, "not-encrypted"));
+        .cookie(rocket::http::Cookie::new("oidc_session", "not-encrypted"));
     assert_eq!(
         load(junk.inner().cookies(), PLAIN, LIFETIMES, CREATED),
+        Loaded::Foreign
+    );
+    // Encrypted with this key but no session: ours, and stale.
+    let garbled = client
+        .get("/")
+        .private_cookie(rocket::http::Cookie::new("oidc_session", "x~0~1~{"));
+    assert_eq!(
+        load(garbled.inner().cookies(), PLAIN, LIFETIMES, CREATED),
         Loaded::Stale
     );
     let data = timed(CREATED, CREATED);
@@ -427,4 +437,75 @@ fn app_data_round_trips_and_counts_in_the_session_size() {
         ..sample(10)
     };
     assert!(encode_chunks(&huge).is_err());
+}
+
+#[test]
+fn times_beyond_now_and_the_skew_are_stale() {
+    let now = CREATED + 500;
+    for (created, seen, ok) in [
+        (now, now, true),
+        (now - 10, now + 60, true),
+        (now + 60, now + 60, true),
+        (now - 10, now + 61, false),
+        (now + 61, now, false),
+        (1 << 62, now, false),
+        (now, 1 << 62, false),
+        (i64::MAX, i64::MAX, false),
+        (i64::MIN, now, false),
+        (now, i64::MIN, false),
+    ] {
+        let got = check(&timed(created, seen), LIFETIMES, now);
+        assert_eq!(got.is_some(), ok, "created {created}, seen {seen}: {got:?}");
+    }
+    // At the edges of time itself, nothing overflows.
+    for now in [i64::MIN, i64::MAX] {
+        assert_eq!(check(&timed(CREATED, CREATED), LIFETIMES, now), None);
+    }
+}
+
+#[test]
+fn renewing_any_session_never_panics_and_never_outlives_400_days() {
+    let client = jar_client();
+    let req = client.get("/");
+    let jar = req.inner().cookies();
+    for (created, now) in [
+        (1 << 62, CREATED),
+        (i64::MAX, CREATED),
+        (i64::MIN, CREATED),
+        (CREATED, i64::MAX),
+        (CREATED, i64::MIN),
+    ] {
+        let mut data = timed(created, CREATED);
+        let long = Lifetimes {
+            absolute: i64::MAX,
+            ..LIFETIMES
+        };
+        renew(jar, PLAIN, &mut data, long, now).unwrap();
+        let written = jar.get_pending("oidc_session").unwrap();
+        let age = written.max_age().unwrap().whole_seconds();
+        assert!((0..=400 * 86_400).contains(&age), "{created} {now}: {age}");
+    }
+}
+
+#[test]
+fn only_a_session_of_ours_is_cleared() {
+    let client = jar_client();
+    let foreign = client
+        .get("/")
+        .cookie(rocket::http::Cookie::new("oidc_session", "another-apps"))
+        .cookie(rocket::http::Cookie::new("oidc_session.1", "another-apps"));
+    let jar = foreign.inner().cookies();
+    assert!(!clear_own_session(jar, PLAIN));
+    assert!(jar
+        .get_pending("oidc_session")
+        .is_some_and(|c| c.value() == "another-apps"));
+    let ours = client
+        .get("/")
+        .private_cookie(rocket::http::Cookie::new("oidc_session", "x~0~2~{"))
+        .cookie(rocket::http::Cookie::new("oidc_session.1", "whatever"));
+    let jar = ours.inner().cookies();
+    assert!(clear_own_session(jar, PLAIN));
+    for name in ["oidc_session", "oidc_session.1"] {
+        assert!(jar.get_pending(name).is_none(), "{name} expired");
+    }
 }

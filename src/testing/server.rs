@@ -53,6 +53,8 @@ pub struct TestServer {
     http: reqwest::Client,
     /// name → value, as the server set them.
     jar: Mutex<BTreeMap<String, String>>,
+    /// The name of the app's (first) session cookie, under its `oidc.cookie_prefix`.
+    session_cookie: String,
     app: App,
     shutdown: Shutdown,
     join: JoinHandle<Result<(), String>>,
@@ -119,10 +121,11 @@ impl TestServer {
             .ignite()
             .await
             .map_err(|e| TestingError::Launch(e.to_string()))?;
-        let app = rocket
+        let state = rocket
             .state::<OidcState>()
-            .map(App::of)
             .ok_or(TestingError::NotConfigured)?;
+        let app = App::of(state);
+        let session_cookie = state.cookie_options().session_name(0);
         let shutdown = rocket.shutdown();
         let mut join = rocket::tokio::spawn(async move {
             rocket.launch().await.map(drop).map_err(|e| e.to_string())
@@ -152,6 +155,7 @@ impl TestServer {
             base: format!("http://127.0.0.1:{port}"),
             http,
             jar: Mutex::new(BTreeMap::new()),
+            session_cookie,
             app,
             shutdown,
             join,
@@ -300,7 +304,7 @@ impl Driver for TestServer {
 
     fn has_session_cookie(&self) -> bool {
         let jar = self.jar.lock().unwrap_or_else(|p| p.into_inner());
-        jar.keys().any(|k| k.ends_with("oidc_session"))
+        jar.contains_key(&self.session_cookie)
     }
 }
 

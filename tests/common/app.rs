@@ -130,6 +130,26 @@ pub mod app_routes {
         )
     }
 
+    /// A page whose app sets its own `Cache-Control`, which the crate keeps unless the
+    /// response carries a session cookie.
+    #[derive(rocket::Responder)]
+    #[response(content_type = "text")]
+    pub struct OwnCacheControl {
+        body: String,
+        cache_control: rocket::http::Header<'static>,
+    }
+
+    #[rocket::get("/own-cache-control")]
+    pub fn own_cache_control(user: Option<UserContext>) -> OwnCacheControl {
+        OwnCacheControl {
+            body: match user {
+                Some(u) => format!("cached for {}", u.userinfo.sub),
+                None => "cached for visitors".into(),
+            },
+            cache_control: rocket::http::Header::new("Cache-Control", "public, max-age=3600"),
+        }
+    }
+
     #[rocket::get("/<_path..>", rank = 20)]
     pub fn catch_all(_path: std::path::PathBuf, user: AuthenticatedUser) -> String {
         format!("catch-all for {}", user.userinfo.sub)
@@ -147,6 +167,7 @@ pub fn test_app(figment: Figment) -> Rocket<Build> {
             app_routes::me,
             app_routes::whoami,
             app_routes::two_guards,
+            app_routes::own_cache_control,
             app_routes::catch_all
         ],
     )

@@ -1,5 +1,6 @@
-//! A browser-like HTTP client: a cookie jar per origin, the headers a navigating browser (or a
-//! page's `fetch()`) sends, and redirects followed one response at a time.
+//! A browser-like HTTP client: a cookie jar per origin (or per host, as real browsers keep
+//! cookies), the headers a navigating browser (or a page's `fetch()`) sends, and redirects
+//! followed one response at a time.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -37,10 +38,14 @@ impl Resp {
 /// An HTTP client that keeps cookies per origin and does not follow redirects by itself.
 pub struct Browser {
     pub client: reqwest::Client,
-    /// origin -> (name -> value)
+    /// origin (or host, see `per_host`) -> (name -> value)
     pub jar: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     /// Headers a navigating browser sends.
     pub navigate_headers: bool,
+    /// One jar per host, whatever the port and scheme: what browsers do (RFC 6265 §8.5,
+    /// "cookies do not provide isolation by port"; the `Secure` flag aside). Off by default,
+    /// which keeps each test app's cookies apart from its issuer's on the same 127.0.0.1.
+    pub per_host: bool,
 }
 
 impl Default for Browser {
@@ -54,6 +59,12 @@ pub fn origin_of(url: &str) -> String {
     u.origin().ascii_serialization()
 }
 
+/// The host of `url`, without scheme and port: the key of a browser's cookie jar.
+pub fn host_of(url: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    u.host_str().unwrap_or_default().to_owned()
+}
+
 impl Browser {
     pub fn new() -> Browser {
         Browser {
@@ -64,6 +75,25 @@ impl Browser {
                 .unwrap(),
             jar: Mutex::new(BTreeMap::new()),
             navigate_headers: true,
+            per_host: false,
+        }
+    }
+
+    /// A browser that keeps cookies per host as real ones do: every port of `127.0.0.1`
+    /// (several apps, and the issuer) sees the same cookies.
+    pub fn per_host() -> Browser {
+        Browser {
+            per_host: true,
+            ..Browser::new()
+        }
+    }
+
+    /// The jar `url`'s cookies live in.
+    fn jar_key(&self, url: &str) -> String {
+        if self.per_host {
+            host_of(url)
+        } else {
+            origin_of(url)
         }
     }
 
@@ -79,7 +109,7 @@ impl Browser {
         self.jar
             .lock()
             .unwrap()
-            .get(&origin_of(url))
+            .get(&self.jar_key(url))
             .cloned()
             .unwrap_or_default()
     }
@@ -88,13 +118,13 @@ impl Browser {
         self.jar
             .lock()
             .unwrap()
-            .entry(origin_of(url))
+            .entry(self.jar_key(url))
             .or_default()
             .insert(name.into(), value.into());
     }
 
     pub fn remove_cookie(&self, url: &str, name: &str) {
-        if let Some(cookies) = self.jar.lock().unwrap().get_mut(&origin_of(url)) {
+        if let Some(cookies) = self.jar.lock().unwrap().get_mut(&self.jar_key(url)) {
             cookies.remove(name);
         }
     }
@@ -112,7 +142,10 @@ impl Browser {
     /// An API client (see [`Browser::api`]) holding a copy of this browser's cookies: what a
     /// page's `fetch()` sends.
     pub fn api_client(&self) -> Browser {
-        let api = Browser::api();
+        let api = Browser {
+            per_host: self.per_host,
+            ..Browser::api()
+        };
         *api.jar.lock().unwrap() = self.jar.lock().unwrap().clone();
         api
     }
@@ -167,7 +200,7 @@ impl Browser {
 
     fn store(&self, url: &str, set_cookies: &[String]) {
         let mut jar = self.jar.lock().unwrap();
-        let cookies = jar.entry(origin_of(url)).or_default();
+        let cookies = jar.entry(self.jar_key(url)).or_default();
         for sc in set_cookies {
             let first = sc.split(';').next().unwrap();
             let (name, value) = first.split_once('=').unwrap();
@@ -184,6 +217,10 @@ impl Browser {
 
     pub async fn get(&self, url: &str) -> Resp {
         self.request(self.client.get(url), url).await
+    }
+
+    pub async fn head(&self, url: &str) -> Resp {
+        self.request(self.client.head(url), url).await
     }
 
     pub async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Resp {
