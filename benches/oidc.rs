@@ -9,6 +9,7 @@
 #[cfg(feature = "redis")]
 #[path = "support/redis_store.rs"]
 mod redis_store;
+mod refresh;
 mod support;
 
 use std::sync::Arc;
@@ -95,7 +96,8 @@ impl Fixture {
         Fixture {
             config: config.clone(),
             rules: IdTokenRules::from_config(config).unwrap(),
-            state: OidcState::offline(config.clone(), metadata.clone(), keys.clone()).unwrap(),
+            state: OidcState::offline(config.clone(), metadata.clone(), keys.clone(), None)
+                .unwrap(),
             metadata,
             keys,
             tokens: serde_json::from_str(&rec.token_response).unwrap(),
@@ -476,6 +478,8 @@ fn main() {
             println!("{a:<28} ÷ {z:<16} {:.2}", x / y);
         }
     }
+    refresh::run(&mut b, &rt, &issuer, &key);
+
     // The development issuer (issue #2): what starting one, signing an ID token and a whole
     // strict login cost.
     b.run("dev_issuer/start+stop", || {
@@ -576,7 +580,8 @@ fn guard_rocket(config: &Config, fx: &Fixture, cache_safe: bool) -> Client {
     let figment = rocket::Config::figment()
         .merge(("secret_key", SECRET_KEY))
         .merge(("log_level", "off"));
-    let state = OidcState::offline(config.clone(), fx.metadata.clone(), fx.keys.clone()).unwrap();
+    let state =
+        OidcState::offline(config.clone(), fx.metadata.clone(), fx.keys.clone(), None).unwrap();
     let mut r = rocket::custom(figment)
         .manage(state)
         .mount("/", rocket::routes![plain, guarded, page]);

@@ -46,7 +46,7 @@ use rocket_openid_connect::dev_issuer::{
 };
 use rocket_openid_connect::{
     requirement, AuthenticatedUser, Authorized, LoginDecision, LoginHook, LoginHookError,
-    OidcFairing, Rule, UserContext,
+    OidcFairing, RefreshStatus, Rule, UserContext,
 };
 use time::OffsetDateTime;
 
@@ -104,7 +104,9 @@ fn index(user: Option<UserContext>) -> Template {
     Template::render("index", context! { name, provider })
 }
 
-/// Only for signed-in users: a browser is sent to login first, and back here afterwards.
+/// Only for signed-in users: a browser is sent to login first, and back here afterwards. An
+/// access token about to expire is refreshed before this runs (`[default.oidc.refresh]`); the
+/// page says whether this request did.
 #[get("/protected")]
 fn protected(user: AuthenticatedUser) -> Template {
     let mut claims: Vec<(String, String)> = match serde_json_value(&user.userinfo) {
@@ -135,6 +137,7 @@ fn protected(user: AuthenticatedUser) -> Template {
             id_token_expires: tokens.id_token_expires_at.map(describe_time),
             signed_in: describe_time(tokens.signed_in_at),
             refresh_token: tokens.refresh_token.is_some(),
+            refresh_status: describe_refresh(tokens.refresh_status),
             provider: provider_name(&user),
             issuer: &*user.provider.issuer,
         },
@@ -178,6 +181,14 @@ fn provider_name(user: &UserContext) -> Option<String> {
 
 fn serde_json_value<T: rocket::serde::Serialize>(v: &T) -> Value {
     rocket::serde::json::serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn describe_refresh(status: RefreshStatus) -> &'static str {
+    match status {
+        RefreshStatus::Refreshed => "refreshed on this request",
+        RefreshStatus::Stale => "due, but the provider could not refresh it (stale)",
+        _ => "not needed",
+    }
 }
 
 fn describe_time(t: OffsetDateTime) -> String {

@@ -17,6 +17,9 @@
 //   OIDC_PROVIDER_STRICT_CLAIMS=1        profile claims only from userinfo (see `conformIdTokenClaims`)
 //   OIDC_PROVIDER_JWKS_FILE              keep the signing key in this file across restarts; without it
 //                                        every start generates a NEW key (the key-rotation scenario)
+//   OIDC_PROVIDER_ACCESS_TOKEN_TTL       access-token lifetime in seconds, default 3600
+//   OIDC_PROVIDER_ROTATE_REFRESH_TOKEN=1 `rotateRefreshToken: true`: every refresh consumes the refresh
+//                                        token, and presenting a consumed one revokes the whole grant
 //
 // The first line on stdout is machine-readable: `LISTENING http://127.0.0.1:PORT`; the second is
 // `KID <kid of the signing key>`. After that, one `EVENT <name> ...` line per protocol event the suite
@@ -47,6 +50,8 @@ const { values: args } = parseArgs({
 const env = process.env;
 const port = Number(args.port ?? env.OIDC_PROVIDER_PORT ?? 0);
 const strictClaims = args['strict-claims'] || env.OIDC_PROVIDER_STRICT_CLAIMS === '1';
+const accessTokenTtl = Number(env.OIDC_PROVIDER_ACCESS_TOKEN_TTL ?? 3600);
+const rotateRefreshToken = env.OIDC_PROVIDER_ROTATE_REFRESH_TOKEN === '1';
 const list = (value, fallback) => (value ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
 const client = {
   client_id: args['client-id'] ?? env.OIDC_PROVIDER_CLIENT_ID ?? 'rocket-quickstart',
@@ -148,9 +153,14 @@ const configuration = {
       && client_.grantTypeAllowed('refresh_token')
       && code.scopes.has('offline_access');
   },
-  // "ttl": the defaults' values, set as numbers to silence a NOTICE per artifact kind.
+  // "rotateRefreshToken": the default (defaults.js) rotates only for public clients and old tokens;
+  // `true` rotates on every refresh, and lib/actions/grants/refresh_token.js answers a consumed
+  // token with invalid_grant *and revokes the grant* (emitting `grant.revoked`).
+  ...(rotateRefreshToken ? { rotateRefreshToken: true } : {}),
+  // "ttl": the defaults' values, set as numbers to silence a NOTICE per artifact kind; the access
+  // token's may be shortened to drive refreshes.
   ttl: {
-    AccessToken: 3600,
+    AccessToken: accessTokenTtl,
     IdToken: 3600,
     Interaction: 3600,
     Grant: 14 * 24 * 3600,
@@ -211,6 +221,8 @@ server.listen(port, '127.0.0.1', () => {
   provider.on('access_token.destroyed', () => event('access_token.destroyed'));
   provider.on('refresh_token.destroyed', () => event('refresh_token.destroyed'));
   provider.on('end_session.success', () => event('end_session.success'));
+  // lib/helpers/revoke.js: a grant revoked, e.g. by refresh-token reuse detection.
+  provider.on('grant.revoked', () => event('grant.revoked'));
   provider.on('backchannel.success', (_ctx, client_, accountId, sid) => {
     event('backchannel.success', `client=${client_.clientId} sub=${accountId} sid=${sid ? 'yes' : 'no'}`);
   });

@@ -494,6 +494,148 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// Why the tokens of a session were not refreshed (RFC 6749 §6, OpenID Connect Core §12).
+///
+/// Two kinds of failure, and the session's fate differs:
+/// - [`InvalidGrant`](RefreshError::InvalidGrant) and [`Rejected`](RefreshError::Rejected)
+///   **end the session** ([`ends_session`](RefreshError::ends_session)): the provider says the
+///   grant is over (revoked, expired, reused), or it answered with tokens that cannot be
+///   trusted. The guards then see no session: a browser is sent to login and back, an API
+///   client gets 401.
+/// - [`Unavailable`](RefreshError::Unavailable) and [`Refused`](RefreshError::Refused) **keep
+///   the session** with its old tokens: an outage or a misconfigured client must not sign
+///   everybody out. [`Tokens::refresh_status`](crate::Tokens::refresh_status) is then
+///   [`RefreshStatus::Stale`](crate::RefreshStatus::Stale).
+///
+/// As a [`Responder`](rocket::response::Responder) (for handlers that use
+/// [`TokenRefresher`](crate::TokenRefresher) with `?`) it forwards to the catcher of its
+/// [`status`](RefreshError::status): 401 (which sends a browser to login when the session
+/// ended), 503, or 500 for the two configuration mistakes. `Display` is for logs: it never holds
+/// a token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// `oidc.refresh.mode` is `"off"`.
+    Disabled,
+    /// The session holds no refresh token: the provider issued none (ask for the
+    /// `offline_access` scope; Google wants `access_type=offline`), or
+    /// `oidc.keep_refresh_token` is `false`.
+    NoRefreshToken,
+    /// The token endpoint answered `invalid_grant`: the refresh token was revoked, expired or
+    /// already used. The session ends.
+    InvalidGrant {
+        /// The provider's `error_description`, if any (untrusted text, for the log).
+        description: Option<String>,
+    },
+    /// The provider's answer broke a rule (an ID token with another `sub`, a bad signature, a
+    /// wrong `nonce`, ...): the new tokens are not used and the session ends.
+    Rejected(String),
+    /// The token endpoint refused the refresh with another OAuth error (`invalid_client`,
+    /// `unauthorized_client`, `invalid_scope`, ...): a configuration problem at the provider or
+    /// here. The session keeps its old tokens.
+    Refused {
+        /// The OAuth `error` code, or `"none"` when the body had none.
+        error: String,
+        /// The HTTP status.
+        status: u16,
+        /// The provider's `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The token endpoint could not be reached, timed out, answered 5xx or 429, or sent a body
+    /// that is not a token response. The session keeps its old tokens.
+    Unavailable(String),
+}
+
+impl RefreshError {
+    /// Whether this failure ends the session (`InvalidGrant`, `Rejected`).
+    pub fn ends_session(&self) -> bool {
+        matches!(
+            self,
+            RefreshError::InvalidGrant { .. } | RefreshError::Rejected(_)
+        )
+    }
+
+    /// The status a handler answers with: 401 when the session ended, 503 when the provider
+    /// could not refresh, 500 for `Disabled` and `NoRefreshToken` (the app asked for something
+    /// its configuration rules out).
+    pub fn status(&self) -> Status {
+        match self {
+            RefreshError::InvalidGrant { .. } | RefreshError::Rejected(_) => Status::Unauthorized,
+            RefreshError::Refused { .. } | RefreshError::Unavailable(_) => {
+                Status::ServiceUnavailable
+            }
+            RefreshError::Disabled | RefreshError::NoRefreshToken => Status::InternalServerError,
+        }
+    }
+}
+
+impl fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::util::truncate;
+        match self {
+            RefreshError::Disabled => write!(
+                f,
+                "refresh is off (oidc.refresh.mode = \"off\"); set it to \"on_demand\" or \"auto\""
+            ),
+            RefreshError::NoRefreshToken => write!(
+                f,
+                "the session has no refresh token: ask the provider for one (the \
+                 `offline_access` scope; Google: access_type=offline) and keep \
+                 oidc.keep_refresh_token = true"
+            ),
+            RefreshError::InvalidGrant { description } => {
+                write!(f, "the provider refused the refresh token (invalid_grant")?;
+                if let Some(d) = description {
+                    write!(f, ": {}", truncate(d, 200))?;
+                }
+                write!(f, "): it was revoked, expired or already used")
+            }
+            RefreshError::Rejected(reason) => {
+                write!(f, "the refresh response was rejected: {reason}")
+            }
+            RefreshError::Refused {
+                error,
+                status,
+                description,
+            } => {
+                write!(
+                    f,
+                    "the token endpoint refused the refresh with `{}` (HTTP {status}",
+                    truncate(error, 64)
+                )?;
+                if let Some(d) = description {
+                    write!(f, ", {}", truncate(d, 200))?;
+                }
+                write!(f, ")")?;
+                match error.as_str() {
+                    "invalid_client" => write!(
+                        f,
+                        ": the client credentials are not accepted; check oidc.client_id and \
+                         oidc.client_secret"
+                    ),
+                    "unauthorized_client" => write!(
+                        f,
+                        ": the client may not use the refresh_token grant; enable it for this \
+                         application at the provider"
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            RefreshError::Unavailable(reason) => {
+                write!(f, "the provider could not refresh: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RefreshError {}
+
+impl<'r> rocket::response::Responder<'r, 'static> for RefreshError {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        Err(self.status())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,10 @@ use crate::error::StartupError;
 use crate::http::Http;
 use crate::login_hook::{LoginHook, LoginHooks};
 use crate::provider::{CheckOutcome, Provider};
+use crate::refresh::RefreshCoordinator;
 use crate::routes;
 use crate::secret_key;
-use crate::state::{OidcState, ProviderState};
+use crate::state::{self, OidcState, ProviderState};
 use crate::store::{MemoryStore, RevocationStore};
 use crate::unauthorized;
 
@@ -32,6 +33,11 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 /// 1. **configure**: reads the `oidc` table of Rocket's configuration (or the [`Config`] given to
 ///    [`with_config`](OidcFairing::with_config)) with the `ROCKET_OIDC_<KEY>` environment
 ///    variables, and validates it before any network call, reporting every problem at once;
+///    with `oidc.store.url` (feature `redis`) it then connects to Redis and loads every marker
+///    into this instance's local copy, and launch fails, naming the key to change, when Redis is
+///    unreachable or refuses the password; refreshes are then coordinated across instances
+///    through it (`RedisCoordinator`) unless
+///    [`with_refresh_coordinator`](OidcFairing::with_refresh_coordinator) gives another;
 /// 2. **discover** (with provider tables, every provider at once; see
 ///    [`Config::providers`]): fetches `<issuer>/.well-known/openid-configuration` within
 ///    `oidc.http_timeout_secs` (following up to 5 redirects, never from https to http), requires
@@ -75,6 +81,7 @@ pub const FAIRING_NAME: &str = "OpenID Connect";
 #[derive(Clone, Default)]
 pub struct OidcFairing {
     config: Option<Config>,
+    coordinator: Option<Arc<dyn RefreshCoordinator>>,
     store: Option<Arc<dyn RevocationStore>>,
     hook: LoginHooks,
 }
@@ -83,6 +90,7 @@ impl fmt::Debug for OidcFairing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcFairing")
             .field("config", &self.config)
+            .field("custom_refresh_coordinator", &self.coordinator.is_some())
             .field(
                 "store",
                 &if self.store.is_some() {
@@ -109,6 +117,17 @@ impl OidcFairing {
             config: Some(config),
             ..OidcFairing::default()
         }
+    }
+
+    /// Refreshes go through `coordinator` instead of the in-memory
+    /// [`LocalCoordinator`](crate::LocalCoordinator) (whose cache lifetimes come from
+    /// `oidc.refresh`): for example one shared by every instance of the app, so that
+    /// concurrent requests on different instances still make one token-endpoint call per
+    /// refresh token. With several providers it serves them all: its keys name the provider.
+    /// See [`RefreshCoordinator`] for what it must do.
+    pub fn with_refresh_coordinator(mut self, coordinator: Arc<dyn RefreshCoordinator>) -> Self {
+        self.coordinator = Some(coordinator);
+        self
     }
 
     /// Runs `hook` at every sign-in, after the provider's answer is validated and before the
@@ -173,16 +192,16 @@ impl OidcFairing {
         // `[default.oidc.store] url`: Redis, connected before discovery so that an unreachable
         // store fails launch at once. A store given in code wins.
         #[cfg(feature = "redis")]
-        let redis = match &self.store {
+        let redis_store = match &self.store {
             Some(_) => None,
             None => crate::redis_store::RedisStore::from_config(&resolved.app.store)
                 .await
                 .map_err(|e| whole(e.into()))?,
         };
         #[cfg(feature = "redis")]
-        let shared = redis.clone().map(|s| s as Arc<dyn RevocationStore>);
+        let shared = redis_store.clone().map(|s| s as Arc<dyn RevocationStore>);
         #[cfg(not(feature = "redis"))]
-        let shared: Option<Arc<dyn RevocationStore>> = None;
+        let (shared, redis_store): (Option<Arc<dyn RevocationStore>>, Option<()>) = (None, None);
 
         let http = Http::new(resolved.app.http_timeout())
             .map_err(|e| whole(StartupError::HttpClient(e)))?;
@@ -223,11 +242,46 @@ impl OidcFairing {
             return Err(failures);
         }
         providers.sort_by_key(|(index, _, _)| *index);
+        // One coordinator for every provider: its keys name the provider.
+        let coordinator = self
+            .coordinator
+            .clone()
+            .or_else(|| shared_coordinator(&redis_store, &resolved.app))
+            .unwrap_or_else(|| state::default_coordinator(&resolved.app));
+        let refresh = &resolved.app.refresh;
+        log::info!(
+            "OpenID Connect: refresh {:?}: skew {} s, results cached {} s, failures {} s, {} \
+             coordinator",
+            refresh.mode,
+            refresh.skew_secs,
+            refresh.result_cache_secs,
+            refresh.failure_cache_secs,
+            if self.coordinator.is_some() {
+                "the app's"
+            } else if redis_store.is_some() {
+                "Redis (across instances)"
+            } else {
+                "in-memory"
+            },
+        );
         let providers = providers
             .into_iter()
             .map(|(_, p, provider)| {
+                if !p.config.keep_refresh_token {
+                    log::info!(
+                        "{}: keep_refresh_token = false: its sessions hold no refresh token and \
+                         are never refreshed",
+                        prefix(&p.name, named)
+                    );
+                }
                 let path = backchannel_path(&resolved.app, &p, &provider, named);
-                let mut state = ProviderState::new(p.name, p.display_name, p.config, provider);
+                let mut state = ProviderState::new(
+                    p.name,
+                    p.display_name,
+                    p.config,
+                    provider,
+                    coordinator.clone(),
+                );
                 state.backchannel_path = path;
                 state
             })
@@ -245,6 +299,27 @@ impl OidcFairing {
             store,
         ))
     }
+}
+
+/// With the Redis store, the coordinator that makes one refresh per refresh token across
+/// every instance sharing it (unless the app gave its own).
+#[cfg(feature = "redis")]
+fn shared_coordinator(
+    redis: &Option<Arc<crate::redis_store::RedisStore>>,
+    app: &Config,
+) -> Option<Arc<dyn RefreshCoordinator>> {
+    let redis = redis.as_ref()?;
+    Some(Arc::new(crate::redis_store::RedisCoordinator::new(
+        redis.clone(),
+        app.http_timeout(),
+        std::time::Duration::from_secs(app.refresh.result_cache_secs),
+        std::time::Duration::from_secs(app.refresh.failure_cache_secs),
+    )))
+}
+
+#[cfg(not(feature = "redis"))]
+fn shared_coordinator(_: &Option<()>, _: &Config) -> Option<Arc<dyn RefreshCoordinator>> {
+    None
 }
 
 /// A reason launch fails, and the provider it concerns.

@@ -80,6 +80,12 @@
 //!   the session, before the session is written.
 //! - **Testing your app** (module `testing`, feature `dev-issuer`): `sign_in(&client, "ada")`
 //!   into a `rocket::local` client or a real server.
+//! - **Refresh**: an access token about to expire is refreshed by the guards before the handler
+//!   runs (or by the handler, with [`TokenRefresher`]), with one token-endpoint call per refresh
+//!   token however many requests race, so that rotating refresh tokens never trip the provider's
+//!   reuse detection. `invalid_grant` ends the session cleanly; an outage keeps it, with the old
+//!   tokens marked [`RefreshStatus::Stale`]. Settings in `[default.oidc.refresh]`
+//!   ([`RefreshConfig`]); several instances: see the README's "Token refresh".
 //! - **Sessions**: stateless, in encrypted private cookies (AES-256-GCM with Rocket's
 //!   `secret_key`), chunked when larger than one cookie, with idle and absolute expiry checked
 //!   inside the ciphertext. Any number of instances sharing one `secret_key` serve the same
@@ -146,6 +152,7 @@ mod login_hook;
 mod provider;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod refresh;
 mod return_to;
 mod routes;
 mod secret_key;
@@ -169,19 +176,22 @@ pub use claims::{ClaimSource, Claims, ClaimsError};
 pub use config::ProviderName;
 pub use config::{
     BackchannelLogoutConfig, ClientAuthMethod, Config, ConfigError, ConfigProblem, ProviderConfig,
-    ResponseMode, StoreConfig,
+    RefreshConfig, RefreshMode, ResponseMode, StoreConfig,
 };
-pub use error::{Endpoint, LoginError, StartupError};
+pub use error::{Endpoint, LoginError, RefreshError, StartupError};
 pub use fairing::{OidcFairing, FAIRING_NAME};
-pub use guards::AuthenticatedUser;
+pub use guards::{AuthenticatedUser, TokenRefresher};
 pub use http::{FetchError, HttpError};
 pub use login_hook::{LoginDecision, LoginHook, LoginHookError};
 #[cfg(feature = "redis")]
-pub use redis_store::{ConnectError, RedisStore, StoreStatus};
+pub use redis_store::{ConnectError, RedisCoordinator, RedisStore, StoreStatus};
+pub use refresh::{
+    LocalCoordinator, RefreshCoordinator, RefreshKey, RefreshResult, RefreshedTokens,
+};
 pub use return_to::sanitize_return_to;
 pub use store::{BoxFuture, Marker, MemoryStore, RevocationStore, StoreError, StoreKey};
 pub use unauthorized::{unauthorized, Unauthorized};
-pub use user::{ProviderInfo, Tokens, UserContext, UserInfo};
+pub use user::{ProviderInfo, RefreshStatus, Tokens, UserContext, UserInfo};
 
 /// Crate internals for the benches and fuzz targets (feature `internals`). **Not a public API**:
 /// anything here may change or vanish in any release.

@@ -1,5 +1,6 @@
-//! What the routes and guards share: the app's settings, the discovered providers, the cookie
-//! settings and the revocation store, managed by Rocket once the fairing has ignited.
+//! What the routes and guards share: the app's settings, the discovered providers with their
+//! refreshers, the cookie settings and the revocation store, managed by Rocket once the fairing
+//! has ignited.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use rocket::{Ignite, Request, Rocket};
 
 use crate::config::{Config, ProviderName};
 use crate::provider::Provider;
+use crate::refresh::{LocalCoordinator, RefreshCoordinator, Refresher};
 use crate::session::{CookieOptions, Lifetimes, SessionBinding, SessionData};
 use crate::store::{RevocationKeys, RevocationStore};
 use crate::util::Clock;
@@ -34,14 +36,18 @@ pub struct OidcState {
 }
 
 /// One provider: its name, effective configuration and discovered metadata (with its
-/// ID-token rules and key cache).
+/// ID-token rules and key cache), and the refresher of its sessions.
 pub(crate) struct ProviderState {
     pub name: ProviderName,
     pub display_name: String,
     pub config: Config,
-    pub provider: Provider,
+    /// Shared with the refresher, whose token-endpoint calls outlive the request.
+    pub provider: Arc<Provider>,
     /// What its sessions are bound to (issuer policy, client id), for the guard.
     pub binding: SessionBinding,
+    /// Refreshes the sessions this provider signed in: at its token endpoint, with its client
+    /// authentication, checking the new ID token against its keys and rules.
+    pub refresher: Refresher,
     /// The revocation store keys of its issuer.
     pub keys: RevocationKeys,
     /// Its back-channel logout path, when the endpoint is mounted (set by the fairing).
@@ -49,14 +55,24 @@ pub(crate) struct ProviderState {
 }
 
 impl ProviderState {
+    /// Provider `name`; its refreshes go through `coordinator`, which all providers of the
+    /// app share (its keys name the provider).
     pub(crate) fn new(
         name: ProviderName,
         display_name: String,
         config: Config,
         provider: Provider,
+        coordinator: Arc<dyn RefreshCoordinator>,
     ) -> ProviderState {
         let binding =
             SessionBinding::new(name, provider.issuer_policy().clone(), &config.client_id);
+        let provider = Arc::new(provider);
+        let refresher = Refresher::new(
+            name,
+            Arc::new(config.clone()),
+            provider.clone(),
+            coordinator,
+        );
         ProviderState {
             keys: RevocationKeys::new(&binding.issuer),
             name,
@@ -64,6 +80,7 @@ impl ProviderState {
             config,
             provider,
             binding,
+            refresher,
             backchannel_path: None,
         }
     }
@@ -125,20 +142,24 @@ impl OidcState {
         }
     }
 
-    /// A state for one provider that is not contacted: `metadata` is its discovery document and
-    /// `keys` its JWKS (for the benches, which replay a recorded login).
+    /// A state for one provider that is not discovered: `metadata` is its discovery document
+    /// and `keys` its JWKS (for the benches, which replay a recorded login). Its token endpoint
+    /// is called for refreshes, through `coordinator` if given, else a [`LocalCoordinator`].
     #[cfg(feature = "internals")]
     pub fn offline(
         config: Config,
         metadata: rocket::serde::json::Value,
         keys: openidconnect::core::CoreJsonWebKeySet,
+        coordinator: Option<Arc<dyn RefreshCoordinator>>,
     ) -> Result<OidcState, String> {
         let provider = Provider::offline(&config, metadata, keys)?;
+        let coordinator = coordinator.unwrap_or_else(|| default_coordinator(&config));
         let provider = ProviderState::new(
             ProviderName::DEFAULT_NAME,
             ProviderName::DEFAULT.into(),
             config.clone(),
             provider,
+            coordinator,
         );
         let store = Arc::new(crate::store::MemoryStore::new(config.store.max_entries));
         Ok(OidcState::new(
@@ -212,6 +233,15 @@ impl OidcState {
     pub(crate) fn clock(&self) -> &Clock {
         &self.clock
     }
+}
+
+/// The coordinator of an app that brings none: in memory, with the cache lifetimes of
+/// `oidc.refresh` (`app` is the top-level configuration; the refresh table is the app's).
+pub(crate) fn default_coordinator(app: &Config) -> Arc<dyn RefreshCoordinator> {
+    Arc::new(LocalCoordinator::new(
+        std::time::Duration::from_secs(app.refresh.result_cache_secs),
+        std::time::Duration::from_secs(app.refresh.failure_cache_secs),
+    ))
 }
 
 /// Seconds as `i64`; validated settings are at most a year, so this never saturates in practice.

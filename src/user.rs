@@ -99,6 +99,27 @@ pub struct Tokens {
     pub id_token_expires_at: Option<OffsetDateTime>,
     /// When the user signed in.
     pub signed_in_at: OffsetDateTime,
+    /// Whether this request refreshed the tokens, or tried to and could not.
+    pub refresh_status: RefreshStatus,
+}
+
+/// What the request did about an expiring access token (see [`Tokens::refresh_status`] and
+/// `[default.oidc.refresh]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefreshStatus {
+    /// The tokens are as stored: no refresh was due, the mode is not `auto`, or the session
+    /// has no refresh token (then an expired access token stays expired).
+    Unchanged,
+    /// The tokens were refreshed during this request (the token-endpoint call may have been
+    /// made for a concurrent request of the same session, whose result this one shares); the
+    /// response carries the new session cookie.
+    Refreshed,
+    /// A refresh was due but the provider could not do it (unreachable, timed out, 5xx, an
+    /// OAuth error other than `invalid_grant`): the tokens are the old ones and the access
+    /// token may have expired. The log says why; a request after
+    /// `oidc.refresh.failure_cache_secs` tries again.
+    Stale,
 }
 
 impl fmt::Debug for Tokens {
@@ -111,6 +132,7 @@ impl fmt::Debug for Tokens {
             .field("refresh_token", &present(&self.refresh_token))
             .field("id_token_expires_at", &self.id_token_expires_at)
             .field("signed_in_at", &self.signed_in_at)
+            .field("refresh_status", &self.refresh_status)
             .finish()
     }
 }
@@ -120,7 +142,9 @@ impl fmt::Debug for Tokens {
 /// As a request guard it **succeeds** with a valid session and **forwards** (status 401)
 /// otherwise, so `Option<UserContext>` is `None` for visitors and a route taking `UserContext`
 /// simply does not match them. It never fails with a 500 because of a bad cookie: tampered,
-/// truncated, expired, foreign or signed-out cookies all mean "no session". Without
+/// truncated, expired, foreign or signed-out cookies all mean "no session", and so does a
+/// session whose refresh the provider refused (`invalid_grant`). An access token due for
+/// refresh is refreshed first, as for [`AuthenticatedUser`](crate::AuthenticatedUser). Without
 /// [`OidcFairing`](crate::OidcFairing) attached the app does not launch (the guard is a
 /// [`Sentinel`](rocket::Sentinel)).
 ///
@@ -198,11 +222,17 @@ pub(crate) fn bound_user_context(
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        nonce: None,
         session_id: data.session_id.clone(),
         app_data: data.app_data.clone(),
         ..*data
     };
-    Some(into_context(binding, claims, tokens))
+    Some(into_context(
+        binding,
+        claims,
+        tokens,
+        RefreshStatus::Unchanged,
+    ))
 }
 
 /// [`bound_user_context`] (for the benches).
@@ -222,15 +252,22 @@ pub fn stored_user_context(binding: &SessionBinding, stored: &Stored) -> Option<
         access_token: data.access_token.clone(),
         refresh_token: data.refresh_token.clone(),
         userinfo_extra: Map::new(),
+        nonce: None,
         session_id: data.session_id.clone(),
         app_data: data.app_data.clone(),
         ..*data
     };
-    Some(into_context(binding, claims, tokens))
+    Some(into_context(
+        binding,
+        claims,
+        tokens,
+        RefreshStatus::Unchanged,
+    ))
 }
 
 /// What the guard reads from a session's ID token: the user's claims, when the token expires,
 /// and its issuer when it is not the provider's one (a tenant of a multi-tenant issuer).
+#[derive(Clone)]
 pub(crate) struct Claims {
     userinfo: UserInfo,
     id_token_expires_at: Option<OffsetDateTime>,
@@ -523,6 +560,7 @@ pub(crate) fn into_context(
     binding: &SessionBinding,
     claims: Claims,
     data: SessionData,
+    refresh_status: RefreshStatus,
 ) -> UserContext {
     let Claims {
         userinfo,
@@ -546,6 +584,7 @@ pub(crate) fn into_context(
             id_token_expires_at,
             signed_in_at: OffsetDateTime::from_unix_timestamp(data.created)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            refresh_status,
         },
         app_data: data.app_data,
         cache: Arc::default(),
@@ -585,6 +624,7 @@ mod tests {
             session_id: None,
             created: 1_700_000_000,
             seen: 1_700_000_000,
+            nonce: None,
             provider: None,
             app_data: None,
         }

@@ -82,9 +82,38 @@ async fn quickstart_signs_in_through_the_development_issuer_form() {
     );
     assert!(protected.body.contains("Refresh token: yes"));
     assert!(
-        protected.body.contains("Access token expires: 20"),
+        protected
+            .body
+            .contains("Access token expires: <span id=\"access-expires\">20"),
         "an expiry date is shown"
     );
+    let status = |page: &Resp| {
+        page.body
+            .split("<span id=\"refresh-status\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(status(&protected), "not needed");
+
+    // An hour later the access token has expired (aged in the cookie, not waited for): the
+    // page refreshes it before it renders, and says so.
+    let mut aged = browser_session(&b, &app);
+    let expired = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
+    aged.access_expires_at = Some(expired);
+    set_browser_session(&b, &app, &aged);
+    let refreshed = b.get(&app.url("/protected")).await;
+    assert_eq!(refreshed.status, 200);
+    assert_eq!(status(&refreshed), "refreshed on this request");
+    let after = browser_session(&b, &app);
+    assert!(
+        after.access_expires_at > Some(expired + 3000),
+        "a new one-hour token"
+    );
+    assert_ne!(after.access_token, aged.access_token);
+    assert_ne!(after.refresh_token, aged.refresh_token, "rotated");
+    assert_eq!(status(&b.get(&app.url("/protected")).await), "not needed");
 
     let home = b.get(&app.url("/")).await;
     assert!(home.body.contains("Hi Ada Lovelace!"), "{}", home.body);

@@ -58,6 +58,8 @@ struct Input {
     seen: i64,
     /// Which chunk to tamper with, and how.
     tamper: Option<(u8, u8)>,
+    /// Last, so that the seeds written before it decode as before.
+    nonce: Option<String>,
 }
 
 fuzz_target!(|input: Input| {
@@ -75,6 +77,7 @@ fuzz_target!(|input: Input| {
         session_id: input.session_id,
         created: input.created,
         seen: input.seen,
+        nonce: input.nonce,
         provider: None,
         app_data: None,
     };

@@ -112,6 +112,70 @@ async fn userinfo(provider: &TestProvider, access_token: &str) -> Value {
         .expect("userinfo JSON")
 }
 
+/// A refresh-token grant straight at the provider: the status and the JSON body.
+async fn refresh_grant(provider: &TestProvider, refresh_token: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/token", provider.issuer))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .expect("refresh request");
+    let status = response.status();
+    (status, response.json().await.expect("token JSON"))
+}
+
+/// What scenario 11 assumes of a provider with `rotateRefreshToken` and a short access-token
+/// lifetime: each refresh rotates, and presenting a consumed refresh token again answers
+/// invalid_grant *and revokes the grant*, so that the rotated token dies too. Without
+/// single-flight, a burst of requests after expiry would do exactly that.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotating_provider_alone_revokes_the_grant_on_reuse() {
+    let app = base_url(app_port());
+    let redirect_uri = format!("{app}/authorization-code/callback");
+    let mut provider = TestProvider::start(ProviderOptions {
+        apps: vec![app.clone()],
+        access_token_ttl: Some(4),
+        rotate_refresh_tokens: true,
+        ..Default::default()
+    })
+    .await;
+    let tokens = code_flow(
+        &provider,
+        &redirect_uri,
+        "openid profile offline_access",
+        "ada",
+    )
+    .await;
+    assert_eq!(tokens["expires_in"], 4, "{tokens}");
+    let first = tokens["refresh_token"].as_str().expect("a refresh token");
+
+    let (status, refreshed) = refresh_grant(&provider, first).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let second = refreshed["refresh_token"]
+        .as_str()
+        .expect("a rotated refresh token");
+    assert_ne!(second, first, "rotated");
+    let (_, claims) = jwt_parts(refreshed["id_token"].as_str().expect("an ID token"));
+    assert_eq!(claims["sub"], "ada");
+
+    let (status, reused) = refresh_grant(&provider, first).await;
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    provider.wait_for_events("grant.revoked", 1).await;
+    let (status, after) = refresh_grant(&provider, second).await;
+    assert_eq!(
+        (status, after["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "the whole grant is gone"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn provider_alone() {
     let app = base_url(app_port());
@@ -121,6 +185,7 @@ async fn provider_alone() {
         strict_claims: false,
         apps: vec![app.clone()],
         backchannel_logout_uri: None,
+        ..Default::default()
     })
     .await;
 
@@ -263,6 +328,7 @@ async fn provider_alone() {
         strict_claims: true,
         apps: vec![app.clone()],
         backchannel_logout_uri: None,
+        ..Default::default()
     })
     .await;
     let tokens = code_flow(&strict, &redirect_uri, "openid profile email", "grace").await;
@@ -332,6 +398,7 @@ async fn http_scenarios() {
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
         backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
+        ..Default::default()
     })
     .await;
     let app = App::start(app_options(
@@ -608,6 +675,7 @@ async fn http_scenarios() {
         strict_claims: true,
         apps: vec![strict_app_url.clone()],
         backchannel_logout_uri: None,
+        ..Default::default()
     })
     .await;
     let _strict_app = App::start(app_options(
@@ -646,6 +714,8 @@ async fn two_providers() {
             strict_claims: false,
             apps: vec![app_url.clone()],
             backchannel_logout_uri: None,
+            access_token_ttl: None,
+            rotate_refresh_tokens: false,
         };
         let callback = format!("/authorization-code/callback/{name}");
         let provider =

@@ -79,6 +79,7 @@ async fn browser_scenarios() {
         strict_claims: false,
         apps: vec![main.clone(), offline.clone()],
         backchannel_logout_uri: Some(backchannel_logout_uri(main_port)),
+        ..Default::default()
     })
     .await;
     let app = App::start(app_options(
@@ -266,6 +267,7 @@ async fn browser_scenarios() {
         strict_claims: true,
         apps: vec![strict_url.clone()],
         backchannel_logout_uri: None,
+        ..Default::default()
     })
     .await;
     let _strict_app = App::start(app_options(
@@ -293,6 +295,8 @@ async fn browser_scenarios() {
             strict_claims: false,
             apps: vec![app_url.clone()],
             backchannel_logout_uri: None,
+            access_token_ttl: None,
+            rotate_refresh_tokens: false,
         },
         "/authorization-code/callback/one",
         "provider-one",
@@ -304,6 +308,8 @@ async fn browser_scenarios() {
             strict_claims: false,
             apps: vec![app_url.clone()],
             backchannel_logout_uri: None,
+            access_token_ttl: None,
+            rotate_refresh_tokens: false,
         },
         "/authorization-code/callback/two",
         "provider-two",
@@ -350,4 +356,116 @@ async fn browser_scenarios() {
 
     driver.stop();
     eprintln!("[browser] all scenarios: {:?}", suite.elapsed());
+}
+
+/// The access-token lifetime of the rotating provider in scenario 11, seconds. With the app's
+/// skew of 1 s a token is due 3 s after it was issued.
+const SHORT_TTL: u64 = 4;
+
+/// How many refresh grants the provider has answered.
+fn refreshes(provider: &TestProvider) -> usize {
+    provider
+        .events("grant.success grant_type=refresh_token")
+        .len()
+}
+
+/// 11. Refresh against oidc-provider with `rotateRefreshToken` (a consumed refresh token
+/// presented again revokes the grant) and 4 s access tokens: a browser session keeps working
+/// across several refreshes, each page load after expiry showing a new expiry; then a burst of
+/// parallel `fetch`es from the page after expiry makes one refresh and does not revoke the
+/// grant, which the next refresh proves.
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_scenarios() {
+    let suite = Instant::now();
+    let driver = Driver::start().await;
+    let port = app_port();
+    let app_url = base_url(port);
+    let mut provider = TestProvider::start(ProviderOptions {
+        apps: vec![app_url.clone()],
+        access_token_ttl: Some(SHORT_TTL as u32),
+        rotate_refresh_tokens: true,
+        ..Default::default()
+    })
+    .await;
+    let mut options = app_options(
+        &provider,
+        port,
+        "[openid,profile,email,offline_access]",
+        "app-refresh",
+    );
+    options
+        .env
+        .push(("ROCKET_OIDC_REFRESH".into(), "{skew_secs=1}".into()));
+    let app = App::start(options).await;
+    let browser = driver.session().await;
+
+    let started = Instant::now();
+    let page = sign_in_via_protected(&browser, &app_url, &provider, "ada").await;
+    assert!(page.contains("Refresh token: yes"), "{page}");
+    assert!(page.contains("Access token refresh: not needed"), "{page}");
+    let mut expiry = browser.text_of("#access-expires").await;
+    assert_eq!(refreshes(&provider), 0);
+    let wait_until_due = || tokio::time::sleep(Duration::from_millis((SHORT_TTL - 1) * 1000 + 500));
+    for n in 1..=3 {
+        wait_until_due().await;
+        browser.goto(&format!("{app_url}/protected")).await;
+        browser
+            .wait_for_text("Access token refresh: refreshed on this request")
+            .await;
+        let next = browser.text_of("#access-expires").await;
+        assert_ne!(next, expiry, "refresh {n} brought a new access token");
+        expiry = next;
+        provider
+            .wait_for_events("grant.success grant_type=refresh_token", n)
+            .await;
+        browser.wait_for_text("Signed in as Ada Lovelace").await;
+    }
+    assert_eq!(refreshes(&provider), 3);
+    done("11a a session across three refreshes", started);
+
+    let started = Instant::now();
+    wait_until_due().await;
+    let statuses = browser
+        .execute(
+            "return Promise.all(Array.from({length: 12}, () => \
+               fetch('/api/me').then(async r => [r.status, (await r.json()).name])))",
+        )
+        .await;
+    let statuses = statuses.as_array().expect("an array of results").clone();
+    assert_eq!(statuses.len(), 12);
+    for status in &statuses {
+        assert_eq!(
+            status,
+            &serde_json::json!([200, "Ada Lovelace"]),
+            "{statuses:?}"
+        );
+    }
+    provider
+        .wait_for_events("grant.success grant_type=refresh_token", 4)
+        .await;
+    // Events are logged as the provider answers: give a second refresh a moment to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(refreshes(&provider), 4, "one refresh for the whole burst");
+    assert!(
+        provider.events("grant.revoked").is_empty(),
+        "the grant must survive the burst:\n{}",
+        provider.output()
+    );
+    // The grant is alive: the next refresh works.
+    wait_until_due().await;
+    browser.goto(&format!("{app_url}/protected")).await;
+    browser
+        .wait_for_text("Access token refresh: refreshed on this request")
+        .await;
+    provider
+        .wait_for_events("grant.success grant_type=refresh_token", 5)
+        .await;
+    assert!(provider.events("grant.revoked").is_empty());
+    done("11b a burst of 12 fetches after expiry", started);
+
+    browser.close().await;
+    drop(app);
+    drop(provider);
+    driver.stop();
+    eprintln!("[browser] refresh scenarios: {:?}", suite.elapsed());
 }

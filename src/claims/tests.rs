@@ -40,6 +40,7 @@ pub(crate) fn user(id_claims: Value, userinfo: Value, access_token: Option<Strin
         session_id: None,
         created: 1_700_000_000,
         seen: 1_700_000_000,
+        nonce: None,
         provider: None,
         app_data: None,
     };

@@ -123,12 +123,22 @@ impl Config {
                 problems.push(ConfigProblem::new("oidc".into(), message));
                 continue;
             }
-            let single = Figment::from(Serialized::defaults(Config::default()))
-                .merge(Serialized::default(name, value));
-            if let Err(errors) = single.extract::<Config>() {
-                let source = source_of(figment, &merged, name, &overridden);
-                for error in errors {
-                    problems.push(extraction_problem(&error, &source, None));
+            // The nested `refresh` table field by field too.
+            let pieces = match value.as_dict() {
+                Some(fields) if name == "refresh" => fields
+                    .iter()
+                    .map(|(field, v)| (format!("refresh.{field}"), v.clone()))
+                    .collect(),
+                _ => vec![(name.clone(), value.clone())],
+            };
+            for (path, value) in pieces {
+                let single = Figment::from(Serialized::defaults(Config::default()))
+                    .merge(Serialized::default(&path, value));
+                if let Err(errors) = single.extract::<Config>() {
+                    let source = source_of(figment, &merged, name, &overridden);
+                    for error in errors {
+                        problems.push(extraction_problem(&error, &source, None));
+                    }
                 }
             }
         }
@@ -344,16 +354,26 @@ fn extraction_problem(
             format!("oidc.providers.{provider}.{field}")
         }
         Some(provider) => format!("oidc.providers.{provider}"),
+        // The one nested table, `[oidc.refresh]`: name its field.
+        None if field == "refresh" => match error.path.get(1) {
+            Some(nested) => super::refresh::qualified(nested).to_owned(),
+            None => "oidc.refresh".to_owned(),
+        },
         None => qualified(field).to_owned(),
     };
     let is_secret = key.ends_with(".client_secret") || key.ends_with(".client_key");
     let message = match &error.kind {
+        Kind::UnknownField(name, _) if key.starts_with("oidc.refresh") => format!(
+            "`{name}` is not a refresh setting{}",
+            super::refresh::did_you_mean(name)
+        ),
         Kind::UnknownField(name, _) => {
             format!("`{name}` is not a setting{}", did_you_mean(name, names()))
         }
         Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
             let expected = match expected.as_str() {
                 "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
+                "struct RefreshConfig" => "a table ([default.oidc.refresh] in Rocket.toml)",
                 other => other,
             };
             format!("expected {expected}, found {}", describe(actual))

@@ -16,6 +16,7 @@ mod error;
 mod figment;
 mod lenient;
 mod providers;
+mod refresh;
 mod revocation;
 mod store;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use error::{ConfigError, ConfigProblem};
 pub use providers::ProviderConfig;
 pub use providers::ProviderName;
 pub(crate) use providers::{scope_message, sub_path, ResolvedProvider};
+pub use refresh::{RefreshConfig, RefreshMode};
 pub use revocation::BackchannelLogoutConfig;
 pub(crate) use store::DEFAULT_STORE_MAX_ENTRIES;
 #[cfg_attr(not(feature = "redis"), allow(unused_imports))]
@@ -306,10 +308,11 @@ pub struct Config {
     /// _Default:_ `true`.
     pub keep_access_token: bool,
 
-    /// Keep the refresh token in the session, so the app can call APIs on the user's behalf
-    /// after the access token expires (`UserContext::tokens.refresh_token`). This crate itself
-    /// never refreshes; an app that does not use it should set `false`: the session is ~80 bytes
-    /// smaller on every request and no long-lived credential rides in the browser's cookie.
+    /// Keep the refresh token in the session, so that the access token can be refreshed when it
+    /// expires (see [`Config::refresh`]). An app that needs neither a fresh access token nor
+    /// the provider's say on whether the grant is still alive may set `false`: the session is
+    /// ~80 bytes smaller on every request and no long-lived credential rides in the browser's
+    /// cookie, but it is never refreshed.
     ///
     /// _Default:_ `true`.
     pub keep_refresh_token: bool,
@@ -377,6 +380,12 @@ pub struct Config {
     /// _Default:_ `false`.
     pub insecure_allow_http: bool,
 
+    /// When and how the access token is refreshed: the `[default.oidc.refresh]` table, see
+    /// [`RefreshConfig`].
+    ///
+    /// _Default:_ `mode = "auto"`, `skew_secs = 60`, `result_cache_secs = 30`,
+    /// `failure_cache_secs = 5`.
+    pub refresh: RefreshConfig,
     /// With several [`providers`](Config::providers): the one `/login` signs in with. Without
     /// it `/login` shows a page to choose (straight to the provider when there is only one).
     /// Other providers stay reachable at `/login/NAME`.
@@ -514,6 +523,7 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.failure_redirect",
     "oidc.check_credentials",
     "oidc.insecure_allow_http",
+    "oidc.refresh",
     "oidc.default_provider",
     "oidc.providers",
     "oidc.backchannel_logout",
@@ -612,6 +622,7 @@ impl Default for Config {
             failure_redirect: None,
             check_credentials: true,
             insecure_allow_http: false,
+            refresh: RefreshConfig::default(),
             default_provider: None,
             providers: BTreeMap::new(),
             backchannel_logout: BackchannelLogoutConfig::default(),
@@ -666,6 +677,7 @@ impl fmt::Debug for Config {
             .field("failure_redirect", &self.failure_redirect)
             .field("check_credentials", &self.check_credentials)
             .field("insecure_allow_http", &self.insecure_allow_http)
+            .field("refresh", &self.refresh)
             .field("default_provider", &self.default_provider)
             .field("providers", &self.providers)
             .field("backchannel_logout", &self.backchannel_logout)

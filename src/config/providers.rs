@@ -27,9 +27,9 @@ use super::{
 /// provider's callback path. The keys mean what the [`Config`] field of the same name says.
 ///
 /// The app's own settings (`app_base_url`, `login_path`, `logout_path`, the session lifetimes,
-/// `login_timeout_secs`, `max_pending_logins`, `cookie_prefix`, `failure_redirect`, `clock_skew_secs`,
-/// `http_timeout_secs`, `insecure_allow_http`, `default_provider`) exist only at the top
-/// level: in a provider table they are errors that say so.
+/// `login_timeout_secs`, `max_pending_logins`, `cookie_prefix`, `failure_redirect`,
+/// `clock_skew_secs`, `http_timeout_secs`, `insecure_allow_http`, `default_provider`, the
+/// `refresh` table) exist only at the top level: in a provider table they are errors that say so.
 ///
 /// ```
 /// use rocket_openid_connect::{Config, ProviderConfig};
@@ -341,6 +341,7 @@ impl Config {
             cookie_prefix: self.cookie_prefix.clone(),
             failure_redirect: self.failure_redirect.clone(),
             insecure_allow_http: self.insecure_allow_http,
+            refresh: self.refresh.clone(),
             backchannel_logout: self.backchannel_logout.clone(),
             store: self.store.clone(),
             ..Config::default()
@@ -768,7 +769,9 @@ pub(super) fn order(key: &str) -> (u8, String, Option<usize>) {
         None => (
             0,
             String::new(),
-            key.strip_prefix("oidc.").and_then(position),
+            // A key of a nested table (`oidc.refresh.skew_secs`) sorts with the table.
+            key.strip_prefix("oidc.")
+                .and_then(|bare| position(bare.split('.').next().unwrap_or(bare))),
         ),
     }
 }

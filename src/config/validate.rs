@@ -158,6 +158,10 @@ pub(super) fn all(config: &Config, scope: Scope<'_>) -> Vec<ConfigProblem> {
     }
     if scope.app_checks() {
         failure_redirect(config, &mut out);
+        // `[default.oidc.refresh]` is the app's: one policy for every provider's sessions.
+        for (key, message) in super::refresh::problems(&config.refresh) {
+            out.push(key.strip_prefix("oidc.").unwrap_or(key), message);
+        }
         out.list.extend(super::revocation::problems(
             config,
             matches!(scope, Scope::Single),

@@ -98,8 +98,6 @@ impl IdTokenRules {
 pub enum ExpectedNonce<'a> {
     /// Exactly this one (the login's; OIDC Core §3.1.3.7 step 11).
     Exact(&'a str),
-    // Used by the refresh grant's ID tokens and by tests/id_token.rs.
-    #[allow(dead_code)]
     /// This one if the token has a nonce, or none at all (a refreshed ID token, OIDC Core §12.2:
     /// Keycloak 25+ omits it).
     IfPresent(&'a str),

@@ -1,7 +1,8 @@
 //! The token endpoint (RFC 6749 §3.2): the credential check at ignite, the code exchange with
-//! PKCE (RFC 7636), and revocation (RFC 7009), with the client authentication they share
-//! ([`Provider::authentication`]: a secret, or a `private_key_jwt` assertion or Apple client
-//! secret made for the request, see `credentials.rs`).
+//! PKCE (RFC 7636), the refresh-token grant (RFC 6749 §6), and revocation (RFC 7009), with the
+//! client authentication they share ([`Provider::authentication`]: a secret, or a
+//! `private_key_jwt` assertion or Apple client secret made for the request, see
+//! `credentials.rs`).
 
 use rocket::serde::json::serde_json::Value;
 use serde::{Deserialize, Deserializer};
@@ -10,7 +11,7 @@ use super::credentials::{Authentication, Credential};
 use super::verdict::{judge, provider_hint, Verdict};
 use super::Provider;
 use crate::config::{ClientAuthMethod, Config};
-use crate::error::{Endpoint, LoginError, StartupError};
+use crate::error::{Endpoint, LoginError, RefreshError, StartupError};
 use crate::util;
 
 /// A token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). `Debug` redacts the tokens.
@@ -233,6 +234,72 @@ impl Provider {
         if !tokens.token_type.eq_ignore_ascii_case("bearer") {
             return Err(LoginError::TokenEndpoint(format!(
                 "token_type `{}` is not Bearer",
+                util::truncate(&tokens.token_type, 32)
+            )));
+        }
+        Ok(tokens)
+    }
+
+    /// Redeems a refresh token (RFC 6749 §6; OpenID Connect Core §12). No `scope`: the new
+    /// access token gets the scope of the original grant. `invalid_grant` (revoked, expired,
+    /// reused) is told apart from the failures that say nothing about the grant: transport
+    /// errors and timeouts, 5xx and 429, and bodies that are not a token response
+    /// ([`RefreshError::Unavailable`]), and other OAuth errors ([`RefreshError::Refused`]).
+    /// The answer's ID token is not checked here (see `refresh::grant`).
+    pub(crate) async fn refresh(
+        &self,
+        config: &Config,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, RefreshError> {
+        let token_endpoint = self.metadata.token_endpoint.as_deref().unwrap_or_default();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        // The provider's client authentication, as for the code exchange: a secret, or a
+        // `private_key_jwt` assertion (RFC 7523 §3) made for this request. A failure to make it
+        // says nothing about the grant: the session keeps its tokens.
+        let auth = self
+            .authentication(config, self.token_auth.method, token_endpoint)
+            .map_err(|e| {
+                RefreshError::Unavailable(format!("the client authentication failed: {e}"))
+            })?;
+        let resp = self
+            .http
+            .post_form(token_endpoint, &form, auth.client_auth(config))
+            .await
+            .map_err(|e| RefreshError::Unavailable(format!("{token_endpoint}: {e}")))?;
+        if !resp.is_success() {
+            let (error, description) = resp.oauth_error().unwrap_or_default();
+            let description = description.map(|d| util::truncate(&d, 200));
+            return Err(match (resp.status, error.as_str()) {
+                // RFC 6749 §5.2: invalid_grant comes with 400; some providers send 401.
+                (_, "invalid_grant") => RefreshError::InvalidGrant { description },
+                (status, _) if status >= 500 || status == 429 => {
+                    RefreshError::Unavailable(format!("{token_endpoint} answered HTTP {status}"))
+                }
+                (status, "") => RefreshError::Refused {
+                    error: if status == 401 {
+                        "invalid_client".into()
+                    } else {
+                        "none".into()
+                    },
+                    status,
+                    description,
+                },
+                (status, error) => RefreshError::Refused {
+                    error: util::truncate(error, 64),
+                    status,
+                    description,
+                },
+            });
+        }
+        let tokens: TokenResponse = resp.json().map_err(|e| {
+            RefreshError::Unavailable(format!("{token_endpoint}: not a token response: {e}"))
+        })?;
+        if !tokens.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(RefreshError::Unavailable(format!(
+                "{token_endpoint}: token_type `{}` is not Bearer",
                 util::truncate(&tokens.token_type, 32)
             )));
         }

@@ -7,7 +7,8 @@
 //! - `replica.rs`: each instance's local copy of the markers, fed by pub/sub and a full
 //!   resync on every (re)connect, so that the check on every request stays in memory.
 //! - `flight.rs`: one refresh per refresh token across instances: a `SET NX PX` lock and a
-//!   shared result, encrypted under a key only holders of the old refresh token can derive.
+//!   shared result, encrypted under a key only holders of the old refresh token can derive;
+//!   `refresh.rs`: the [`RefreshCoordinator`](crate::RefreshCoordinator) built on it.
 //!
 //! # What Redis holds
 //!
@@ -19,12 +20,14 @@
 
 pub(crate) mod conn;
 pub(crate) mod flight;
+mod refresh;
 pub(crate) mod replica;
 mod store;
 
 pub use conn::ConnectError;
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))] // For the Redis tests.
 pub use flight::{FlightError, FlightSettings, Outcome};
+pub use refresh::RedisCoordinator;
 pub use store::{RedisStore, StoreStatus};
 
 use std::time::Duration;

@@ -379,6 +379,7 @@ pub fn new_session(
         },
         created: now,
         seen: now,
+        nonce: None,
         provider: None,
         app_data: None,
     }

@@ -1,6 +1,7 @@
 //! The session: what it stores ([`SessionData`]), how it is read back and checked against its
 //! lifetimes ([`load`]), written and cleared. The cookie format is in `codec.rs`, names and
-//! attributes in `cookies.rs`, the login transaction in `transaction.rs`.
+//! attributes in `cookies.rs`, the login transaction in `transaction.rs`, a refresh merged in
+//! in `merge.rs`.
 //!
 //! Both live in Rocket private cookies (AES-256-GCM keyed from Rocket's `secret_key`), so they
 //! need no server store: any number of instances sharing one `secret_key` serve the same
@@ -11,12 +12,14 @@
 mod binding;
 pub(crate) mod codec;
 mod cookies;
+mod merge;
 mod transaction;
 
 pub use binding::SessionBinding;
 pub use codec::Stored;
 use codec::{decode_chunks, encode_chunks, read_chunks};
 pub use cookies::{CookieOptions, MAX_CHUNKS};
+pub use merge::{apply_refresh, login_nonce, tokens_differ};
 #[cfg(any(test, feature = "internals"))]
 pub use transaction::tx_cookie_name;
 pub(crate) use transaction::{take_transaction, write_transaction_for};
@@ -60,6 +63,11 @@ pub struct SessionData {
     /// When the session was last written (Unix seconds): the idle lifetime counts from here.
     #[serde(rename = "s")]
     pub seen: i64,
+    /// The login's `nonce`, kept only once a refreshed ID token without one (Keycloak ≥ 25)
+    /// replaced the login's ID token: a later refreshed ID token that has a nonce must repeat
+    /// it (OpenID Connect Core §12.2).
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     /// The provider that signed the user in, by name; none for the provider named `default`
     /// (the one provider of a configuration without provider tables), so that such sessions
     /// are as they were before provider tables existed. Stored inline: reading it allocates
@@ -99,6 +107,7 @@ impl std::fmt::Debug for SessionData {
             )
             .field("created", &self.created)
             .field("seen", &self.seen)
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
             .field("provider", &self.provider_name())
             .field("app_data", &self.app_data.as_ref().map(|_| "<app data>"))
             .finish()

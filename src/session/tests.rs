@@ -17,6 +17,7 @@ fn sample(extra_bytes: usize) -> SessionData {
         session_id: Some("Zm9vYmFyYmF6".into()),
         created: 1_700_000_000,
         seen: 1_700_000_100,
+        nonce: None,
         provider: None,
         app_data: None,
     }

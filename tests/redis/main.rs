@@ -11,3 +11,4 @@ mod server;
 mod store;
 
 mod apps;
+mod refresh;

@@ -52,6 +52,8 @@ pub struct AppOptions {
     pub port: u16,
     /// Name of the log file under `target/interop/logs/`.
     pub name: String,
+    /// More environment variables, e.g. `ROCKET_OIDC_REFRESH`.
+    pub env: Vec<(String, String)>,
 }
 
 impl AppOptions {
@@ -90,6 +92,9 @@ fn command(options: &AppOptions) -> Command {
         .env("ROCKET_OIDC_CLIENT_SECRET", &options.client_secret)
         .env("ROCKET_OIDC_APP_BASE_URL", options.base_url())
         .env("ROCKET_OIDC_SCOPES", &options.scopes);
+    for (key, value) in &options.env {
+        command.env(key, value);
+    }
     command
 }
 
@@ -214,6 +219,7 @@ pub fn app_options(provider: &TestProvider, port: u16, scopes: &str, name: &str)
         scopes: scopes.into(),
         port,
         name: name.into(),
+        env: Vec::new(),
     }
 }
 

@@ -18,7 +18,7 @@ pub fn display_name(login: &str) -> String {
     format!("{}{} Lovelace", first.to_uppercase(), chars.as_str())
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ProviderOptions {
     /// 0: any free port.
     pub port: u16,
@@ -26,6 +26,10 @@ pub struct ProviderOptions {
     pub strict_claims: bool,
     /// App base URLs (`http://localhost:PORT`) whose callback and home page are registered.
     pub apps: Vec<String>,
+    /// Access-token lifetime in seconds; `None`: the default hour.
+    pub access_token_ttl: Option<u32>,
+    /// `rotateRefreshToken: true`: a consumed refresh token presented again revokes the grant.
+    pub rotate_refresh_tokens: bool,
     /// The client's `backchannel_logout_uri` (with `backchannel_logout_session_required`), if
     /// any. Name the app by `127.0.0.1`: Node may resolve `localhost` to `::1`, where the app
     /// does not listen.
@@ -51,6 +55,8 @@ impl TestProvider {
     pub async fn start(options: ProviderOptions) -> TestProvider {
         let name = if options.strict_claims {
             "provider-strict"
+        } else if options.rotate_refresh_tokens {
+            "provider-rotating"
         } else {
             "provider"
         };
@@ -96,6 +102,18 @@ impl TestProvider {
             .env(
                 "OIDC_PROVIDER_STRICT_CLAIMS",
                 if options.strict_claims { "1" } else { "0" },
+            )
+            .env(
+                "OIDC_PROVIDER_ACCESS_TOKEN_TTL",
+                options.access_token_ttl.unwrap_or(3600).to_string(),
+            )
+            .env(
+                "OIDC_PROVIDER_ROTATE_REFRESH_TOKEN",
+                if options.rotate_refresh_tokens {
+                    "1"
+                } else {
+                    "0"
+                },
             )
             // A fresh signing key on every start: the key-rotation scenario depends on it.
             .env_remove("OIDC_PROVIDER_JWKS_FILE");

@@ -1,6 +1,10 @@
 //! The request guards [`UserContext`] and [`AuthenticatedUser`]: the session is decoded once per
-//! request (Rocket's request-local cache), however many guards ask, and checked against the
-//! revocation store.
+//! request (Rocket's request-local cache), however many guards ask, checked against the
+//! revocation store, and refreshed there when its access token is due (`refresh.rs`).
+//! [`TokenRefresher`] (`refresher.rs`) refreshes on the app's demand.
+
+mod refresh;
+mod refresher;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -13,8 +17,10 @@ use crate::cache_control;
 use crate::session::{self, Loaded};
 use crate::state::{self, OidcState};
 use crate::unauthorized::{LoginRequired, StaleSession};
-use crate::user::{into_context, user_claims, UserContext};
+use crate::user::{into_context, user_claims, RefreshStatus, UserContext};
 use crate::util;
+
+pub use refresher::TokenRefresher;
 
 /// The result of looking at the session once per request (request-local cache).
 #[derive(Clone)]
@@ -40,7 +46,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
         };
         let loaded = session::load(jar, opts, lifetimes, now);
         cache_control::mark(req, cache_control::use_of(&loaded));
-        let (session, rewrite) = match loaded {
+        let (session, mut rewrite) = match loaded {
             Loaded::None | Loaded::Foreign => return SessionLookup::None,
             Loaded::Stale => return stale(),
             Loaded::Valid { session, rewrite } => (session, rewrite),
@@ -52,7 +58,7 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             return stale();
         };
         let binding = &provider.binding;
-        let Some(claims) = user_claims(binding, &session.data, session.claims_json()) else {
+        let Some(mut claims) = user_claims(binding, &session.data, session.claims_json()) else {
             return stale();
         };
         // Signed out since (back-channel logout, or /logout with a copy of this cookie): the
@@ -72,12 +78,31 @@ async fn lookup(req: &Request<'_>) -> SessionLookup {
             return stale();
         }
         let mut data = session.data;
-        if rewrite {
-            if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
-                log::warn!("OpenID Connect: could not refresh the session cookie: {e}");
+        let mut status = RefreshStatus::Unchanged;
+        // Refreshed at the provider that signed the user in (the session names it), with its
+        // client authentication, keys and rules.
+        let refresher = &provider.refresher;
+        if data.refresh_token.is_some() && refresher.auto_due(data.access_expires_at, now) {
+            match refresh::refresh_session(provider, &data, &claims, now).await {
+                Ok(applied) => {
+                    // The cookie is written only when the tokens changed; the idle renewal
+                    // below rides on the same write.
+                    rewrite |= session::tokens_differ(&data, &applied.data);
+                    data = applied.data;
+                    claims = applied.claims;
+                    status = RefreshStatus::Refreshed;
+                    req.local_cache(|| refresh::RefreshedSession(Some(data.clone())));
+                }
+                Err(e) if e.ends_session() => return stale(),
+                Err(_) => status = RefreshStatus::Stale,
             }
         }
-        SessionLookup::Some(Arc::new(into_context(binding, claims, data)))
+        if rewrite {
+            if let Err(e) = session::renew(jar, opts, &mut data, lifetimes, now) {
+                log::warn!("OpenID Connect: could not write the session cookie: {e}");
+            }
+        }
+        SessionLookup::Some(Arc::new(into_context(binding, claims, data, status)))
     })
     .await
     .clone()
@@ -109,6 +134,9 @@ impl Sentinel for UserContext {
 /// | a session signed out since (back-channel logout from the provider, or `POST /logout` when this is a copy of the cookie) | as with no session, and its cookies are expired |
 /// | no session, browser navigating (`GET`/`HEAD`, `Accept` with `text/html`, no `X-Requested-With: XMLHttpRequest`, `Sec-Fetch-Mode` absent or `navigate`, `Sec-Fetch-Dest` absent or `document`) | 303 to `/login?return_to=<this page>`, then back after login |
 /// | no session, any other client (API, XHR, fetch, curl) | 401 with `WWW-Authenticate` and a JSON body, never a redirect |
+/// | access token due for refresh (`auto` mode), refreshed | success with the new tokens (`tokens.refresh_status` = `Refreshed`), new session cookie |
+/// | refresh refused (`invalid_grant`) or its answer rejected | as without a session: the session cookie is expired, login redirect or 401 |
+/// | refresh failed for lack of a usable answer (outage, timeout, 5xx) | success with the old tokens (`Stale`) |
 ///
 /// Both responses come from a 401 catcher that the fairing registers at `/`. If your app
 /// registers its own 401 catcher at `/`, the fairing leaves it alone (Rocket forbids two) and
