@@ -198,13 +198,14 @@ async fn a_hung_redis_slows_no_page_and_bounds_the_back_channel_logout() {
             start.elapsed()
         );
     }
-    // The logout endpoint's two Redis calls (replay check, marker) give up after
-    // command_timeout_ms (300 ms) each at most, and the logout still counts on A.
+    // The logout endpoint's Redis calls (the replay check, a marker by sid and one by sub)
+    // give up after command_timeout_ms (300 ms) each, until the heartbeat (1 s) marks Redis
+    // unreachable and they are skipped; the logout still counts on A.
     let start = Instant::now();
     let sent = pair.issuer.logout_everywhere("ada").await;
     let took = start.elapsed();
     assert_eq!(sent[0].status, Some(200), "{sent:?}");
-    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert!(took < Duration::from_millis(2000), "{took:?}");
     println!("back-channel logout with Redis hung: answered 200 in {took:?}");
     assert_eq!(api_status(&on_a, &pair.a).await, 401);
     redis.signal("CONT");
