@@ -22,8 +22,11 @@ pub use cookies::{CookieOptions, MAX_CHUNKS};
 pub use merge::{apply_refresh, login_nonce, tokens_differ};
 #[cfg(any(test, feature = "internals"))]
 pub use transaction::tx_cookie_name;
+pub use transaction::Transaction;
 pub(crate) use transaction::{take_transaction, write_transaction_for};
-pub use transaction::{write_transaction, Transaction};
+// The login writes through `write_transaction_for`; the plain form is for benches and tests.
+#[cfg(any(test, feature = "internals"))]
+pub use transaction::write_transaction;
 
 use rocket::http::CookieJar;
 use rocket::serde::json::serde_json::{Map, Value};

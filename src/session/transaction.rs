@@ -104,6 +104,7 @@ struct Sequenced<'a> {
 /// (whole seconds, or two instances' clocks). Two logins started at the same moment in two
 /// tabs see the same pending logins and share a number; they are ordered by start second,
 /// then name.
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub fn write_transaction(
     jar: &CookieJar<'_>,
     opts: CookieOptions,

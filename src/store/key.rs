@@ -6,7 +6,8 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// A key of the revocation store: the SHA-256 digest of what it names (see [`RevocationKeys`]).
+/// A key of the revocation store: the SHA-256 digest of `iss` with a `sid`, a `sub`, a session's
+/// own id or a logout token's `jti`.
 ///
 /// It is all a store sees of a session, a user or a logout token. `Debug` shows its first 8 hex
 /// digits only.

@@ -58,16 +58,16 @@
 //! app's guards see is what they see in production with that provider, and a login hook runs
 //! as it would (a refusal is a [`TestingError::SignInFailed`] from [`try_sign_in`]).
 //!
-//! - **`rocket::local::asynchronous::Client`**: must be [`Client::tracked`]
-//!   (`rocket::local::asynchronous::Client::tracked`), which keeps the session cookies across
-//!   requests.
+//! - **`rocket::local::asynchronous::Client`**: must be
+//!   [`Client::tracked`](rocket::local::asynchronous::Client::tracked), which keeps the session
+//!   cookies across requests.
 //! - **A real server**: [`TestServer::start`] launches the app on `127.0.0.1` and a free port,
 //!   with a cookie jar; [`TestServer::cookie_header`] hands the session to any other HTTP
 //!   client.
 //! - **Users**: the issuer's own (`ada`, `grace`, `alan`, see
 //!   [`default_users`](crate::dev_issuer::default_users)), users added to its builder, or a
 //!   [`DevUser`] given to `sign_in`, which adds it to the issuer first (the app's issuer must be
-//!   a [`DevIssuer`](crate::dev_issuer::DevIssuer) of this process).
+//!   a [`DevIssuer`] of this process).
 //! - **Time**: [`expire_session`] and [`advance_clock`] move the clock the app measures session
 //!   lifetimes with, so a test sees an expired session without sleeping.
 
