@@ -40,13 +40,15 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///   the background (target: ≤ 0.5 µs with 100,000 markers, `benches/oidc.rs`). A marker
 ///   written elsewhere may reach the copy a moment later; that delay is the store's to bound
 ///   and document.
-/// - **A write is durable when it returns `Ok`.** [`record`](RevocationStore::record) returns
-///   `Ok(())` only once the marker is stored where every instance will see it (for Redis:
-///   acknowledged by the server, not merely queued or published). The back-channel endpoint
-///   answers the provider 200 only after that `Ok` (Back-Channel Logout 1.0 §2.8: 200 means the
-///   logout succeeded); on `Err` it answers 400 `server_error` so that the provider may retry.
-///   `record` also makes the marker visible to this instance's own `is_revoked` before it
-///   returns.
+/// - **`Ok` means the logout took effect.** [`record`](RevocationStore::record) returns
+///   `Ok(())` only once the marker is honoured by this instance's own `is_revoked` **and** is
+///   on its way to every instance that shares the store: acknowledged by the shared server, or,
+///   while that server is unreachable, kept locally and written back when it returns (what
+///   `RedisStore` of the `redis` feature does, logging an error each time; the README section
+///   explains why it does not fail closed). The back-channel endpoint answers the provider 200
+///   only after that `Ok` (Back-Channel Logout 1.0 §2.8: 200 means the logout succeeded); on
+///   `Err`, the marker was not recorded at all, it answers 400 `server_error` so that the
+///   provider may retry.
 /// - **The replay check is one atomic "insert if absent".**
 ///   [`first_use`](RevocationStore::first_use) must decide and insert in one step (a lock held
 ///   across both, Redis `SET key value NX EXAT t`), so that of two instances receiving the
