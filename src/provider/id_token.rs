@@ -55,6 +55,30 @@ impl std::fmt::Debug for IdTokenRules {
     }
 }
 
+/// The HMAC key for `HS*` signatures: the client secret, unless the client is public.
+/// Shared with the logout-token rules (Back-Channel Logout 1.0 §2.6: "in the same way as ID
+/// tokens").
+pub(crate) fn hmac_secret(config: &Config) -> Option<String> {
+    config
+        .client_secret
+        .clone()
+        .filter(|_| config.client_auth_method != Some(ClientAuthMethod::None))
+}
+
+/// The algorithms a token of `config`'s provider may be signed with; `none` never.
+pub(crate) fn signing_algorithms(config: &Config) -> Vec<CoreJwsSigningAlgorithm> {
+    config
+        .signing_algorithms()
+        .into_iter()
+        .filter(|a| *a != CoreJwsSigningAlgorithm::None)
+        .collect()
+}
+
+/// The clock skew allowed on `iat`/`exp`, in seconds.
+pub(crate) fn clock_skew(config: &Config) -> i64 {
+    config.clock_skew_secs.min(i64::MAX as u64) as i64
+}
+
 impl IdTokenRules {
     /// The rules of a validated `config`, for tokens whose `iss` is exactly `config.issuer`;
     /// `None` only if its issuer is not a URL (validation refuses such a config).
@@ -63,16 +87,9 @@ impl IdTokenRules {
             issuer: IssuerUrl::new(config.issuer.clone()).ok()?,
             issuer_policy: IssuerPolicy::Exact(config.issuer.clone()),
             client_id: config.client_id.clone(),
-            hmac_secret: config
-                .client_secret
-                .clone()
-                .filter(|_| config.client_auth_method != Some(ClientAuthMethod::None)),
-            algorithms: config
-                .signing_algorithms()
-                .into_iter()
-                .filter(|a| *a != CoreJwsSigningAlgorithm::None)
-                .collect(),
-            clock_skew: config.clock_skew_secs.min(i64::MAX as u64) as i64,
+            hmac_secret: hmac_secret(config),
+            algorithms: signing_algorithms(config),
+            clock_skew: clock_skew(config),
             max_age: config.login_timeout_secs.min(i64::MAX as u64) as i64,
             trusted_audiences: config.trusted_audiences.clone(),
         })

@@ -13,8 +13,8 @@ use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgor
 use openidconnect::{JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeyUse, JwsSigningAlgorithm};
 use rocket::serde::json::serde_json::{self, Map, Value};
 
-use super::{IssuerPolicy, Rejection};
-use crate::config::{ClientAuthMethod, Config};
+use super::{id_token, IssuerPolicy, Rejection};
+use crate::config::Config;
 use crate::util;
 
 /// The member of `events` that makes a JWT a logout token (§2.4).
@@ -60,16 +60,9 @@ impl LogoutTokenRules {
         LogoutTokenRules {
             issuer: IssuerPolicy::Exact(config.issuer.clone()),
             client_id: config.client_id.clone(),
-            hmac_secret: config
-                .client_secret
-                .clone()
-                .filter(|_| config.client_auth_method != Some(ClientAuthMethod::None)),
-            algorithms: config
-                .signing_algorithms()
-                .into_iter()
-                .filter(|a| *a != CoreJwsSigningAlgorithm::None)
-                .collect(),
-            clock_skew: config.clock_skew_secs.min(i64::MAX as u64) as i64,
+            hmac_secret: id_token::hmac_secret(config),
+            algorithms: id_token::signing_algorithms(config),
+            clock_skew: id_token::clock_skew(config),
             trusted_audiences: config.trusted_audiences.clone(),
         }
     }
